@@ -1,0 +1,64 @@
+# tickerwire — `make run` and `make test` are all a new user needs (Python 3.11+).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB ?= data/tickerwire.duckdb
+DEMO_DB ?= data/demo.duckdb
+PORT ?= 8501
+PYTEST_ARGS ?=
+
+.PHONY: run demo test lint format bench refresh install clean
+
+# Install into .venv only when pyproject.toml or setup.py changed since the last install.
+$(STAMP): pyproject.toml setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing tickerwire into $(VENV) …"
+	@$(BIN)/python -m pip install -q --upgrade pip >/dev/null
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Refresh live data when the network is there, else say so once and serve the offline demo.
+run: $(STAMP)
+	@if $(BIN)/python -m pipelines.netcheck && $(BIN)/tickerwire refresh --help >/dev/null 2>&1; then \
+	    $(BIN)/tickerwire --db $(DB) refresh || echo "refresh finished with errors (see above); serving what was stored"; \
+	    $(BIN)/tickerwire --db $(DB) dashboard --port $(PORT); \
+	else \
+	    echo "offline: no network (or no refresh command yet) — serving the bundled synthetic demo data"; \
+	    $(BIN)/tickerwire --db $(DEMO_DB) demo; \
+	    $(BIN)/tickerwire --db $(DEMO_DB) dashboard --port $(PORT); \
+	fi
+
+demo: $(STAMP)
+	@$(BIN)/tickerwire --db $(DEMO_DB) demo
+	@$(BIN)/tickerwire --db $(DEMO_DB) dashboard --port $(PORT)
+
+refresh: $(STAMP)
+	@$(BIN)/tickerwire --db $(DB) refresh
+
+# Browser tests need Debian's Chromium; install it when missing (root only), never a downloaded one.
+test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        echo "installing Debian chromium for the browser tests …"; \
+	        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	            || echo "could not install chromium: browser tests will be skipped"; \
+	    else echo "chromium missing and not root: browser tests will be skipped"; fi; }
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+bench: $(STAMP)
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

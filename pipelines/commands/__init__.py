@@ -1,0 +1,98 @@
+"""CLI command modules. Each module defines `register(app, groups)`; cli.py discovers them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import typer
+
+from pipelines.config import Config, load_config
+
+FORMATS = ("table", "csv", "json")
+
+
+@dataclass
+class AppState:
+    """Global options: where the database and the config are."""
+
+    db_override: Path | None = None
+    config_path: Path | None = None
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """The loaded, validated config (loaded once)."""
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def db_path(self) -> Path:
+        """The database file: --db / TICKERWIRE_DB, else the config's [database].path."""
+        if self.db_override is not None:
+            return self.db_override
+        return self.config.db_path
+
+
+def state(ctx: typer.Context) -> AppState:
+    """The AppState of the running command (works for nested groups too)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppState):
+        root.obj = AppState()
+    return root.obj
+
+
+def emit_frame(frame: pl.DataFrame, fmt: str = "table", out: Path | None = None) -> None:
+    """Print (or write to `out`) a frame as an aligned table, CSV or JSON records."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"format must be one of {', '.join(FORMATS)}")
+    if fmt == "csv":
+        text = frame.write_csv()
+    elif fmt == "json":
+        text = json.dumps(frame.to_dicts(), default=_json_default, indent=1) + "\n"
+    else:
+        text = render_table(frame)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {frame.height} rows to {out}")
+    else:
+        sys.stdout.write(text)
+
+
+def render_table(frame: pl.DataFrame, max_rows: int = 200) -> str:
+    """A plain aligned text table (no box drawing, so it pastes cleanly)."""
+    if frame.width == 0:
+        return "(no columns)\n"
+    shown = frame.head(max_rows)
+    cells = [[_cell(v) for v in row] for row in shown.iter_rows()]
+    headers = list(frame.columns)
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in cells:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    if frame.height > max_rows:
+        lines.append(f"… {frame.height - max_rows} more rows (use --format csv for all)")
+    lines.append(f"({frame.height} rows)")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,96 @@
+"""Core commands: init, sql, status, dashboard."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import typer
+
+from pipelines import store
+from pipelines.commands import FORMATS, emit_frame, state
+from pipelines.errors import DataError, StoreError
+from pipelines.paths import REPO_ROOT
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the database file (if needed) and apply any pending migrations."""
+    db = state(ctx).db_path
+    with store.writer(db, migrate_first=False) as st:
+        applied = st.migrate()
+    if applied:
+        typer.echo(f"{db}: applied {len(applied)} migration(s): {', '.join(applied)}")
+    else:
+        typer.echo(f"{db}: up to date, no migration pending")
+
+
+def sql(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help="SQL to run (read-only connection)."),
+    fmt: str = typer.Option(
+        "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write to this file instead of stdout."
+    ),
+) -> None:
+    """Run a read-only SQL query against the database."""
+    db = state(ctx).db_path
+    with store.reader(db) as con:
+        try:
+            frame = store.query_frame(con, query)
+        except duckdb.Error as exc:
+            raise DataError(f"query failed: {str(exc).splitlines()[0]}") from exc
+    emit_frame(frame, fmt, out)
+
+
+def status(
+    ctx: typer.Context,
+    fmt: str = typer.Option(
+        "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
+    ),
+) -> None:
+    """Per instrument and timeframe: rows, first/last bar, last run."""
+    db = state(ctx).db_path
+    with store.reader(db) as con:
+        frame = store.query_frame(con, store.load_sql("queries/status_bars"))
+        runs = store.query_frame(con, store.load_sql("queries/status_runs"))
+    typer.echo(f"database: {db}")
+    emit_frame(frame, fmt)
+    if fmt == "table":
+        typer.echo("\nlast run per source:")
+        emit_frame(runs, fmt)
+
+
+def dashboard(
+    ctx: typer.Context,
+    port: int = typer.Option(8501, help="Port to serve on (localhost)."),
+    headless: bool = typer.Option(True, help="Do not try to open a browser."),
+) -> None:
+    """Serve the Streamlit dashboard on localhost (read-only on the database)."""
+    db = state(ctx).db_path
+    if not Path(db).exists():
+        raise StoreError(
+            f"database {db} does not exist; run `tickerwire demo` or `tickerwire refresh` first"
+        )
+    app = Path(__file__).resolve().parent.parent.parent / "dashboard" / "app.py"
+    env = dict(os.environ, TICKERWIRE_DB=str(Path(db).resolve()))
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.port", str(port), "--server.address", "localhost",
+        "--server.headless", "true" if headless else "false",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    typer.echo(f"serving {db} on http://localhost:{port}  (Ctrl-C to stop)")
+    raise typer.Exit(subprocess.call(cmd, env=env, cwd=str(REPO_ROOT)))
+
+
+def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    """Add the core commands to the CLI."""
+    app.command()(init)
+    app.command()(sql)
+    app.command()(status)
+    app.command()(dashboard)

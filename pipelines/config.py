@@ -1,0 +1,239 @@
+"""Load and validate tickerwire.toml; environment overrides (TICKERWIRE_*); no secrets in files."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipelines.errors import ConfigError
+from pipelines.paths import default_config_path
+
+ASSET_CLASSES = ("crypto", "commodity", "equity", "index", "fx", "other")
+INSTRUMENT_SOURCES = ("ccxt", "yahoo", "file", "strip", "demo")
+CALENDARS = ("24/7", "cme_globex", "ice_futures", "nyse", "xetra", "hkex", "lse", "fx_24/5")
+
+# Top-level sections a config may hold. Each feature validates its own section through
+# `Section` (below); a section not listed here is a typo and is refused.
+KNOWN_SECTIONS = (
+    "database",
+    "venues",
+    "instruments",
+    "yahoo",
+    "feeds",
+    "gdelt",
+    "entities",
+    "policy",
+    "sentiment",
+    "clustering",
+    "study",
+    "schedule",
+    "retention",
+    "dashboard",
+    "freshness",
+)
+
+_INSTRUMENT_KEYS = (
+    "id",
+    "name",
+    "asset_class",
+    "source",
+    "symbol",
+    "venues",
+    "venue_symbols",
+    "fallback_symbols",
+    "quote_currency",
+    "calendar",
+    "exchange_tz",
+    "benchmark",
+)
+
+
+class Section:
+    """A validated view of one config table: typed getters whose errors name file, key, allowed."""
+
+    def __init__(self, data: dict[str, Any], where: str, file: Path):
+        self.data = data
+        self.where = where
+        self.file = file
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        """Build the one-line error naming the file, the dotted key and what is allowed."""
+        return ConfigError(f"{self.file}: {self.where}.{key}: {problem}")
+
+    def check_keys(self, allowed: tuple[str, ...] | list[str]) -> None:
+        """Refuse keys that are not in `allowed` (catches typos)."""
+        for key in self.data:
+            if key not in allowed:
+                raise self.fail(key, f"unknown key; allowed: {', '.join(allowed)}")
+
+    def get(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+        choices: tuple | None = None,
+    ) -> Any:
+        """Return data[key] checked against `kind` (and `choices`); required when no default."""
+        if key not in self.data:
+            if default is ...:
+                raise self.fail(key, "is required")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise self.fail(key, f"must be {names}, got {type(value).__name__} {value!r}")
+        if choices is not None and value not in choices:
+            raise self.fail(
+                key, f"{value!r} is not allowed; allowed: {', '.join(map(str, choices))}"
+            )
+        return value
+
+    def str_list(self, key: str, default: list[str] | None = None) -> list[str]:
+        """Return a list of strings (a single string is accepted as a one-item list)."""
+        value = self.get(key, (list, str), default if default is not None else [])
+        if isinstance(value, str):
+            value = [value]
+        if not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "must be a list of strings")
+        return list(value)
+
+    def sub(self, key: str) -> Section:
+        """A nested table as a Section (empty when absent)."""
+        value = self.get(key, dict, {})
+        return Section(value, f"{self.where}.{key}", self.file)
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One watchlist entry: where its prices come from and how to read them."""
+
+    id: str
+    name: str
+    asset_class: str
+    source: str
+    symbol: str
+    venues: tuple[str, ...] = ()
+    venue_symbols: dict[str, str] = field(default_factory=dict)
+    fallback_symbols: tuple[str, ...] = ()
+    quote_currency: str = "USD"
+    calendar: str = "24/7"
+    exchange_tz: str = "UTC"
+    benchmark: str | None = None
+
+    def symbol_on(self, venue: str) -> str:
+        """The market symbol to use on a given venue."""
+        return self.venue_symbols.get(venue, self.symbol)
+
+
+@dataclass
+class Config:
+    """The whole configuration: database path, watchlist, and the raw sections features read."""
+
+    file: Path
+    db_path: Path
+    instruments: list[Instrument]
+    default_venues: tuple[str, ...]
+    raw: dict[str, Any]
+
+    def section(self, name: str) -> Section:
+        """The named top-level table (empty if absent), for the feature that owns it to validate."""
+        if name not in KNOWN_SECTIONS:
+            raise ConfigError(
+                f"{self.file}: no section {name!r}; known: {', '.join(KNOWN_SECTIONS)}"
+            )
+        value = self.raw.get(name, {})
+        return Section(value if isinstance(value, dict) else {"items": value}, name, self.file)
+
+    def instrument(self, instrument_id: str) -> Instrument | None:
+        """The watchlist entry with this id, if any."""
+        return next((i for i in self.instruments if i.id == instrument_id), None)
+
+    @property
+    def watchlist(self) -> list[str]:
+        """Instrument ids in watchlist order."""
+        return [i.id for i in self.instruments]
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate the config file (default: TICKERWIRE_CONFIG, ./tickerwire.toml, built-in)."""
+    file = Path(path) if path else default_config_path()
+    if not file.is_file():
+        raise ConfigError(f"{file}: config file not found")
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text: {exc}") from exc
+    return parse_config(raw, file)
+
+
+def parse_config(raw: dict[str, Any], file: Path) -> Config:
+    """Validate a parsed TOML document and build the Config."""
+    for key in raw:
+        if key not in KNOWN_SECTIONS:
+            raise ConfigError(
+                f"{file}: {key}: unknown section; allowed: {', '.join(KNOWN_SECTIONS)}"
+            )
+    database = Section(raw.get("database", {}), "database", file)
+    database.check_keys(("path",))
+    db_env = os.environ.get("TICKERWIRE_DB")
+    db_path = Path(db_env) if db_env else Path(database.get("path", str, "data/tickerwire.duckdb"))
+    venues = Section(raw.get("venues", {}), "venues", file)
+    venues.check_keys(("default",))
+    default_venues = tuple(venues.str_list("default", ["binance", "okx", "kraken"]))
+    items = raw.get("instruments", [])
+    if not isinstance(items, list):
+        raise ConfigError(f"{file}: instruments: must be an array of tables ([[instruments]])")
+    instruments: list[Instrument] = []
+    seen: set[str] = set()
+    for n, item in enumerate(items):
+        instrument = _parse_instrument(Section(item, f"instruments[{n}]", file), default_venues)
+        if instrument.id in seen:
+            raise ConfigError(f"{file}: instruments[{n}].id: {instrument.id!r} appears twice")
+        seen.add(instrument.id)
+        instruments.append(instrument)
+    return Config(
+        file=file, db_path=db_path, instruments=instruments, default_venues=default_venues, raw=raw
+    )
+
+
+def _parse_instrument(sec: Section, default_venues: tuple[str, ...]) -> Instrument:
+    sec.check_keys(_INSTRUMENT_KEYS)
+    ident = sec.get("id", str)
+    if not ident or not all(ch.isalnum() or ch in "_-." for ch in ident):
+        raise sec.fail("id", f"{ident!r} must be letters, digits, '_', '-' or '.'")
+    source = sec.get("source", str, choices=INSTRUMENT_SOURCES)
+    calendar = sec.get("calendar", str, "24/7", choices=CALENDARS)
+    tz = sec.get("exchange_tz", str, "UTC")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise sec.fail(
+            "exchange_tz", f"{tz!r} is not an IANA time zone (e.g. America/New_York)"
+        ) from exc
+    venue_symbols = sec.get("venue_symbols", dict, {})
+    if not all(isinstance(v, str) for v in venue_symbols.values()):
+        raise sec.fail("venue_symbols", "must map venue names to market symbols (strings)")
+    venues = tuple(sec.str_list("venues")) or (default_venues if source == "ccxt" else ())
+    return Instrument(
+        id=ident,
+        name=sec.get("name", str, ident),
+        asset_class=sec.get("asset_class", str, "other", choices=ASSET_CLASSES),
+        source=source,
+        symbol=sec.get("symbol", str),
+        venues=venues,
+        venue_symbols=dict(venue_symbols),
+        fallback_symbols=tuple(sec.str_list("fallback_symbols")),
+        quote_currency=sec.get("quote_currency", str, "USD"),
+        calendar=calendar,
+        exchange_tz=tz,
+        benchmark=sec.get("benchmark", str, None),
+    )

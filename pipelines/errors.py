@@ -1,0 +1,37 @@
+"""The one exception hierarchy: every error a user can act on derives from TickerwireError."""
+
+
+class TickerwireError(Exception):
+    """Base class: the CLI prints the message on one line and exits non-zero."""
+
+
+class ConfigError(TickerwireError):
+    """The configuration file is missing, malformed or invalid (names file, key, allowed values)."""
+
+
+class DataError(TickerwireError):
+    """Input data cannot be used as a whole (missing file, unknown format, missing column)."""
+
+
+class SourceError(TickerwireError):
+    """A source (exchange, Yahoo, feed, GDELT) failed or returned nothing usable."""
+
+
+class NetworkUnavailable(SourceError):
+    """The network cannot be reached at all (DNS failure, no route, connection refused)."""
+
+
+class StoreError(TickerwireError):
+    """The DuckDB store cannot be opened, migrated or written."""
+
+
+class StoreLocked(StoreError):
+    """Another process holds the write lock on the database file."""
+
+    def __init__(self, db_path: str, holder: str | None):
+        self.db_path = db_path
+        self.holder = holder
+        who = f"held by {holder}" if holder else "held by another process"
+        super().__init__(
+            f"database {db_path} is locked ({who}); wait for it to finish or stop it, then retry"
+        )

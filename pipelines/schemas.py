@@ -1,0 +1,143 @@
+"""The standard frames (Bar, Quote, Article, Event): column names, dtypes and row validation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from pipelines.errors import DataError
+from pipelines.store import Reject
+
+UTC_TS = pl.Datetime("us", "UTC")
+
+# Bar sizes we store, with their length. ts is the bar's open; close time = ts + length.
+TIMEFRAMES: dict[str, timedelta] = {
+    "1m": timedelta(minutes=1),
+    "2m": timedelta(minutes=2),
+    "5m": timedelta(minutes=5),
+    "15m": timedelta(minutes=15),
+    "30m": timedelta(minutes=30),
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "1d": timedelta(days=1),
+}
+
+BAR_SCHEMA: dict[str, pl.DataType] = {
+    "instrument_id": pl.Utf8,
+    "timeframe": pl.Utf8,
+    "ts": UTC_TS,
+    "open": pl.Float64,
+    "high": pl.Float64,
+    "low": pl.Float64,
+    "close": pl.Float64,
+    "volume": pl.Float64,
+    "source": pl.Utf8,
+}
+
+QUOTE_SCHEMA: dict[str, pl.DataType] = {
+    "instrument_id": pl.Utf8,
+    "ts": UTC_TS,
+    "source": pl.Utf8,
+    "price": pl.Float64,
+    "change_pct": pl.Float64,
+    "captured_from": pl.Utf8,
+}
+
+ARTICLE_SCHEMA: dict[str, pl.DataType] = {
+    "article_id": pl.Utf8,
+    "outlet": pl.Utf8,
+    "url": pl.Utf8,
+    "title": pl.Utf8,
+    "summary": pl.Utf8,
+    "published_at": UTC_TS,
+    "published_precision": pl.Utf8,
+    "feed": pl.Utf8,
+    "language": pl.Utf8,
+    "sentiment": pl.Float64,
+}
+
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "event_id": pl.Utf8,
+    "title": pl.Utf8,
+    "event_at": UTC_TS,
+    "event_at_lower": UTC_TS,
+    "event_at_upper": UTC_TS,
+    "category": pl.Utf8,
+    "countries": pl.List(pl.Utf8),
+    "n_articles": pl.Int32,
+    "n_outlets": pl.Int32,
+    "first_outlet": pl.Utf8,
+    "is_manual": pl.Boolean,
+}
+
+PRECISIONS = ("second", "minute", "day", "unknown", "unknown-zone")
+
+
+def timeframe_delta(timeframe: str) -> timedelta:
+    """The length of a bar of this timeframe; DataError for an unknown one."""
+    try:
+        return TIMEFRAMES[timeframe]
+    except KeyError:
+        raise DataError(
+            f"unknown timeframe {timeframe!r}; allowed: {', '.join(TIMEFRAMES)}"
+        ) from None
+
+
+def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Select and cast the schema's columns in order, adding missing optional ones as nulls."""
+    exprs = []
+    for name, dtype in schema.items():
+        if name in frame.columns:
+            exprs.append(pl.col(name).cast(dtype))
+        else:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+    return frame.select(exprs)
+
+
+def split_valid(frame: pl.DataFrame, problems: pl.Expr) -> tuple[pl.DataFrame, list[Reject]]:
+    """Split rows by a `problems` expression (a reason string, null when the row is fine)."""
+    tagged = frame.with_columns(problems.alias("_problem"))
+    bad = tagged.filter(pl.col("_problem").is_not_null())
+    good = tagged.filter(pl.col("_problem").is_null()).drop("_problem")
+    rejects = [
+        Reject(reason=row["_problem"], raw=str({k: v for k, v in row.items() if k != "_problem"}))
+        for row in bad.iter_rows(named=True)
+    ]
+    return good, rejects
+
+
+def validate_bars(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+    """Refuse bars with a missing time, NaN/zero/negative prices, or high below low."""
+    frame = conform(frame, BAR_SCHEMA)
+    price_cols = ["open", "high", "low", "close"]
+    problem = pl.when(pl.col("ts").is_null()).then(pl.lit("missing or unparseable time"))
+    problem = problem.when(pl.col("close").is_null() | pl.col("close").is_nan()).then(
+        pl.lit("missing or NaN close")
+    )
+    for col in price_cols:
+        problem = problem.when(pl.col(col).is_not_null() & pl.col(col).is_nan()).then(
+            pl.lit(f"NaN {col}")
+        )
+        problem = problem.when(pl.col(col) <= 0).then(pl.lit(f"{col} is zero or negative"))
+    problem = problem.when(pl.col("high") < pl.col("low")).then(pl.lit("high < low"))
+    problem = problem.when(pl.col("volume") < 0).then(pl.lit("negative volume"))
+    problem = problem.when(pl.col("timeframe").is_in(list(TIMEFRAMES)).not_()).then(
+        pl.lit("unknown timeframe")
+    )
+    return split_valid(frame, problem.otherwise(pl.lit(None, dtype=pl.Utf8)))
+
+
+def validate_quotes(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+    """Refuse quotes with a missing time or a NaN, zero or negative price."""
+    frame = conform(frame, QUOTE_SCHEMA)
+    problem = (
+        pl.when(pl.col("ts").is_null())
+        .then(pl.lit("missing or unparseable time"))
+        .when(pl.col("price").is_null() | pl.col("price").is_nan())
+        .then(pl.lit("missing or NaN price"))
+        .when(pl.col("price") <= 0)
+        .then(pl.lit("price is zero or negative"))
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+    )
+    return split_valid(frame, problem)

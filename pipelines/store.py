@@ -1,0 +1,470 @@
+"""The DuckDB store: connections (writer or read-only), migrations, upsert, named SQL, run log."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipelines.errors import DataError, StoreError, StoreLocked
+from pipelines.paths import default_db_path, sql_dir
+
+# Columns that record when a row was written; they never count as a change.
+BOOKKEEPING_COLUMNS = frozenset({"ingested_at", "fetched_at", "updated_at"})
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>\S+)(?: \(PID (?P<pid>\d+)\))?")
+
+
+# ---------------------------------------------------------------------------- SQL files
+
+
+def load_sql(name: str) -> str:
+    """Return the text of a named SQL file: 'queries/foo', 'views/bar' or a bare query name."""
+    rel = name if name.endswith(".sql") else f"{name}.sql"
+    base = sql_dir()
+    for candidate in (base / rel, base / "queries" / rel):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    raise StoreError(
+        f"no SQL file named {name!r} under {base} (looked in {base}/ and {base}/queries/)"
+    )
+
+
+def migration_files() -> list[Path]:
+    """The migration files in the order they are applied (by their NNNN_ prefix)."""
+    return sorted((sql_dir() / "migrations").glob("*.sql"))
+
+
+def view_files() -> list[Path]:
+    """The view definitions, re-created after every migration run."""
+    return sorted((sql_dir() / "views").glob("*.sql"))
+
+
+# ---------------------------------------------------------------------------- connections
+
+
+def _is_lock_conflict(exc: Exception) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _lock_holder(exc: Exception) -> str | None:
+    match = _LOCK_HOLDER.search(str(exc))
+    if not match:
+        return None
+    holder = match.group("holder").strip()
+    return f"{holder} (PID {match.group('pid')})" if match.group("pid") else holder
+
+
+def open_connection(
+    db_path: str | Path | None = None,
+    *,
+    read_only: bool = False,
+    retries: int = 8,
+    base_delay: float = 0.05,
+    max_delay: float = 2.0,
+    config: dict[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the database file; on a lock conflict retry with jittered backoff, then raise StoreLocked."""
+    path = Path(db_path) if db_path is not None else default_db_path()
+    if read_only and not path.exists():
+        raise StoreError(
+            f"database {path} does not exist; run `tickerwire init` or `tickerwire demo` first"
+        )
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    last: Exception | None = None
+    for attempt in range(retries + 1):
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config or {})
+        except duckdb.Error as exc:  # IOException on lock conflicts
+            if not _is_lock_conflict(exc):
+                raise StoreError(
+                    f"cannot open database {path}: {str(exc).splitlines()[0]}"
+                ) from exc
+            last = exc
+            if attempt < retries:
+                delay = min(max_delay, base_delay * 2**attempt)
+                time.sleep(delay * (0.5 + random.random() / 2))
+    raise StoreLocked(str(path), _lock_holder(last) if last else None) from last
+
+
+@contextmanager
+def reader(db_path: str | Path | None = None, **kwargs: Any) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection (retries on a held write lock)."""
+    con = open_connection(db_path, read_only=True, **kwargs)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def writer(
+    db_path: str | Path | None = None, *, migrate_first: bool = True, **kwargs: Any
+) -> Iterator[Store]:
+    """A writer Store on a migrated database; closed (and the lock released) on exit."""
+    con = open_connection(db_path, read_only=False, **kwargs)
+    store = Store(con, Path(db_path) if db_path else default_db_path())
+    try:
+        if migrate_first:
+            store.migrate()
+        yield store
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------------- the store
+
+
+@dataclass
+class UpsertResult:
+    """What one upsert did: rows read, inserted (new keys), updated (changed), unchanged."""
+
+    table: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates_in_batch: int = 0
+
+    @property
+    def stored(self) -> int:
+        """Rows written: new plus changed."""
+        return self.inserted + self.updated
+
+    def __iadd__(self, other: UpsertResult) -> UpsertResult:
+        self.read += other.read
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.duplicates_in_batch += other.duplicates_in_batch
+        return self
+
+
+@dataclass
+class Reject:
+    """One refused input item: why, and enough of it to find it again."""
+
+    reason: str
+    raw: str = ""
+
+
+@dataclass
+class RunLog:
+    """Counts collected while a run is in progress, written to ingest_runs when it finishes."""
+
+    run_id: int
+    source: str
+    read: int = 0
+    stored: int = 0
+    present: int = 0
+    rejected: int = 0
+    errors: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, result: UpsertResult) -> None:
+        """Fold an upsert's counts into the run."""
+        self.read += result.read
+        self.stored += result.stored
+        self.present += result.unchanged + result.duplicates_in_batch
+
+
+class Store:
+    """A writer connection with the operations every writer needs."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path):
+        self.con = con
+        self.path = path
+        self._keys: dict[str, list[str]] = {}
+        self._columns: dict[str, list[str]] = {}
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply each migration not yet recorded in _migrations (one transaction each); refresh views."""
+        con = self.con
+        con.execute(
+            "create table if not exists _migrations (name varchar primary key, applied_at timestamptz not null)"
+        )
+        done = {row[0] for row in con.execute("select name from _migrations").fetchall()}
+        applied: list[str] = []
+        for path in migration_files():
+            if path.name in done:
+                continue
+            con.execute("begin transaction")
+            try:
+                con.execute(path.read_text(encoding="utf-8"))
+                con.execute("insert into _migrations values (?, ?)", [path.name, datetime.now(UTC)])
+                con.execute("commit")
+            except duckdb.Error as exc:
+                con.execute("rollback")
+                raise StoreError(
+                    f"migration {path.name} failed: {str(exc).splitlines()[0]}"
+                ) from exc
+            applied.append(path.name)
+        for path in view_files():
+            con.execute(path.read_text(encoding="utf-8"))
+        self._keys.clear()
+        self._columns.clear()
+        return applied
+
+    def table_columns(self, table: str) -> list[str]:
+        """The table's column names in declaration order."""
+        if table not in self._columns:
+            rows = self.con.execute(
+                "select column_name from duckdb_columns() where table_name = ? and schema_name = 'main' "
+                "order by column_index",
+                [table],
+            ).fetchall()
+            if not rows:
+                raise StoreError(f"no table named {table!r}; run `tickerwire init`")
+            self._columns[table] = [r[0] for r in rows]
+        return self._columns[table]
+
+    def primary_key(self, table: str) -> list[str]:
+        """The table's primary-key columns."""
+        if table not in self._keys:
+            row = self.con.execute(
+                "select constraint_column_names from duckdb_constraints() "
+                "where table_name = ? and constraint_type = 'PRIMARY KEY'",
+                [table],
+            ).fetchall()
+            row = row[0] if row else None
+            if not row:
+                raise StoreError(f"table {table!r} has no primary key; upsert needs one")
+            self._keys[table] = list(row[0])
+        return self._keys[table]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def upsert(
+        self, table: str, frame: pl.DataFrame, *, in_transaction: bool = False
+    ) -> UpsertResult:
+        """Insert new keys and update changed rows of `frame` into `table`, in one transaction.
+
+        Duplicate keys inside the batch keep their last occurrence. Rows identical to what is
+        stored are left alone (so re-running a refresh writes nothing).
+        """
+        result = UpsertResult(table=table, read=frame.height)
+        if frame.height == 0:
+            return result
+        columns = self.table_columns(table)
+        unknown = [c for c in frame.columns if c not in columns]
+        if unknown:
+            raise DataError(f"{table}: unknown column(s) {unknown}; allowed: {columns}")
+        keys = self.primary_key(table)
+        missing = [k for k in keys if k not in frame.columns]
+        if missing:
+            raise DataError(f"{table}: batch lacks key column(s) {missing}")
+        batch = frame.unique(subset=keys, keep="last", maintain_order=True)
+        result.duplicates_in_batch = frame.height - batch.height
+        cols = list(batch.columns)
+        values = [c for c in cols if c not in keys]
+        compared = [c for c in values if c not in BOOKKEEPING_COLUMNS]
+        key_match = " and ".join(f"t.{_q(k)} = b.{_q(k)}" for k in keys)
+        differs = " or ".join(f"t.{_q(c)} is distinct from b.{_q(c)}" for c in compared) or "false"
+        col_list = ", ".join(_q(c) for c in cols)
+        b_cols = ", ".join(f"b.{_q(c)}" for c in cols)
+        con = self.con
+        name = "_upsert_batch"
+        con.complete()  # duckdb refuses register() while a previous result is unfinished
+        con.register(name, batch.to_arrow())
+        own_tx = not in_transaction
+        try:
+            if own_tx:
+                con.execute("begin transaction")
+            # Classify every batch row once: new key, changed row, or identical row.
+            con.execute(
+                f"""
+                create or replace temp table _upsert_classified as
+                select {b_cols},
+                       case when t.{_q(keys[0])} is null then 'new'
+                            when {differs} then 'changed'
+                            else 'same' end as _kind
+                from {name} b
+                left join {_q(table)} t on {key_match}
+                """
+            )
+            counts = dict(
+                con.execute(
+                    "select _kind, count(*) from _upsert_classified group by _kind"
+                ).fetchall()
+            )
+            result.inserted = counts.get("new", 0)
+            result.updated = counts.get("changed", 0)
+            result.unchanged = counts.get("same", 0)
+            if result.inserted:
+                con.execute(
+                    f"insert into {_q(table)} ({col_list}) select {col_list} from _upsert_classified where _kind = 'new'"
+                )
+            if result.updated:
+                assignments = (
+                    ", ".join(f"{_q(c)} = u.{_q(c)}" for c in values)
+                    or f"{_q(keys[0])} = u.{_q(keys[0])}"
+                )
+                match_u = " and ".join(f"{_q(table)}.{_q(k)} = u.{_q(k)}" for k in keys)
+                con.execute(
+                    f"update {_q(table)} set {assignments} from "
+                    f"(select * from _upsert_classified where _kind = 'changed') u where {match_u}"
+                )
+            con.execute("drop table if exists _upsert_classified")
+            if own_tx:
+                con.execute("commit")
+        except duckdb.Error as exc:
+            if own_tx:
+                con.execute("rollback")
+            raise StoreError(f"upsert into {table} failed: {str(exc).splitlines()[0]}") from exc
+        finally:
+            con.unregister(name)
+        return result
+
+    def record_rejects(self, source: str, rejects: Sequence[Reject]) -> int:
+        """Store refused items in `rejects` (nothing is silently dropped); return how many."""
+        if rejects:
+            commit_batch(self, source, "", {}, rejects=rejects)
+        return len(rejects)
+
+    # -- run log ---------------------------------------------------------------------------
+
+    def start_run(self, source: str) -> RunLog:
+        """Open a row in ingest_runs with status 'running'."""
+        row = self.con.execute(
+            "insert into ingest_runs (source, started_at, status) values (?, ?, 'running') returning run_id",
+            [source, datetime.now(UTC)],
+        ).fetchall()[0]
+        return RunLog(run_id=int(row[0]), source=source)
+
+    def finish_run(self, run: RunLog, status: str | None = None) -> str:
+        """Close the run with its counts; status defaults to ok / partial / failed from the errors."""
+        if status is None:
+            status = (
+                "ok" if not run.errors else ("partial" if run.stored or run.present else "failed")
+            )
+        self.con.execute(
+            """update ingest_runs set finished_at = ?, status = ?, n_read = ?, n_stored = ?,
+               n_present = ?, n_rejected = ?, errors = ?, details = ? where run_id = ?""",
+            [
+                datetime.now(UTC),
+                status,
+                run.read,
+                run.stored,
+                run.present,
+                run.rejected,
+                "\n".join(run.errors) or None,
+                json.dumps(run.details, default=str),
+                run.run_id,
+            ],
+        )
+        return status
+
+    # -- small helpers ---------------------------------------------------------------------
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Set (or with None, delete) a fact about the file in `meta`."""
+        if value is None:
+            self.con.execute("delete from meta where key = ?", [key])
+        else:
+            self.con.execute(
+                "insert into meta values (?, ?) on conflict (key) do update set value = excluded.value",
+                [key, value],
+            )
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pl.DataFrame:
+        """Run SQL on the writer connection and return a Polars frame."""
+        return query_frame(self.con, sql, params)
+
+
+def query_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+) -> pl.DataFrame:
+    """Run SQL (with bind parameters) and return a Polars frame."""
+    # duckdb 2: relations (con.sql) convert to Polars; DB-API results (con.execute) do not.
+    rel = con.sql(sql, params=params) if params is not None else con.sql(sql)
+    return rel.pl() if rel is not None else pl.DataFrame()
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """A token that changes whenever data is written: newest run id plus table row counts."""
+    row = con.execute(
+        "select coalesce(max(run_id), 0), coalesce(max(finished_at)::varchar, '') from ingest_runs"
+    ).fetchall()[0]
+    return f"{row[0]}:{row[1]}"
+
+
+def _q(identifier: str) -> str:
+    """Quote an identifier for SQL."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def commit_batch(
+    store: Store,
+    source: str,
+    key: str,
+    frames: dict[str, pl.DataFrame],
+    *,
+    cursor_ts: datetime | None = None,
+    state_value: dict[str, Any] | None = None,
+    rejects: Sequence[Reject] = (),
+) -> dict[str, UpsertResult]:
+    """Write one source batch atomically: its rows, its ingest_state cursor and its rejects.
+
+    Either everything lands or nothing does, so a crash never leaves rows without their cursor.
+    """
+    con = store.con
+    results: dict[str, UpsertResult] = {}
+    con.execute("begin transaction")
+    try:
+        for table, frame in frames.items():
+            results[table] = store.upsert(table, frame, in_transaction=True)
+        if cursor_ts is not None or state_value is not None:
+            con.execute(
+                """insert into ingest_state (source, key, cursor_ts, value, updated_at)
+                   values (?, ?, ?, ?, ?)
+                   on conflict (source, key) do update set
+                     cursor_ts = coalesce(excluded.cursor_ts, ingest_state.cursor_ts),
+                     value = coalesce(excluded.value, ingest_state.value),
+                     updated_at = excluded.updated_at""",
+                [
+                    source,
+                    key,
+                    cursor_ts,
+                    json.dumps(state_value) if state_value is not None else None,
+                    datetime.now(UTC),
+                ],
+            )
+        if rejects:
+            now = datetime.now(UTC)
+            base = con.execute(
+                "select coalesce(max(n) + 1, 0) from rejects where source = ? and received_at = ?",
+                [source, now],
+            ).fetchall()[0][0]
+            con.executemany(
+                "insert into rejects values (?, ?, ?, ?, ?)",
+                [[source, now, base + i, r.reason, r.raw[:2000]] for i, r in enumerate(rejects)],
+            )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return results
+
+
+def read_state(
+    con: duckdb.DuckDBPyConnection, source: str
+) -> dict[str, tuple[datetime | None, dict[str, Any] | None]]:
+    """All ingest_state rows of a source: key -> (cursor_ts, value)."""
+    rows = con.execute(
+        "select key, cursor_ts, value from ingest_state where source = ?", [source]
+    ).fetchall()
+    return {k: (ts, json.loads(v) if v else None) for k, ts, v in rows}
