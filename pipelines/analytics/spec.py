@@ -1,0 +1,145 @@
+"""What an event study asks for (StudySpec) and what it returns (StudyResult)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import polars as pl
+
+MODELS = ("constant", "market-adjusted", "market")
+LEVELS = ("ar", "car", "summary", "placebo", "confounders")
+
+# Stable column names of each result frame (the csv/json contract documented in the README).
+AR_COLUMNS = (
+    "event_id",
+    "instrument_id",
+    "timeframe",
+    "offset",
+    "ts",
+    "price",
+    "ret",
+    "expected",
+    "ar",
+    "car",
+)
+CAR_COLUMNS = (
+    "event_id",
+    "instrument_id",
+    "timeframe",
+    "event_at",
+    "car_from",
+    "car_to",
+    "car",
+    "n_valid",
+    "n_window",
+    "n_estimation",
+    "alpha",
+    "beta",
+    "sigma",
+    "car_sd",
+    "z",
+    "placebo_p",
+)
+SUMMARY_STATS = (
+    "bw_1980",
+    "bw_1985",
+    "t_test",
+    "patell",
+    "bmp",
+    "lamb",
+    "kp_bmp",
+    "sign",
+    "generalized_sign",
+    "corrado_sign",
+    "rank",
+    "modified_rank",
+    "wilcoxon",
+)
+SUMMARY_COLUMNS = (
+    "offset",
+    "ts",
+    "n",
+    "mean_ar",
+    "caar",
+    "n_positive",
+    *[f"{s}_{suffix}" for s in SUMMARY_STATS for suffix in ("stat", "p")],
+)
+CONFOUNDER_COLUMNS = (
+    "event_id",
+    "other_event_id",
+    "other_title",
+    "other_event_at",
+    "window",
+    "offset",
+)
+PLACEBO_COLUMNS = (
+    "event_id",
+    "instrument_id",
+    "car_from",
+    "car_to",
+    "car",
+    "n_placebo",
+    "placebo_mean",
+    "placebo_sd",
+    "placebo_p",
+)
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """The question: which events, which instruments, which windows, which model.
+
+    Offsets are in bars of the chosen timeframe (trading days for daily exchange-calendar data).
+    `window` is the event window [T1, T2]; `estimation` is [L1, L2] (before the event, with a gap).
+    `window_dates` / `estimation_dates` give the same windows as calendar dates for daily studies.
+    `instruments=None` means "the instruments linked to each event" (event_instruments).
+    `events` may be given directly as a frame (event_id, event_at[, title]) instead of ids.
+    """
+
+    event_ids: tuple[str, ...] = ()
+    events: pl.DataFrame | None = None
+    category: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    instruments: tuple[str, ...] | None = None
+    timeframe: str = "auto"
+    window: tuple[int, int] = (-12, 24)
+    estimation: tuple[int, int] = (-288, -13)
+    window_dates: tuple[date, date] | None = None
+    estimation_dates: tuple[date, date] | None = None
+    model: str = "constant"
+    benchmark: str | None = None
+    car_windows: tuple[tuple[int, int], ...] = ()
+    placebo: int = 0
+    seed: int = 0
+    stale_bars: int | None = None
+    min_estimation: int | None = None
+
+
+@dataclass
+class StudyResult:
+    """The answer, as Polars frames with the stable columns listed in this module.
+
+    ar: one row per (event, instrument, offset) of the event window.
+    car: one row per (event, instrument, CAR sub-window), with pre-event volatility and z-score.
+    summary: one row per offset: the cross-section (mean AR, CAAR) and every test statistic with
+        its p-value (two-sided, normal or exact as the statistic defines).
+    confounders: other events that fall inside each event's estimation or event window.
+    placebo: per (event, instrument, CAR window) the empirical p-value from random non-event instants.
+    """
+
+    spec: StudySpec
+    timeframe: str
+    ar: pl.DataFrame
+    car: pl.DataFrame
+    summary: pl.DataFrame
+    confounders: pl.DataFrame
+    placebo: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def frame(self, level: str) -> pl.DataFrame:
+        """The result frame for a CLI --level name (ar, car, summary, placebo, confounders)."""
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}")
+        return getattr(self, level)
