@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import polars as pl
@@ -101,7 +102,10 @@ def split_valid(frame: pl.DataFrame, problems: pl.Expr) -> tuple[pl.DataFrame, l
     bad = tagged.filter(pl.col("_problem").is_not_null())
     good = tagged.filter(pl.col("_problem").is_null()).drop("_problem")
     rejects = [
-        Reject(reason=row["_problem"], raw=str({k: v for k, v in row.items() if k != "_problem"}))
+        Reject(
+            reason=row["_problem"],
+            raw=json.dumps({k: v for k, v in row.items() if k != "_problem"}, default=str),
+        )
         for row in bad.iter_rows(named=True)
     ]
     return good, rejects

@@ -1,0 +1,221 @@
+"""Event files: CSV or JSONL rows with a time and a title → events (+ one report each)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.errors import DataError
+from pipelines.schemas import ARTICLE_SCHEMA, EVENT_SCHEMA, UTC_TS, conform
+from pipelines.sources.bar_files import detect_column, read_table
+from pipelines.store import Reject
+from pipelines.timeparse import parse_times
+
+TIME_NAMES = (
+    "event_at", "published_at", "published", "created_at", "created", "timestamp", "datetime",
+    "time", "ts", "date", "time_utc",
+)  # fmt: skip
+TITLE_NAMES = ("title", "headline", "text", "summary", "content", "body", "message")
+OPTIONAL_NAMES = {
+    "url": ("url", "link", "href"),
+    "outlet": ("outlet", "source", "publisher", "site", "author", "account"),
+    "category": ("category", "topic", "type"),
+    "instruments": ("instruments", "symbols", "tickers", "assets"),
+}
+TITLE_LENGTH = 160
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+
+_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:p|br|div|li|ul|ol|h\d|blockquote)\b[^>]*>", re.I)
+_TAG = re.compile(r"<[^>]*>|^[^<>]*?>|<[^>]*$")  # whole tags and tags cut off at either end
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class EventFile:
+    """An event file read and checked: events, their reports and links, and the refused rows."""
+
+    events: pl.DataFrame
+    articles: pl.DataFrame
+    event_articles: pl.DataFrame
+    event_instruments: pl.DataFrame
+    rejects: list[Reject]
+    n_read: int
+    columns_used: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+
+def read_events_table(path: Path) -> pl.DataFrame:
+    """CSV/TSV via read_table; JSONL (one object a line) read leniently, bad lines become a column."""
+    if path.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
+        return read_table(path)
+    if not path.exists():
+        raise DataError(f"file not found: {path}")
+    rows: list[dict] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+            rows.append(
+                {k: (json.dumps(v) if isinstance(v, list | dict) else v) for k, v in value.items()}
+            )
+        except (json.JSONDecodeError, AttributeError):
+            rows.append({"_bad_line": f"line {n}: not a JSON object: {line[:200]}"})
+    if not rows:
+        raise DataError(f"{path} has no rows")
+    keys = sorted({k for r in rows for k in r})
+    return pl.DataFrame(
+        {k: [None if r.get(k) is None else str(r.get(k)) for r in rows] for k in keys}
+    )
+
+
+def clean_text(text: str | None) -> str:
+    """Plain text from a post or headline: drop HTML tags, unescape entities, fold white space."""
+    if not text:
+        return ""
+    # Block tags separate words; inline tags (links, spans) sit inside words and must not split them.
+    return _SPACE.sub(" ", html.unescape(_TAG.sub("", _BLOCK_TAG.sub(" ", text)))).strip()
+
+
+def short_title(text: str, limit: int = TITLE_LENGTH) -> str:
+    """The text cut at a word boundary to at most `limit` characters, with an ellipsis if cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:—- ") + "…"
+
+
+def stable_id(*parts: object) -> str:
+    """A short stable hash of the parts (used for article and event ids)."""
+    return hashlib.sha1("|".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:16]
+
+
+def read_event_file(
+    path: Path,
+    *,
+    tz: str = "UTC",
+    time_column: str | None = None,
+    title_column: str | None = None,
+    outlet: str | None = None,
+    category: str | None = None,
+    known_instruments: set[str] | None = None,
+) -> EventFile:
+    """Read an event file: one row = one event with one report; bad rows are refused with reasons."""
+    table = read_events_table(path)
+    columns = [c for c in table.columns if c != "_bad_line"]
+    time_col = time_column or detect_column(columns, TIME_NAMES)
+    if time_col is None or time_col not in table.columns:
+        raise DataError(
+            f"{path}: no time column found (columns: {', '.join(columns)}); name it with --time-column"
+        )
+    title_col = title_column or detect_column(columns, TITLE_NAMES)
+    if title_col is None or title_col not in table.columns:
+        raise DataError(
+            f"{path}: no title column found (columns: {', '.join(columns)}); name it with --title-column"
+        )
+    used = {"time": time_col, "title": title_col}
+    for target, names in OPTIONAL_NAMES.items():
+        col = detect_column([c for c in columns if c not in (time_col, title_col)], names)
+        if col is not None:
+            used[target] = col
+
+    times = parse_times(table[time_col], tz)
+    now = datetime.now(UTC)
+    default_outlet = outlet or path.stem
+    rejects: list[Reject] = []
+    events, articles, links, instruments = [], [], [], []
+    rows = zip(times.ts.to_list(), times.problems.to_list(), times.day_rows.to_list(), strict=True)
+    for i, (at, problem, is_day) in enumerate(rows):
+        row = table.row(i, named=True)
+        raw = json.dumps({k: v for k, v in row.items() if v is not None}, default=str)[:2000]
+        if row.get("_bad_line"):
+            rejects.append(Reject(row["_bad_line"], raw))
+            continue
+        if problem:
+            rejects.append(Reject(problem, raw))
+            continue
+        if at > now + timedelta(minutes=5) or at < EARLIEST:
+            rejects.append(Reject(f"time {at.isoformat()} is in the future or before 1990", raw))
+            continue
+        text = clean_text(row.get(title_col))
+        if not text:
+            rejects.append(Reject("empty title", raw))
+            continue
+        url = (row.get(used.get("url", "")) or "").strip() or None
+        source_name = (row.get(used.get("outlet", "")) or "").strip() or default_outlet
+        precision = "day" if is_day else "second"
+        article_id = stable_id(url) if url else stable_id(source_name, text, at.isoformat())
+        event_id = stable_id("event", article_id)
+        title = short_title(text)
+        upper = at + timedelta(days=1) if precision == "day" else at
+        events.append(
+            {
+                "event_id": event_id, "title": title, "event_at": at, "event_at_lower": at,
+                "event_at_upper": upper,
+                "category": (row.get(used.get("category", "")) or "").strip() or category,
+                "n_articles": 1, "n_outlets": 1, "first_outlet": source_name, "is_manual": False,
+            }
+        )  # fmt: skip
+        articles.append(
+            {
+                "article_id": article_id, "outlet": source_name, "url": url, "title": title,
+                "summary": text if text != title else None, "published_at": at,
+                "published_precision": precision, "feed": f"file:{path.name}",
+            }
+        )  # fmt: skip
+        links.append({"event_id": event_id, "article_id": article_id})
+        for symbol in _split_symbols(row.get(used.get("instruments", ""))):
+            if known_instruments is not None and symbol not in known_instruments:
+                rejects.append(
+                    Reject(f"unknown instrument {symbol!r} (event kept, link dropped)", raw)
+                )
+                continue
+            instruments.append(
+                {"event_id": event_id, "instrument_id": symbol, "reason": "file", "confidence": 1.0}
+            )
+    notes = []
+    if times.naive_rows:
+        notes.append(
+            f"{times.naive_rows} times had no zone and were taken as {tz} (set --tz to change)"
+        )
+    return EventFile(
+        events=conform(pl.DataFrame(events, schema_overrides={"event_at": UTC_TS}), EVENT_SCHEMA)
+        if events
+        else pl.DataFrame(schema=EVENT_SCHEMA),
+        articles=conform(pl.DataFrame(articles), ARTICLE_SCHEMA)
+        if articles
+        else pl.DataFrame(schema=ARTICLE_SCHEMA),
+        event_articles=pl.DataFrame(links, schema={"event_id": pl.Utf8, "article_id": pl.Utf8}),
+        event_instruments=pl.DataFrame(
+            instruments,
+            schema={
+                "event_id": pl.Utf8,
+                "instrument_id": pl.Utf8,
+                "reason": pl.Utf8,
+                "confidence": pl.Float64,
+            },
+        ),
+        rejects=rejects,
+        n_read=table.height,
+        columns_used=used,
+        notes=notes,
+    )
+
+
+def _split_symbols(value: str | None) -> list[str]:
+    if not value:
+        return []
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return [str(s).strip().upper() for s in json.loads(text) if str(s).strip()]
+        except json.JSONDecodeError:
+            pass
+    return [s.strip().upper() for s in re.split(r"[,;| ]+", text) if s.strip()]
