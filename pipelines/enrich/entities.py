@@ -1,0 +1,144 @@
+"""Entity rules: words and aliases in a report → instruments, matched on word boundaries, case-aware."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipelines.config import Config
+from pipelines.enrich.text import matchable
+
+# instrument → aliases. An alias written in capitals (BTC, OPEC, WTI) matches only in capitals,
+# so "btc" in a URL slug or "Opec" in a name do not count; other aliases ignore case.
+DEFAULT_RULES: dict[str, list[str]] = {
+    "BTC": ["bitcoin", "BTC", "bitcoins"],
+    "ETH": ["ethereum", "ether", "ETH"],
+    "SOL": ["solana", "SOL"],
+    "XRP": ["XRP", "ripple"],
+    "DOGE": ["dogecoin", "DOGE"],
+    "BNB": ["BNB", "binance coin"],
+    "ADA": ["cardano", "ADA"],
+    "XAU": ["gold", "bullion", "XAU"],
+    "XAG": ["silver", "XAG"],
+    "WTI": ["crude", "OPEC", "oil", "WTI"],
+    "BRENT": ["crude", "OPEC", "oil", "Brent"],
+    "NATGAS": ["natural gas", "LNG", "Henry Hub"],
+    "BABA": ["Alibaba"],
+}
+# Phrases that contain an alias but are not about the instrument.
+DEFAULT_EXCLUDE = [
+    "gold medal",
+    "gold medals",
+    "olive oil",
+    "silver medal",
+    "silver lining",
+    "oil painting",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One instrument's compiled alias patterns."""
+
+    instrument: str
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    """An instrument found in a report: which alias, whether in the title."""
+
+    instrument: str
+    alias: str
+    in_title: bool
+
+
+def _compile(alias: str) -> re.Pattern[str]:
+    words = [re.escape(w) for w in alias.split()]
+    body = r"\s+".join(words)
+    # Word boundaries; a neighbouring '/', '@' or '.x' means a path, handle or domain, not prose.
+    pattern = rf"(?<![\w/.@]){body}(?![\w@/]|\.\w)"
+    strict = alias.isupper() and any(ch.isalpha() for ch in alias)
+    return re.compile(pattern, 0 if strict else re.IGNORECASE)
+
+
+class EntityMatcher:
+    """All rules, ready to scan text."""
+
+    def __init__(self, rules: dict[str, list[str]], exclude: list[str]):
+        self.rules = [
+            Rule(inst, tuple((alias, _compile(alias)) for alias in aliases))
+            for inst, aliases in rules.items()
+        ]
+        self.exclude = [re.compile(rf"\b{re.escape(p)}\b", re.IGNORECASE) for p in exclude]
+
+    @classmethod
+    def from_config(cls, config: Config | None) -> EntityMatcher:
+        """Rules from [entities] (rules replace or extend the defaults, plus exclude phrases)."""
+        if config is None:
+            return cls(DEFAULT_RULES, DEFAULT_EXCLUDE)
+        sec = config.section("entities")
+        sec.check_keys(("rules", "mode", "exclude"))
+        mode = sec.get("mode", str, "extend", choices=("extend", "replace"))
+        given = sec.get("rules", dict, {})
+        rules = {} if mode == "replace" else {k: list(v) for k, v in DEFAULT_RULES.items()}
+        for inst, aliases in given.items():
+            if isinstance(aliases, str):
+                aliases = aliases.split("|")
+            if not isinstance(aliases, list) or not all(
+                isinstance(a, str) and a.strip() for a in aliases
+            ):
+                raise sec.fail(f"rules.{inst}", "must be a list of aliases or one 'a|b|c' string")
+            rules[inst] = [a.strip() for a in aliases]
+        exclude = DEFAULT_EXCLUDE + sec.str_list("exclude")
+        return cls(rules, exclude)
+
+    def _clean(self, text: str | None) -> str:
+        cleaned = matchable(text)
+        for pattern in self.exclude:
+            cleaned = pattern.sub(" ", cleaned)
+        return cleaned
+
+    def find(self, title: str | None, summary: str | None) -> list[Match]:
+        """Instruments mentioned in a report (one Match per instrument, title hits first)."""
+        title_text = self._clean(title)
+        body_text = self._clean(summary)
+        found: list[Match] = []
+        for rule in self.rules:
+            hit = None
+            for alias, pattern in rule.patterns:
+                if pattern.search(title_text):
+                    hit = Match(rule.instrument, alias, True)
+                    break
+            if hit is None:
+                for alias, pattern in rule.patterns:
+                    if pattern.search(body_text):
+                        hit = Match(rule.instrument, alias, False)
+                        break
+            if hit:
+                found.append(hit)
+        return found
+
+
+def combine(matches_per_report: list[list[Match]]) -> dict[str, tuple[str, float]]:
+    """Event-level instruments from its reports' matches: instrument → (reason, confidence)."""
+    stats: dict[str, dict] = {}
+    n = max(len(matches_per_report), 1)
+    for matches in matches_per_report:
+        for m in matches:
+            s = stats.setdefault(m.instrument, {"aliases": {}, "title": 0, "reports": 0})
+            s["reports"] += 1
+            s["title"] += m.in_title
+            s["aliases"][m.alias] = s["aliases"].get(m.alias, 0) + 1
+    out = {}
+    for inst, s in stats.items():
+        alias = max(s["aliases"], key=s["aliases"].get)
+        share = s["reports"] / n
+        # A title mention is strong evidence; a passing mention in one report of many is weak.
+        confidence = min(1.0, 0.4 + 0.4 * (s["title"] > 0) + 0.2 * share)
+        where = "title" if s["title"] else "text"
+        out[inst] = (
+            f"entity match: '{alias}' in {where} of {s['reports']}/{n} reports",
+            round(confidence, 3),
+        )
+    return out

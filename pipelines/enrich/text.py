@@ -1,0 +1,264 @@
+"""Text helpers shared by the enrichment steps: tokens for clustering, text cleaned for matching."""
+
+from __future__ import annotations
+
+import re
+
+from pipelines.news import normalise_text
+
+# Function words and newsroom boilerplate: they say nothing about which story a report is.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "amid",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "says",
+        "said",
+        "say",
+        "saying",
+        "report",
+        "reports",
+        "reported",
+        "reportedly",
+        "according",
+        "new",
+        "news",
+        "latest",
+        "update",
+        "updates",
+        "live",
+        "today",
+        "yesterday",
+        "tomorrow",
+        "week",
+        "month",
+        "year",
+        "years",
+        "day",
+        "days",
+        "time",
+        "times",
+        "via",
+        "amp",
+        "one",
+        "two",
+        "three",
+        "first",
+        "last",
+        "many",
+        "much",
+        "may",
+        "might",
+        "must",
+        "us",
+        "u",
+        "s",
+        "mr",
+        "ms",
+        "per",
+        "cent",
+        "percent",
+        "breaking",
+        "watch",
+        "read",
+        "video",
+        "photos",
+        "exclusive",
+        "analysis",
+        "opinion",
+        "show",
+        "shows",
+        "showed",
+        "told",
+        "tells",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+)
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def stem(word: str) -> str:
+    """A light English stem: plural and common verb endings folded so 'tariffs' meets 'tariff'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ed") and not word.endswith("eed"):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str | None) -> list[str]:
+    """Content tokens of a text: folded, stop words and pure numbers dropped, lightly stemmed."""
+    out = []
+    for word in _WORD.findall(normalise_text(text)):
+        if len(word) < 2 or word in STOPWORDS or word.isdigit():
+            continue
+        out.append(stem(word))
+    return out
+
+
+_URL = re.compile(
+    r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|co|gov|edu|info|news|ly|me)(?:/\S*)?\b",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+# Share buttons and social boilerplate that scrapers pick up with the text.
+_SHARE = re.compile(
+    r"\b(?:share (?:on|via|to) \w+|share this(?: article| story| post)?|tweet this|"
+    r"follow us on \w+|click to share[^\n]*|pin it|email this|copy link|subscribe(?: now)?)\b",
+    re.IGNORECASE,
+)
+# Price tickers pasted above articles ("BTC$73,275.00▲ 0.17%…") are not mentions.
+_TICKER_LINE = re.compile(r"[$€£¥%▲▼]")
+
+
+def matchable(text: str | None) -> str:
+    """Text with URLs, e-mail addresses, share buttons and ticker-strip lines removed."""
+    if not text:
+        return ""
+    kept = []
+    for line in text.splitlines():
+        compact = line.replace(" ", "")
+        if compact and len(_TICKER_LINE.findall(compact)) >= 4:
+            symbols = sum(ch.isdigit() or ch in "$€£¥%▲▼.,+-" for ch in compact)
+            if symbols / len(compact) > 0.3:
+                continue
+        kept.append(line)
+    cleaned = _URL.sub(" ", "\n".join(kept))
+    cleaned = _EMAIL.sub(" ", cleaned)
+    return _SHARE.sub(" ", cleaned)
