@@ -19,6 +19,9 @@ import polars as pl
 from pipelines.errors import DataError, StoreError, StoreLocked
 from pipelines.paths import default_db_path, sql_dir
 
+# Storage format of new files: readable by duckdb 1.4+ (and so by the PyPI duckdb CLI).
+STORAGE_COMPATIBILITY = "v1.4.0"
+
 # Columns that record when a row was written; they never count as a change.
 BOOKKEEPING_COLUMNS = frozenset({"ingested_at", "fetched_at", "updated_at"})
 
@@ -81,12 +84,17 @@ def open_connection(
         raise StoreError(
             f"database {path} does not exist; run `tickerwire init` or `tickerwire demo` first"
         )
+    config = dict(config or {})
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Write a storage format the duckdb CLI on PyPI (1.x) can open, so users can run
+            # `duckdb -readonly data/tickerwire.duckdb` on the file.
+            config.setdefault("storage_compatibility_version", STORAGE_COMPATIBILITY)
     last: Exception | None = None
     for attempt in range(retries + 1):
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=config or {})
+            return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as exc:  # IOException on lock conflicts
             if not _is_lock_conflict(exc):
                 raise StoreError(

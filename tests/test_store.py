@@ -135,3 +135,32 @@ def test_load_sql_finds_queries_by_bare_name():
     assert "from bars" in store.load_sql("status_bars")
     with pytest.raises(Exception, match="no SQL file"):
         store.load_sql("no_such_query")
+
+
+def test_duckdb_cli_reads_the_file_read_only(db_path):
+    # Users query the file ad hoc with the duckdb shell installed beside tickerwire.
+    import shutil
+    from pathlib import Path
+
+    shell = Path(sys.executable).parent / "duckdb"
+    if not shell.exists():
+        shell = shutil.which("duckdb")
+    if shell is None:
+        pytest.skip("duckdb shell not installed (pip install duckdb-cli)")
+    with store.writer(db_path) as st:
+        st.upsert("bars", bars([1.0, 2.0]))
+    out = subprocess.run(
+        [
+            str(shell),
+            "-readonly",
+            "-csv",
+            str(db_path),
+            "-c",
+            "select count(*) as n, tw_in_session('24/7', now()) as o from bars",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["n,o", "2,true"]
