@@ -1,0 +1,64 @@
+"""Data health: per source the last run, its status and errors; per instrument rows, span, freshness, gaps."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data, ui
+
+
+def body() -> None:
+    """The Data health page."""
+    st.subheader("Sources")
+    runs = data.health_runs()
+    if runs.height:
+        bad = runs.filter(pl.col("status").is_in(["failed", "partial"]))
+        if bad.height:
+            st.error(
+                f"{bad.height} source(s) whose last run did not finish cleanly: {', '.join(bad['source'].to_list())}"
+            )
+        else:
+            st.success(f"All {runs.height} source(s) finished their last run cleanly.")
+    ui.table(runs, "health_sources", empty="No ingest runs recorded yet.", key="health-runs")
+
+    st.subheader("Freshness")
+    try:
+        fresh = data.source_freshness()
+        ui.table(fresh, "health_freshness", empty="No freshness report.", key="health-freshness")
+    except data.FeatureMissing as exc:
+        ui.missing(
+            f"the freshness report ({exc}). The per-instrument ages below come from the bars."
+        )
+
+    st.subheader("Instruments")
+    inst = data.health_instruments()
+    ui.table(
+        inst,
+        "health_instruments",
+        empty="No bars stored yet.",
+        column_config={
+            "age_hours": st.column_config.NumberColumn("age of newest bar (h)", format="%.1f")
+        },
+        key="health-instruments",
+    )
+    st.caption(
+        "Gaps: over the last 7 days of data, steps longer than one bar that start while the "
+        "instrument's market is open (tw_in_session); session closures are not gaps."
+    )
+    unavailable = data.instruments().filter(~pl.col("available"))
+    if unavailable.height:
+        st.markdown("**Unavailable instruments**")
+        ui.table(
+            unavailable.select("instrument_id", "source", "unavailable_reason"),
+            "health_unavailable",
+            key="health-unavailable",
+        )
+
+    st.subheader("Rejected input")
+    ui.table(
+        data.health_rejects(), "health_rejects", empty="Nothing was rejected.", key="health-rejects"
+    )
+
+
+ui.run_page("Data health", body)

@@ -1,0 +1,122 @@
+"""Overview: the ticker strip, the latest events with their biggest mover, sparklines, a price chart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, data, ui
+
+
+def strip_section() -> None:
+    """The ticker strip rendered like seed 001, with its as-of time."""
+    strip = data.strip()
+    if strip.height == 0:
+        st.info("No instruments yet: run `tickerwire demo` or `tickerwire refresh`.")
+        return
+    priced = strip.filter(pl.col("price").is_not_null())
+    as_of = priced["priced_at"].max() if priced.height else None
+    st.markdown(charts.strip_html(strip, as_of), unsafe_allow_html=True)
+
+
+def latest_events_section() -> None:
+    """The newest events with the instrument that moved most in the hour after each."""
+    st.subheader("Latest events")
+    ev = data.events(limit=10)
+    if ev.height == 0:
+        st.info(
+            "No events stored yet: `tickerwire import events FILE` or `tickerwire refresh` adds some."
+        )
+        return
+    movers = data.event_movers(ev)
+    table = ev.join(movers, on="event_id", how="left").select(
+        "event_at",
+        "title",
+        "category",
+        "n_articles",
+        pl.col("top_instrument").alias("biggest mover (+1h)"),
+        pl.col("top_ret_pct").round(3).alias("move %"),
+        ("event?event=" + pl.col("event_id")).alias("open"),
+    )
+    ui.table(
+        table,
+        "latest_events",
+        column_config={
+            "event_at": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm"),
+            "move %": st.column_config.NumberColumn(format="%+.3f %%"),
+            "open": st.column_config.LinkColumn("event page", display_text="open"),
+        },
+        key="latest-events",
+    )
+
+
+def sparkline_section() -> None:
+    """A small chart per watchlist instrument over its last 7 days."""
+    st.subheader("Watchlist, last 7 days")
+    closes = data.watch_sparklines(days=7)
+    if closes.height == 0:
+        st.info("No bars stored yet.")
+        return
+    st.plotly_chart(
+        charts.sparkline_grid(closes, data.instruments_with_bars()),
+        key="sparklines",
+        config={"displayModeBar": False},
+    )
+    ui.csv_button(closes, "watchlist_7d", key="csv-sparklines")
+
+
+def price_section() -> None:
+    """A price chart for a chosen instrument and range, with event markers (headline on hover)."""
+    st.subheader("Price chart")
+    instruments = data.instruments_with_bars()
+    if not instruments:
+        st.info(
+            "No bars stored yet: `tickerwire import bars FILE …` or `tickerwire refresh` adds some."
+        )
+        return
+    c1, c2 = st.columns([2, 1])
+    default = "BTC" if "BTC" in instruments else instruments[0]
+    inst = c1.selectbox(
+        "Instrument",
+        instruments,
+        index=instruments.index(default),
+        key="instrument",
+        bind="query-params",
+    )
+    kind = c2.segmented_control(
+        "Chart",
+        ["candles", "line"],
+        default="candles",
+        key="chart",
+        bind="query-params",
+        required=True,
+    )
+    first, last = data.span([inst])
+    start, end = ui.range_picker(first, last)
+    prices = data.candles(inst, start, end) if kind == "candles" else data.line(inst, start, end)
+    if prices is None or prices.frame.height == 0:
+        st.info(f"No {inst} bars between {ui.fmt_ts(start)} and {ui.fmt_ts(end)}.")
+        return
+    events = data.events(start=start, end=end, limit=charts.MAX_EVENT_MARKERS)
+    fig = charts.price_figure(prices.frame, kind=kind, events=events, title=f"{inst}")
+    st.plotly_chart(fig, key="overview-price")
+    shown = "candles" if kind == "candles" else "points"
+    st.caption(
+        f"{prices.raw_points:,} {prices.timeframe} bars → {prices.frame.height:,} {shown} "
+        f"(bucket {timedelta(seconds=prices.bucket_s)}); {events.height:,} event marker(s) — "
+        "hover a marker for its headline."
+    )
+    ui.csv_button(prices.frame, f"{inst}_prices", key="csv-overview-prices")
+
+
+def body() -> None:
+    """The Overview page."""
+    strip_section()
+    latest_events_section()
+    sparkline_section()
+    price_section()
+
+
+ui.run_page("Overview", body)

@@ -1,0 +1,138 @@
+"""Widgets and layout shared by the pages: header with the demo banner, tables with CSV, notices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data
+from pipelines.errors import TickerwireError
+
+RANGES: dict[str, timedelta | None] = {
+    "1D": timedelta(days=1),
+    "1W": timedelta(weeks=1),
+    "1M": timedelta(days=30),
+    "3M": timedelta(days=91),
+    "1Y": timedelta(days=365),
+    "All": None,
+}
+DEMO_BANNER = (
+    "**Synthetic demo data** — prices and events on this page are generated offline by "
+    "`tickerwire demo`; they are not real market data. Run `tickerwire refresh` for live data."
+)
+
+
+def run_page(title: str, body: Callable[[], None], caption: str | None = None) -> None:
+    """Render a page: title, the demo banner when the file is the demo, then `body`; errors as one line."""
+    st.title(title)
+    try:
+        if data.is_demo():
+            st.warning(DEMO_BANNER, icon="🧪")
+        if caption:
+            st.caption(caption)
+        body()
+    except TickerwireError as exc:
+        st.error(data.user_message(exc))
+    except data.FeatureMissing as exc:
+        st.info(f"Not available yet: {exc}")
+
+
+def csv_button(frame: pl.DataFrame, name: str, key: str | None = None) -> None:
+    """A 'Download CSV' button for a frame."""
+    st.download_button(
+        f"Download CSV ({frame.height:,} rows)",
+        frame.write_csv().encode("utf-8"),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=key or f"csv-{name}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def table(
+    frame: pl.DataFrame,
+    name: str,
+    *,
+    empty: str = "Nothing to show.",
+    column_config: dict[str, Any] | None = None,
+    height: int | str = "auto",
+    key: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A data grid with its CSV download, or a clear empty state."""
+    if frame.height == 0:
+        st.info(empty)
+        return None
+    event = st.dataframe(
+        frame,
+        hide_index=True,
+        column_config=column_config,
+        height=height,
+        key=key,
+        **kwargs,
+    )
+    csv_button(frame, name, key=f"csv-{key or name}")
+    return event
+
+
+def missing(message: str) -> None:
+    """The notice a page shows when a part of tickerwire it needs is not there yet."""
+    st.info(f"Not available yet: {message}", icon="🛠️")
+
+
+def as_utc(d: date, end_of_day: bool = False) -> datetime:
+    """A date as a UTC instant at 00:00 (or the next day's 00:00 for an inclusive end)."""
+    dt = datetime.combine(d, time(0), tzinfo=UTC)
+    return dt + timedelta(days=1) if end_of_day else dt
+
+
+def range_picker(
+    first: datetime, last: datetime, *, default: str = "1W", key: str = "range"
+) -> tuple[datetime, datetime]:
+    """Preset ranges ending at the newest bar, or custom dates; state lives in the URL."""
+    options = [*RANGES, "Custom"]
+    choice = st.segmented_control(
+        "Range", options, default=default, key=key, bind="query-params", required=True
+    )
+    end = last + timedelta(seconds=1)
+    if choice == "Custom":
+        c1, c2 = st.columns(2)
+        start_d = c1.date_input(
+            "From",
+            value=max(first, last - timedelta(days=7)).date(),
+            min_value=first.date(),
+            max_value=last.date(),
+            key="start",
+            bind="query-params",
+        )
+        end_d = c2.date_input(
+            "To",
+            value=last.date(),
+            min_value=first.date(),
+            max_value=last.date(),
+            key="end",
+            bind="query-params",
+        )
+        start, end = as_utc(start_d), as_utc(end_d, end_of_day=True)
+        if end <= start:
+            st.warning("'To' is before 'From'; showing one day from 'From'.")
+            end = start + timedelta(days=1)
+        return start, end
+    delta = RANGES.get(choice or default)
+    start = first if delta is None else max(first, end - delta)
+    return start, end
+
+
+def fmt_ts(ts: datetime | None) -> str:
+    """An instant as 'YYYY-MM-DD HH:MM UTC'."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "—"
+
+
+def event_label(row: dict[str, Any]) -> str:
+    """How an event is listed in pickers: time · title."""
+    return f"{row['event_at'].astimezone(UTC):%Y-%m-%d %H:%M} · {row['title'][:90]}"

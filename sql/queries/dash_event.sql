@@ -1,0 +1,14 @@
+-- One event with its linked instruments.
+with linked as (
+    select event_id, list(instrument_id order by coalesce(confidence, 0) desc, instrument_id) as instruments
+    from event_instruments
+    where event_id = $event_id
+    group by event_id
+),
+final as (
+    select e.*, coalesce(l.instruments, []) as instruments
+    from events e
+    left join linked l using (event_id)
+    where e.event_id = $event_id
+)
+select * from final;

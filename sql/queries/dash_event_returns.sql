@@ -1,0 +1,55 @@
+-- Returns from the anchor P(t0) to P(t0 + h) for each horizon h, with a z-score against the
+-- instrument's own per-bar volatility over the 5 days before the event (scaled by sqrt(h/bar)).
+-- A price whose bar closed more than $stale_bars bars before the instant is stale -> missing.
+with closes as (
+    select instrument_id, ts + to_seconds($tf_s) as close_at, close
+    from bars
+    where instrument_id in (select unnest($ids)) and timeframe = $timeframe
+      and ts >= $t0::timestamptz - interval 5 day - to_seconds($tf_s)
+      and ts < $t0::timestamptz + to_seconds($max_h_s)
+),
+bar_returns as (
+    select instrument_id, close_at,
+           ln(close / lag(close) over (partition by instrument_id order by close_at)) as r
+    from closes
+),
+volatility as (
+    select instrument_id, stddev_samp(r) as sigma, count(r) as n_estimation
+    from bar_returns
+    where close_at <= $t0::timestamptz
+    group by instrument_id
+),
+horizons as (
+    select unnest($labels) as horizon, unnest($secs) as secs
+    union all
+    select 'anchor', 0
+),
+targets as (
+    select i.instrument_id, h.horizon, h.secs, $t0::timestamptz + to_seconds(h.secs) as at
+    from (select unnest($ids) as instrument_id) i
+    cross join horizons h
+),
+priced as (
+    select t.instrument_id, t.horizon, t.secs, t.at, c.close, c.close_at,
+           c.close_at >= t.at - to_seconds($stale_bars * $tf_s) as fresh
+    from targets t
+    asof left join closes c on t.instrument_id = c.instrument_id and t.at >= c.close_at
+),
+anchored as (
+    select p.instrument_id, p.horizon, p.secs, p.close, p.close_at,
+           a.close as p0, coalesce(p.fresh and a.fresh, false) as usable
+    from priced p
+    join priced a on a.instrument_id = p.instrument_id and a.horizon = 'anchor'
+    where p.horizon <> 'anchor'
+),
+final as (
+    select x.instrument_id, x.horizon, x.secs,
+           case when x.usable then 100 * (x.close / x.p0 - 1) end as ret_pct,
+           case when x.usable and v.sigma > 0
+                then ln(x.close / x.p0) / (v.sigma * sqrt(x.secs / $tf_s)) end as z,
+           x.close_at as priced_at, v.sigma, v.n_estimation
+    from anchored x
+    left join volatility v using (instrument_id)
+)
+select * from final
+order by instrument_id, secs;
