@@ -1,0 +1,506 @@
+"""Run every configured source incrementally: network first, then one short commit per batch.
+
+The order of work for each source (DESIGN §5):
+1. read its ingest_state cursors on a short read-only connection;
+2. let the source do its network work (`source.run`) while no database handle is held;
+3. for every Batch it yields, open the writer briefly and `commit_batch` it (rows + cursor +
+   rejects in one transaction), so a crash loses at most the batch in flight;
+4. record the source's status and counts in ingest_runs.
+One refresh at a time: a lock file beside the database (`RefreshLock`) says who holds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipelines import store
+from pipelines.config import Config
+from pipelines.errors import StoreError, TickerwireError
+from pipelines.sources import KINDS, SOURCES, Batch, Source, get_source
+
+# Exit codes of `tickerwire refresh` (and what cron / systemd see).
+EXIT_OK = 0
+EXIT_NOTHING = 1
+EXIT_PARTIAL = 2
+EXIT_LOCKED = 3
+
+# The writer waits longer than a reader would: readers come and go, the commit must land.
+WRITER_OPEN = {"retries": 60, "base_delay": 0.02, "max_delay": 0.25}
+
+Progress = Callable[[str], None]
+
+
+# ---------------------------------------------------------------------------- the lock
+
+
+class RefreshLocked(TickerwireError):
+    """Another refresh (or schedule) holds the refresh lock of this database."""
+
+    def __init__(self, lock_file: Path, holder: dict[str, Any] | None):
+        self.lock_file = lock_file
+        self.holder = holder or {}
+        if holder:
+            who = (
+                f"pid {holder.get('pid')} on host {holder.get('host')} since "
+                f"{holder.get('started_at')} ({holder.get('command', 'refresh')})"
+            )
+        else:
+            who = "a process that has not written its details yet"
+        super().__init__(
+            f"another refresh is running: {who}; lock file {lock_file}. "
+            "Wait for it to finish (or stop it) and retry."
+        )
+
+
+def lock_path(db_path: str | Path) -> Path:
+    """The refresh lock file of a database: `<db>.refresh.lock` beside it."""
+    path = Path(db_path)
+    return path.with_name(path.name + ".refresh.lock")
+
+
+class RefreshLock:
+    """An exclusive, non-blocking lock file recording who holds it (pid, host, start, command).
+
+    Uses flock(2): the kernel releases it when the holder dies, even by kill -9, so a crashed
+    refresh never leaves a lock that needs cleaning by hand.
+    """
+
+    def __init__(self, db_path: str | Path, command: str = "refresh"):
+        self.path = lock_path(db_path)
+        self.command = command
+        self._fd: int | None = None
+
+    def acquire(self) -> RefreshLock:
+        """Take the lock or raise RefreshLocked naming the holder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise RefreshLocked(self.path, read_lock_holder(self.path)) from None
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": self.command,
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Clear the holder details and unlock (the file stays: deleting it would race)."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> RefreshLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def read_lock_holder(path: Path) -> dict[str, Any] | None:
+    """The holder details written in a lock file, if readable."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+        return json.loads(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class SourceOutcome:
+    """How one source's run went."""
+
+    source: str
+    status: str  # ok / partial / failed / interrupted / skipped
+    run_id: int | None = None
+    batches: int = 0
+    read: int = 0
+    stored: int = 0
+    present: int = 0
+    rejected: int = 0
+    errors: list[str] = field(default_factory=list)
+    note: str = ""
+    seconds: float = 0.0
+    writer_wait: float = 0.0  # seconds spent waiting for the write lock
+
+
+@dataclass
+class RefreshSummary:
+    """Every source's outcome plus the enrichment step; decides the exit code."""
+
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every source that ran succeeded, 2 when some did, 1 when none did."""
+        ran = [o for o in self.outcomes if o.status != "skipped"]
+        if not ran or all(o.status == "ok" for o in ran):
+            return EXIT_OK
+        if any(o.status in ("ok", "partial", "interrupted") for o in ran):
+            return EXIT_PARTIAL
+        return EXIT_NOTHING
+
+    def frame(self) -> pl.DataFrame:
+        """The summary table: one row per source."""
+        rows = [
+            {
+                "source": o.source,
+                "status": o.status,
+                "run_id": o.run_id,
+                "batches": o.batches,
+                "read": o.read,
+                "stored": o.stored,
+                "present": o.present,
+                "rejected": o.rejected,
+                "seconds": round(o.seconds, 2),
+                "message": o.note or "; ".join(o.errors)[:200],
+            }
+            for o in self.outcomes
+        ]
+        schema = {
+            "source": pl.Utf8,
+            "status": pl.Utf8,
+            "run_id": pl.Int64,
+            "batches": pl.Int64,
+            "read": pl.Int64,
+            "stored": pl.Int64,
+            "present": pl.Int64,
+            "rejected": pl.Int64,
+            "seconds": pl.Float64,
+            "message": pl.Utf8,
+        }
+        return pl.DataFrame(rows, schema=schema)
+
+
+# ---------------------------------------------------------------------------- selection
+
+
+def parse_only(only: Iterable[str] | str | None) -> set[str]:
+    """`--only prices,news` → {'prices', 'news'}; None → every kind; unknown kinds are refused."""
+    if only is None:
+        return set(KINDS)
+    items = only.split(",") if isinstance(only, str) else list(only)
+    kinds = {k.strip() for item in items for k in item.split(",") if k.strip()}
+    unknown = sorted(kinds - set(KINDS))
+    if unknown:
+        raise TickerwireError(f"--only: unknown kind(s) {unknown}; allowed: {', '.join(KINDS)}")
+    return kinds or set(KINDS)
+
+
+def load_sources(
+    only: set[str], names: Iterable[str] | None = None
+) -> tuple[dict[str, Source], list[str]]:
+    """Instantiate the registered sources whose kinds meet `only`; a module not written yet is a notice."""
+    chosen: dict[str, Source] = {}
+    notices: list[str] = []
+    for name in names if names is not None else SOURCES:
+        try:
+            source = get_source(name)
+        except ModuleNotFoundError as exc:
+            notices.append(f"source {name}: skipped, module not available ({exc.name})")
+            continue
+        if not set(source.kinds) & only:
+            continue
+        # Optional hook: a source that is not set up (no URL, no key) says why instead of running.
+        disabled = getattr(source, "disabled_reason", None)
+        reason = disabled() if callable(disabled) else None
+        if reason:
+            notices.append(f"source {name}: off, {reason}")
+            continue
+        chosen[name] = source
+    return chosen, notices
+
+
+# ---------------------------------------------------------------------------- the run
+
+
+def run_refresh(
+    db_path: str | Path,
+    config: Config,
+    only: Iterable[str] | str | None = None,
+    *,
+    sources: Mapping[str, Source] | None = None,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+    lock: bool = True,
+    command: str = "refresh",
+    names: Iterable[str] | None = None,
+) -> RefreshSummary:
+    """Refresh every selected source (registered ones, or `names` of them, unless `sources` is given)."""
+    kinds = parse_only(only)
+    summary = RefreshSummary()
+    if sources is None:
+        if names is not None:
+            unknown = sorted(set(names) - set(SOURCES))
+            if unknown:
+                raise TickerwireError(
+                    f"--source: unknown source(s) {unknown}; registered: {', '.join(SOURCES)}"
+                )
+        chosen, notices = load_sources(kinds, names)
+        summary.notices.extend(notices)
+    else:
+        chosen = {n: s for n, s in sources.items() if set(s.kinds) & kinds}
+    say = progress or (lambda _msg: None)
+    holder = RefreshLock(db_path, command) if lock else None
+    if holder is not None:
+        holder.acquire()
+    try:
+        _prepare(db_path, list(chosen))
+        for name, source in chosen.items():
+            if stop is not None and stop.is_set():
+                summary.stopped = True
+                break
+            outcome = _run_source(db_path, config, name, source, kinds, stop, say)
+            summary.outcomes.append(outcome)
+            say(f"{name}: {outcome.status} ({outcome.stored} stored, {outcome.batches} batches)")
+            summary.stopped = summary.stopped or outcome.status == "interrupted"
+        news_ran = any(
+            "news" in chosen[o.source].kinds and o.status in ("ok", "partial")
+            for o in summary.outcomes
+        )
+        if news_ran and not summary.stopped:
+            _enrich(db_path, summary, say)
+    finally:
+        if holder is not None:
+            holder.release()
+    return summary
+
+
+def _prepare(db_path: str | Path, names: list[str]) -> None:
+    """Create/migrate the file and close runs a killed refresh left 'running' (we hold the lock)."""
+    with store.writer(db_path, **WRITER_OPEN) as st:
+        if names:
+            st.con.execute(
+                "update ingest_runs set status = 'interrupted', finished_at = ?, "
+                "errors = coalesce(errors || chr(10), '') || 'the refresh stopped before finishing (killed or crashed)' "
+                "where status = 'running' and source in (select unnest(?::varchar[]))",
+                [datetime.now(UTC), names],
+            )
+
+
+@contextlib.contextmanager
+def _brief_writer(db_path: str | Path, outcome: SourceOutcome) -> Iterator[store.Store]:
+    """A writer for one short step; the time spent waiting for the lock is added to the outcome."""
+    t0 = time.perf_counter()
+    with store.writer(db_path, migrate_first=False, **WRITER_OPEN) as st:
+        outcome.writer_wait += time.perf_counter() - t0
+        yield st
+
+
+def source_state(con: Any, name: str) -> dict[str, tuple[datetime | None, dict[str, Any] | None]]:
+    """A source's cursors by key: its own rows and its sub-sources' ('ccxt:binance'), newest first wins."""
+    # A fallback venue continues where the previous venue stopped, so the key alone identifies
+    # the cursor; when two venues hold the same key the most recently written one counts.
+    rows = con.execute(
+        "select key, cursor_ts, value from ingest_state "
+        "where source = ? or starts_with(source, ?) order by updated_at",
+        [name, name + ":"],
+    ).fetchall()
+    return {key: (ts, json.loads(value) if value else None) for key, ts, value in rows}
+
+
+def _run_source(
+    db_path: str | Path,
+    config: Config,
+    name: str,
+    source: Source,
+    kinds: set[str],
+    stop: threading.Event | None,
+    say: Progress,
+) -> SourceOutcome:
+    """One source: read state, fetch (no db held), commit each batch briefly, log the run."""
+    t0 = time.perf_counter()
+    outcome = SourceOutcome(source=name, status="running")
+    with store.reader(db_path) as con:
+        state = source_state(con, name)
+    with _brief_writer(db_path, outcome) as st:
+        run = st.start_run(name)
+    outcome.run_id = run.run_id
+    skipped: list[str] = []
+    interrupted = False
+    try:
+        for batch in source.run(config, state, kinds):
+            if batch.skipped:
+                # A skipped unit may still carry rows (e.g. an instrument marked unavailable).
+                skipped.append(f"{batch.key}: {batch.skipped}" if batch.key else batch.skipped)
+            if batch.error:
+                run.errors.append(f"{batch.key}: {batch.error}" if batch.key else batch.error)
+            if _has_content(batch):
+                _commit(db_path, batch, run, outcome, say)
+            if stop is not None and stop.is_set():
+                interrupted = True
+                break
+    except Exception as exc:  # a source should not raise; if it does the other sources go on
+        run.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    stats = getattr(source, "stats", None)
+    if isinstance(stats, dict) and stats:
+        run.details["http"] = dict(stats)
+    if skipped:
+        run.details["skipped"] = skipped[:50]
+    run.details["kinds"] = sorted(set(source.kinds) & kinds)  # freshness reads the cadence from it
+    run.details["writer_wait_s"] = round(outcome.writer_wait, 4)
+    if interrupted:
+        status = "interrupted"
+        run.errors.append("stopped by a signal after the current commit")
+    elif outcome.batches == 0 and not run.errors and skipped:
+        status = "skipped"
+    else:
+        status = None  # ok / partial / failed from the counts
+    with _brief_writer(db_path, outcome) as st:
+        outcome.status = st.finish_run(run, status)
+    outcome.read, outcome.stored, outcome.present = run.read, run.stored, run.present
+    outcome.rejected = run.rejected
+    outcome.errors = list(run.errors)
+    if status == "skipped":
+        outcome.note = "; ".join(skipped)[:200]
+    outcome.seconds = time.perf_counter() - t0
+    return outcome
+
+
+def _has_content(batch: Batch) -> bool:
+    return bool(
+        any(f.height for f in batch.frames.values())
+        or batch.rejects
+        or batch.cursor_ts is not None
+        or batch.state is not None
+    )
+
+
+def _commit(
+    db_path: str | Path, batch: Batch, run: store.RunLog, outcome: SourceOutcome, say: Progress
+) -> None:
+    """Write one batch in its own short transaction (rows + cursor + rejects together)."""
+    rows = sum(f.height for f in batch.frames.values())
+    say(f"commit {batch.source} {batch.key}: {rows} rows")
+    try:
+        with _brief_writer(db_path, outcome) as st:
+            results = store.commit_batch(
+                st,
+                batch.source,
+                batch.key,
+                batch.frames,
+                cursor_ts=batch.cursor_ts,
+                state_value=batch.state,
+                rejects=batch.rejects,
+            )
+    except StoreError as exc:
+        run.errors.append(f"{batch.key}: not stored: {exc}")
+        say(f"failed {batch.source} {batch.key}: {exc}")
+        return
+    for result in results.values():
+        run.add(result)
+    run.rejected += len(batch.rejects)
+    outcome.batches += 1
+    say(f"committed {batch.source} {batch.key}")
+
+
+def _enrich(db_path: str | Path, summary: RefreshSummary, say: Progress) -> None:
+    """After news arrived, run the news engineer's enrichment (clustering, entities…) if present."""
+    try:
+        module = importlib.import_module("pipelines.enrich")
+    except ModuleNotFoundError:
+        module = None
+    run_enrichment = getattr(module, "run_enrichment", None)
+    if run_enrichment is None:
+        summary.notices.append("enrichment skipped: pipelines.enrich.run_enrichment not available")
+        return
+    outcome = SourceOutcome(source="enrich", status="running")
+    t0 = time.perf_counter()
+    with _brief_writer(db_path, outcome) as st:
+        run = st.start_run("enrich")
+        outcome.run_id = run.run_id
+        try:
+            result = run_enrichment(st)
+            if isinstance(result, Mapping):
+                run.details.update({str(k): v for k, v in result.items()})
+            elif isinstance(result, int):
+                run.stored = result
+        except Exception as exc:  # enrichment failing must not undo the ingested news
+            run.errors.append(f"{type(exc).__name__}: {exc}")
+        outcome.status = st.finish_run(run, None if run.errors else "ok")
+    outcome.stored = run.stored
+    outcome.errors = run.errors
+    outcome.seconds = time.perf_counter() - t0
+    summary.outcomes.append(outcome)
+    say(f"enrich: {outcome.status}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pipelines.refresh [--db PATH] [--only KINDS] [-v]`: refresh without loading the CLI.
+
+    Same work and exit codes as `tickerwire refresh`, but imports only what refreshing needs,
+    which keeps cron start-up short.
+    """
+    import argparse
+    import signal
+    import sys
+
+    from pipelines.config import load_config
+
+    parser = argparse.ArgumentParser(prog="python -m pipelines.refresh", description=main.__doc__)
+    parser.add_argument(
+        "--db", default=None, help="database file (default: config / TICKERWIRE_DB)"
+    )
+    parser.add_argument("--config", default=None, help="config file (default: tickerwire.toml)")
+    parser.add_argument("--only", default=None, help="prices, quotes, news (comma separated)")
+    parser.add_argument(
+        "--source", action="append", help="only this registered source (repeatable)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="print each commit")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        config = load_config(args.config)
+        db = Path(args.db) if args.db else config.db_path
+        progress = (lambda m: print(m, flush=True)) if args.verbose else None
+        summary = run_refresh(
+            db, config, args.only, stop=stop, progress=progress, names=args.source
+        )
+    except RefreshLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except TickerwireError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NOTHING
+    for row in summary.frame().iter_rows(named=True):
+        print(
+            f"{row['source']}: {row['status']} read={row['read']} stored={row['stored']} "
+            f"rejected={row['rejected']} {row['message']}".rstrip(),
+            flush=True,
+        )
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,378 @@
+"""`tickerwire schedule`: run refresh on each kind's cadence (interval or cron) until stopped.
+
+Config (`[schedule]`, all optional):
+
+    [schedule]
+    quotes = "1m"             # an interval (30s, 1m, 5m, 2h, 1d) or a 5-field cron expression
+    prices = "*/5 * * * *"
+    news = "2m"
+    timezone = "UTC"          # the zone cron expressions are read in
+    run_at_start = true       # refresh everything once when the scheduler starts
+    [schedule.sources]        # per-source cadence overriding its kinds' cadence
+    gdelt = "*/15 * * * *"
+
+Intervals are aligned to the epoch (every 5m fires at :00, :05, …), so restarts keep the grid.
+Missed ticks are not caught up: after a long refresh the next tick is the next one due.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipelines.config import Config, Section
+from pipelines.refresh import RefreshLocked, RefreshSummary, load_sources, run_refresh
+from pipelines.sources import KINDS, Source
+
+DEFAULT_CADENCE = {"quotes": "1m", "prices": "5m", "news": "2m"}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# ---------------------------------------------------------------------------- cron
+
+
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+_FIELDS = (  # name, low, high, names (index + offset = value)
+    ("minute", 0, 59, None),
+    ("hour", 0, 23, None),
+    ("day of month", 1, 31, None),
+    ("month", 1, 12, _MONTHS),
+    ("day of week", 0, 7, _DAYS),
+)
+
+
+class CronError(ValueError):
+    """A cron expression that cannot be parsed (the message names the field)."""
+
+
+def _parse_value(text: str, low: int, names: list[str] | None) -> int:
+    if names and text.lower()[:3] in names and not text.isdigit():
+        return names.index(text.lower()[:3]) + (1 if low == 1 else 0)
+    if not text.isdigit():
+        raise CronError(f"{text!r} is not a number")
+    return int(text)
+
+
+def _parse_field(text: str, name: str, low: int, high: int, names: list[str] | None) -> set[int]:
+    values: set[int] = set()
+    for part in text.split(","):
+        base, _, step_text = part.partition("/")
+        step = 1
+        if step_text:
+            if not step_text.isdigit() or int(step_text) == 0:
+                raise CronError(f"{name}: step {step_text!r} must be a positive number")
+            step = int(step_text)
+        if base == "*":
+            start, end = low, high
+        elif "-" in base:
+            a, _, b = base.partition("-")
+            start, end = _parse_value(a, low, names), _parse_value(b, low, names)
+        else:
+            start = _parse_value(base, low, names)
+            end = high if step_text else start
+        if not (low <= start <= high and low <= end <= high) or start > end:
+            raise CronError(f"{name}: {part!r} is outside {low}-{high}")
+        values.update(range(start, end + 1, step))
+    return values
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A standard 5-field cron expression (minute hour day-of-month month day-of-week).
+
+    Supports *, lists, ranges, steps, month and weekday names, 7 = Sunday, and the classic
+    rule that when both day fields are restricted a day matches if EITHER matches.
+    """
+
+    text: str
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # 0 = Sunday
+    day_any: bool
+    weekday_any: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Cron:
+        """Parse '*/5 * * * *'-style text; CronError naming the bad field."""
+        parts = text.split()
+        if len(parts) != 5:
+            raise CronError(f"a cron expression has 5 fields, got {len(parts)} in {text!r}")
+        sets = []
+        for part, (name, low, high, names) in zip(parts, _FIELDS, strict=True):
+            try:
+                sets.append(_parse_field(part, name, low, high, names))
+            except CronError as exc:
+                msg = str(exc)
+                raise CronError(msg if msg.startswith(name) else f"{name}: {msg}") from None
+        weekdays = frozenset(d % 7 for d in sets[4])
+        return cls(
+            text=text,
+            minutes=frozenset(sets[0]),
+            hours=frozenset(sets[1]),
+            days=frozenset(sets[2]),
+            months=frozenset(sets[3]),
+            weekdays=weekdays,
+            day_any=parts[2].startswith("*"),
+            weekday_any=parts[4].startswith("*"),
+        )
+
+    def day_matches(self, dt: datetime) -> bool:
+        """Does the calendar day of `dt` match (Vixie cron's day-of-month / day-of-week rule)?"""
+        dom = dt.day in self.days
+        dow = (dt.isoweekday() % 7) in self.weekdays
+        if self.day_any or self.weekday_any:
+            return dom and dow
+        return dom or dow
+
+    def matches(self, dt: datetime) -> bool:
+        """Does the minute `dt` (in the zone the expression is read in) fire?"""
+        return (
+            dt.minute in self.minutes
+            and dt.hour in self.hours
+            and dt.month in self.months
+            and self.day_matches(dt)
+        )
+
+    def next_after(self, after: datetime, tz: ZoneInfo | None = None) -> datetime:
+        """The first firing minute strictly after `after` (aware), returned in UTC."""
+        zone = tz or ZoneInfo("UTC")
+        t = after.astimezone(zone).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        limit = t + timedelta(days=366 * 5)
+        # Skip whole months / days / hours that cannot match instead of walking every minute.
+        while t < limit:
+            if t.month not in self.months:
+                t = (t.replace(day=1, hour=0, minute=0) + timedelta(days=32)).replace(day=1)
+                continue
+            if not self.day_matches(t):
+                t = (t + timedelta(days=1)).replace(hour=0, minute=0)
+                continue
+            if t.hour not in self.hours:
+                t = (t + timedelta(hours=1)).replace(minute=0)
+                continue
+            if t.minute not in self.minutes:
+                t += timedelta(minutes=1)
+                continue
+            # Wall-clock arithmetic in the zone: normalise through UTC to honour DST shifts.
+            return t.replace(tzinfo=zone).astimezone(UTC)
+        raise CronError(f"{self.text!r} never fires (e.g. 30 February)")
+
+
+# ---------------------------------------------------------------------------- cadences
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often something runs: a fixed interval aligned to the epoch, or a cron expression."""
+
+    text: str
+    interval: timedelta | None = None
+    cron: Cron | None = None
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+    def next_after(self, after: datetime) -> datetime:
+        """The first due time strictly after `after` (UTC)."""
+        if self.cron is not None:
+            return self.cron.next_after(after, self.tz)
+        assert self.interval is not None
+        step = self.interval.total_seconds()
+        n = int(after.timestamp() // step) + 1
+        return datetime.fromtimestamp(n * step, UTC)
+
+    @property
+    def typical(self) -> timedelta:
+        """The usual gap between runs (for freshness): the interval, or the cron's smallest gap."""
+        if self.interval is not None:
+            return self.interval
+        assert self.cron is not None
+        start = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: weekday crons fire soon after
+        times = [self.cron.next_after(start, self.tz)]
+        for _ in range(4):
+            times.append(self.cron.next_after(times[-1], self.tz))
+        return min(b - a for a, b in zip(times, times[1:], strict=False))
+
+
+def parse_interval(text: str) -> timedelta | None:
+    """'30s', '5m', '2h', '1d' (optionally 'every 5m') → timedelta; None if not an interval."""
+    value = text.strip().lower().removeprefix("every").strip()
+    if len(value) >= 2 and value[-1] in _UNITS and value[:-1].replace(".", "", 1).isdigit():
+        seconds = float(value[:-1]) * _UNITS[value[-1]]
+        if seconds <= 0:
+            return None
+        return timedelta(seconds=seconds)
+    return None
+
+
+def parse_cadence(text: str, tz: ZoneInfo | None = None) -> Cadence:
+    """An interval ('5m') or a cron expression ('*/5 * * * *'); CronError otherwise."""
+    interval = parse_interval(text)
+    if interval is not None:
+        return Cadence(text=text, interval=interval, tz=tz or ZoneInfo("UTC"))
+    if len(text.split()) == 5:
+        return Cadence(text=text, cron=Cron.parse(text), tz=tz or ZoneInfo("UTC"))
+    raise CronError(
+        f"{text!r} is neither an interval (30s, 5m, 2h, 1d) nor a 5-field cron expression"
+    )
+
+
+@dataclass
+class Schedule:
+    """The cadence of each kind, per-source overrides, and whether to run once at start."""
+
+    kinds: dict[str, Cadence]
+    sources: dict[str, Cadence]
+    run_at_start: bool = True
+
+    @classmethod
+    def from_config(cls, config: Config) -> Schedule:
+        """Read and validate `[schedule]`."""
+        return cls.from_section(config.section("schedule"))
+
+    @classmethod
+    def from_section(cls, sec: Section) -> Schedule:
+        """Validate a `[schedule]` section (errors name file, key and what is allowed)."""
+        sec.check_keys((*KINDS, "timezone", "run_at_start", "sources"))
+        tz_name = sec.get("timezone", str, "UTC")
+        try:
+            tz = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise sec.fail("timezone", f"{tz_name!r} is not an IANA time zone") from exc
+        kinds = {}
+        for kind in KINDS:
+            kinds[kind] = _cadence(sec, kind, sec.get(kind, str, DEFAULT_CADENCE[kind]), tz)
+        per_source = sec.sub("sources")
+        sources = {
+            name: _cadence(per_source, name, per_source.get(name, str), tz)
+            for name in per_source.data
+        }
+        return cls(kinds=kinds, sources=sources, run_at_start=sec.get("run_at_start", bool, True))
+
+    def cadence_of(self, source: str, kinds: tuple[str, ...] | list[str]) -> Cadence | None:
+        """The cadence that drives a source: its override, else its most frequent kind."""
+        if source in self.sources:
+            return self.sources[source]
+        own = [self.kinds[k] for k in kinds if k in self.kinds]
+        return min(own, key=lambda c: c.typical) if own else None
+
+
+def _cadence(sec: Section, key: str, text: str, tz: ZoneInfo) -> Cadence:
+    try:
+        return parse_cadence(text, tz)
+    except CronError as exc:
+        raise sec.fail(key, str(exc)) from None
+
+
+# ---------------------------------------------------------------------------- the loop
+
+Job = tuple[str, str]  # ('kind', 'quotes') or ('source', 'gdelt')
+
+
+def due_work(
+    schedule: Schedule, sources: Mapping[str, Source], due: set[Job]
+) -> dict[frozenset[str], list[str]]:
+    """Group the sources to refresh now by the kinds due for them: {kinds: [source names]}."""
+    groups: dict[frozenset[str], list[str]] = {}
+    for name, source in sources.items():
+        if name in schedule.sources:
+            kinds = frozenset(source.kinds) if ("source", name) in due else frozenset()
+        else:
+            kinds = frozenset(k for k in source.kinds if ("kind", k) in due)
+        if kinds:
+            groups.setdefault(kinds, []).append(name)
+    return groups
+
+
+def run_schedule(
+    db_path: str | Path,
+    config: Config,
+    *,
+    stop: threading.Event,
+    sources: Mapping[str, Source] | None = None,
+    report: Callable[[str], None] = print,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    max_rounds: int | None = None,
+) -> int:
+    """Refresh on schedule until `stop` is set; returns the number of refresh rounds run."""
+    schedule = Schedule.from_config(config)
+    if sources is None:
+        sources, notices = load_sources(set(KINDS))
+        for notice in notices:
+            report(f"note: {notice}")
+    jobs: dict[Job, Cadence] = {("kind", k): c for k, c in schedule.kinds.items()}
+    jobs.update({("source", n): c for n, c in schedule.sources.items() if n in sources})
+    now = clock()
+    next_due = {
+        job: (now if schedule.run_at_start else c.next_after(now)) for job, c in jobs.items()
+    }
+    rounds = 0
+    for job, cadence in jobs.items():
+        report(f"schedule: {job[0]} {job[1]} every {cadence.text}")
+    while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
+        wake = min(next_due.values())
+        wait = (wake - clock()).total_seconds()
+        if wait > 0 and stop.wait(wait):
+            break
+        now = clock()
+        due = {job for job, at in next_due.items() if at <= now}
+        for job in due:
+            next_due[job] = jobs[job].next_after(now)
+        for kinds, names in due_work(schedule, sources, due).items():
+            if stop.is_set():
+                break
+            _one_round(db_path, config, sources, kinds, names, stop, report)
+        rounds += 1
+    return rounds
+
+
+def _one_round(
+    db_path: str | Path,
+    config: Config,
+    sources: Mapping[str, Source],
+    kinds: frozenset[str],
+    names: list[str],
+    stop: threading.Event,
+    report: Callable[[str], None],
+) -> RefreshSummary | None:
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        summary = run_refresh(
+            db_path,
+            config,
+            sorted(kinds),
+            sources={n: sources[n] for n in names},
+            stop=stop,
+            command="schedule",
+        )
+    except RefreshLocked as exc:
+        report(f"{started} skipped {','.join(sorted(kinds))}: {exc}")
+        return None
+    except Exception as exc:  # the scheduler outlives one bad round (disk full, locked file…)
+        report(f"{started} round failed: {type(exc).__name__}: {exc}")
+        return None
+    parts = [f"{o.source} {o.status} {o.stored} stored" for o in summary.outcomes]
+    report(
+        f"{started} {','.join(sorted(kinds))}: exit {summary.exit_code} ({'; '.join(parts) or 'nothing to do'})"
+    )
+    return summary
+
+
+def install_stop_handlers(stop: threading.Event, report: Callable[[str], None]) -> dict[int, Any]:
+    """SIGTERM/SIGINT set `stop` (the current commit finishes); a second SIGINT interrupts at once."""
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        report(f"{signal.Signals(signum).name}: finishing the current commit, then exiting")
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, handler)
+    return previous
