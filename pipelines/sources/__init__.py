@@ -29,6 +29,7 @@ SOURCES: dict[str, str] = {
     "yahoo": "pipelines.sources.yahoo_source:YahooSource",
     "rss": "pipelines.sources.rss_source:RssSource",
     "gdelt": "pipelines.sources.gdelt_source:GdeltSource",
+    "synthetic": "pipelines.sources.synthetic_source:SyntheticSource",  # off unless TICKERWIRE_SYNTHETIC_URL
 }
 
 State = Mapping[str, tuple[datetime | None, dict[str, Any] | None]]
