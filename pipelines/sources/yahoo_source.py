@@ -1,0 +1,365 @@
+"""Futures, equities, indices and FX bars from Yahoo through yfinance: extract → transform.
+
+Yahoo keeps intraday history for a limited time and serves it in limited spans per request,
+so requests are cut into chunks, and a request for more than Yahoo keeps is refused with a
+plain message. Times go to UTC; the exchange's zone is kept on the instrument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import requests
+
+from pipelines.config import Config, Instrument, Section
+from pipelines.errors import SourceError
+from pipelines.schemas import BAR_SCHEMA, timeframe_delta, validate_bars
+from pipelines.sources import Batch, State
+from pipelines.sources.ccxt_source import instrument_row
+from pipelines.sources.retry import Backoff, call_with_retry
+
+
+@dataclass(frozen=True)
+class YahooLimit:
+    """What Yahoo serves for one bar size: the interval name, span per request, history kept."""
+
+    interval: str
+    per_request: timedelta | None
+    keeps: timedelta | None
+
+
+# Yahoo's documented limits: 1m: 7 days a request within the last 30; 2m-90m: 60 days;
+# 1h: 730 days; daily: everything.
+YAHOO_LIMITS: dict[str, YahooLimit] = {
+    "1m": YahooLimit("1m", timedelta(days=7), timedelta(days=30)),
+    "2m": YahooLimit("2m", timedelta(days=60), timedelta(days=60)),
+    "5m": YahooLimit("5m", timedelta(days=60), timedelta(days=60)),
+    "15m": YahooLimit("15m", timedelta(days=60), timedelta(days=60)),
+    "30m": YahooLimit("30m", timedelta(days=60), timedelta(days=60)),
+    "1h": YahooLimit("1h", timedelta(days=730), timedelta(days=730)),
+    "1d": YahooLimit("1d", None, None),
+}
+# Yahoo counts "the last N days" from its own clock; stay clear of the edge.
+EDGE = timedelta(hours=1)
+
+DEFAULTS: dict[str, Any] = {
+    "timeframes": ["1m", "1h", "1d"],
+    "lookback_days": {"1m": 7, "1h": 60, "1d": 3 * 365},
+    "overlap_bars": 3,
+    "prepost": False,
+    "retries": 5,
+    "backoff_seconds": 2.0,
+}
+SECTION_KEYS = tuple(DEFAULTS)
+
+
+@dataclass
+class YahooSettings:
+    """The validated `[yahoo]` section."""
+
+    timeframes: tuple[str, ...]
+    lookback: dict[str, timedelta]
+    overlap_bars: int
+    prepost: bool
+    retries: int
+    backoff_seconds: float
+
+
+def yahoo_settings(config: Config) -> YahooSettings:
+    """Read and check `[yahoo]`: timeframes Yahoo serves, lookbacks within what Yahoo keeps."""
+    sec: Section = config.section("yahoo")
+    sec.check_keys(SECTION_KEYS)
+    timeframes = tuple(sec.str_list("timeframes", DEFAULTS["timeframes"]))
+    for tf in timeframes:
+        if tf not in YAHOO_LIMITS:
+            raise sec.fail(
+                "timeframes", f"{tf!r} is not served by Yahoo; allowed: {', '.join(YAHOO_LIMITS)}"
+            )
+    lookback_raw = {**DEFAULTS["lookback_days"], **sec.get("lookback_days", dict, {})}
+    lookback: dict[str, timedelta] = {}
+    for tf, days in lookback_raw.items():
+        if tf not in YAHOO_LIMITS or not isinstance(days, int | float) or days <= 0:
+            raise sec.fail(
+                f"lookback_days.{tf}", "must map a Yahoo timeframe to a positive number of days"
+            )
+        keeps = YAHOO_LIMITS[tf].keeps
+        if keeps is not None and timedelta(days=days) > keeps:
+            raise sec.fail(
+                f"lookback_days.{tf}",
+                f"{days} days is more than Yahoo keeps for {tf} bars ({keeps.days} days)",
+            )
+        lookback[tf] = timedelta(days=days)
+    overlap = sec.get("overlap_bars", int, DEFAULTS["overlap_bars"])
+    retries = sec.get("retries", int, DEFAULTS["retries"])
+    if overlap < 0 or retries < 1:
+        raise sec.fail("retries", "overlap_bars must be ≥ 0 and retries ≥ 1")
+    return YahooSettings(
+        timeframes=timeframes,
+        lookback=lookback,
+        overlap_bars=overlap,
+        prepost=sec.get("prepost", bool, DEFAULTS["prepost"]),
+        retries=retries,
+        backoff_seconds=sec.get("backoff_seconds", float, DEFAULTS["backoff_seconds"]),
+    )
+
+
+def chunks(
+    timeframe: str, start: datetime, end: datetime, now: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Cut [start, end) into spans Yahoo serves; SourceError when start is older than Yahoo keeps."""
+    limit = YAHOO_LIMITS.get(timeframe)
+    if limit is None:
+        raise SourceError(f"Yahoo has no {timeframe} bars; it serves {', '.join(YAHOO_LIMITS)}")
+    if limit.keeps is not None and start < now - limit.keeps + EDGE:
+        raise SourceError(
+            f"Yahoo keeps {timeframe} bars for the last {limit.keeps.days} days only "
+            f"(from {(now - limit.keeps + EDGE):%Y-%m-%d %H:%M} UTC); asked from {start:%Y-%m-%d %H:%M} UTC. "
+            f"Start later, or use a coarser timeframe ({_coarser(timeframe)})"
+        )
+    if limit.per_request is None:
+        return [(start, end)] if start < end else []
+    out = []
+    step = limit.per_request - timedelta(minutes=1)
+    lo = start
+    while lo < end:
+        hi = min(lo + step, end)
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def _coarser(timeframe: str) -> str:
+    """The bar sizes Yahoo keeps longer than `timeframe`, e.g. '1h: 730 days or 1d: all history'."""
+    own = YAHOO_LIMITS[timeframe].keeps or timedelta.max
+    longer = [
+        (tf, lim.keeps) for tf, lim in YAHOO_LIMITS.items() if (lim.keeps or timedelta.max) > own
+    ]
+    return " or ".join(
+        f"{tf}: {keeps.days} days" if keeps else f"{tf}: all history" for tf, keeps in longer
+    )
+
+
+class YahooSource:
+    """Bars for the instruments whose source is 'yahoo' (fallback symbols tried in order)."""
+
+    name = "yahoo"
+    kinds = ("prices",)
+
+    def __init__(
+        self,
+        *,
+        session: Any = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        settings: YahooSettings | None = None,
+    ):
+        self.session = session  # None: yfinance's own (curl_cffi) session
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.sleep = sleep
+        self.settings = settings
+
+    # -- the Source protocol ---------------------------------------------------------------
+
+    def run(self, config: Config, state: State, only: set[str]) -> Iterator[Batch]:
+        """Yield one bars batch per (instrument, timeframe)."""
+        if only and "prices" not in only:
+            return
+        settings = self.settings or yahoo_settings(config)
+        use_cache_dir(Path(config.db_path).parent / "cache" / "yfinance")
+        now = self.clock()
+        for inst in (i for i in config.instruments if i.source == "yahoo"):
+            for tf in settings.timeframes:
+                entry = state.get(f"{inst.id}/{tf}")
+                cursor = entry[0] if entry else None
+                step = timeframe_delta(tf)
+                start = (
+                    cursor - settings.overlap_bars * step
+                    if cursor is not None
+                    else now - settings.lookback.get(tf, timedelta(days=30))
+                )
+                note = None
+                keeps = YAHOO_LIMITS[tf].keeps
+                if keeps is not None and start < now - keeps + EDGE:
+                    # a long pause: fetch what Yahoo still has and say what is lost
+                    note = (
+                        f"{inst.id}/{tf}: bars before {now - keeps + EDGE:%Y-%m-%d %H:%M} UTC are "
+                        f"older than Yahoo keeps ({keeps.days} days) and were not fetched"
+                    )
+                    start = now - keeps + EDGE
+                batch = self.bars_batch(inst, tf, start, now, settings, cursor=cursor)
+                if note and batch.error is None:
+                    batch.skipped = note
+                yield batch
+
+    # -- bars ------------------------------------------------------------------------------
+
+    def bars_batch(
+        self,
+        inst: Instrument,
+        timeframe: str,
+        start: datetime,
+        end: datetime,
+        settings: YahooSettings,
+        *,
+        cursor: datetime | None = None,
+    ) -> Batch:
+        """Fetch [start, end) for one instrument (symbol, then its fallbacks) as one batch."""
+        key = f"{inst.id}/{timeframe}"
+        problems = []
+        for symbol in (inst.symbol, *inst.fallback_symbols):
+            try:
+                frame, tz = self.fetch(symbol, timeframe, start, end, settings)
+            except SourceError as exc:
+                problems.append(str(exc))
+                continue
+            bars, rejects = validate_bars(to_bar_frame(frame, inst.id, timeframe))
+            now = self.clock()
+            complete = bars.filter(pl.col("ts") + timeframe_delta(timeframe) <= now)
+            last = complete["ts"].max() if complete.height else None
+            row = instrument_row(inst, "yahoo", symbol, available=True)
+            if tz:
+                row = row.with_columns(pl.lit(tz).alias("exchange_tz"))
+            return Batch(
+                source="yahoo",
+                key=key,
+                frames={"bars": complete, "instruments": row},
+                cursor_ts=last if last is not None else cursor,  # type: ignore[arg-type]
+                rejects=rejects,
+            )
+        return Batch(source="yahoo", key=key, error=f"{key}: " + "; ".join(problems))
+
+    def fetch(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: datetime,
+        end: datetime,
+        settings: YahooSettings,
+    ) -> tuple[pl.DataFrame, str | None]:
+        """All chunks of [start, end) for one Yahoo symbol → (long frame, exchange time zone)."""
+        yf = import_yfinance()
+        now = self.clock()
+        parts = []
+        tz = None
+        ticker = yf.Ticker(symbol, session=self.session) if self.session else yf.Ticker(symbol)
+        for lo, hi in chunks(timeframe, start, end, now):
+            pdf = self._history(ticker, symbol, timeframe, lo, hi, settings)
+            if pdf is None or pdf.empty:
+                continue
+            parts.append(history_to_frame(pdf))
+            tz = (ticker.history_metadata or {}).get("exchangeTimezoneName") or tz
+        if not parts:
+            raise SourceError(
+                f"Yahoo returned no {timeframe} bars for {symbol} between "
+                f"{start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC (market closed, or symbol delisted?)"
+            )
+        return pl.concat(parts).unique(subset=["ts"], keep="last").sort("ts"), tz
+
+    def _history(
+        self,
+        ticker: Any,
+        symbol: str,
+        timeframe: str,
+        lo: datetime,
+        hi: datetime,
+        settings: YahooSettings,
+    ) -> Any:
+        yf = import_yfinance()
+        from yfinance.exceptions import YFException, YFRateLimitError
+
+        def call() -> Any:
+            return ticker.history(
+                start=lo,
+                end=hi,
+                interval=YAHOO_LIMITS[timeframe].interval,
+                prepost=settings.prepost,
+                auto_adjust=False,
+                actions=False,
+                repair=False,
+            )
+
+        backoff = Backoff(
+            attempts=settings.retries,
+            base=settings.backoff_seconds,
+            cap=60.0,
+            **({"sleep": self.sleep} if self.sleep else {}),
+        )
+        yf.config.debug.hide_exceptions = False  # we want Yahoo's reason, not an empty frame
+        try:
+            return call_with_retry(call, retry_on=(YFRateLimitError,), backoff=backoff)
+        except YFRateLimitError as exc:
+            raise SourceError(
+                f"Yahoo rate-limited {symbol} (HTTP 429) {settings.retries} times in a row; try later"
+            ) from exc
+        except YFException as exc:
+            raise SourceError(f"Yahoo: {symbol} {timeframe}: {_one_line(exc)}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise SourceError(f"cannot reach Yahoo for {symbol}: {_one_line(exc)}") from exc
+        except Exception as exc:  # yfinance chokes on an odd answer: fail this unit, not the run
+            raise SourceError(
+                f"Yahoo's answer for {symbol} {timeframe} could not be read: "
+                f"{type(exc).__name__}: {_one_line(exc)}"
+            ) from exc
+
+
+# ---------------------------------------------------------------------------- transform (pure)
+
+
+def history_to_frame(pdf: Any) -> pl.DataFrame:
+    """yfinance history (pandas, exchange-zone index) → long Polars frame with UTC `ts`."""
+    pdf = pdf.reset_index()
+    time_col = next(c for c in ("Datetime", "Date", "index") if c in pdf.columns)
+    frame = pl.from_pandas(pdf[[time_col, "Open", "High", "Low", "Close", "Volume"]])
+    ts = pl.col(time_col)
+    if frame.schema[time_col].time_zone is None:  # type: ignore[union-attr]
+        ts = ts.dt.replace_time_zone("UTC")
+    return frame.select(
+        ts.dt.convert_time_zone("UTC").dt.cast_time_unit("us").alias("ts"),
+        pl.col("Open").cast(pl.Float64).alias("open"),
+        pl.col("High").cast(pl.Float64).alias("high"),
+        pl.col("Low").cast(pl.Float64).alias("low"),
+        pl.col("Close").cast(pl.Float64).alias("close"),
+        pl.col("Volume").cast(pl.Float64).alias("volume"),
+    )
+
+
+def to_bar_frame(frame: pl.DataFrame, instrument_id: str, timeframe: str) -> pl.DataFrame:
+    """Add the key and source columns and put the frame in BAR_SCHEMA order."""
+    return frame.with_columns(
+        pl.lit(instrument_id).alias("instrument_id"),
+        pl.lit(timeframe).alias("timeframe"),
+        pl.lit("yahoo").alias("source"),
+    ).select(list(BAR_SCHEMA))
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def import_yfinance() -> Any:
+    """yfinance, imported on first use (a command that needs no Yahoo does not pay for it)."""
+    import yfinance
+
+    return yfinance
+
+
+_cache_dir_set: Path | None = None
+
+
+def use_cache_dir(path: Path) -> None:
+    """Keep yfinance's caches (time zones, cookies) under the data dir, not in ~/.cache."""
+    global _cache_dir_set
+    if _cache_dir_set == path:
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    import_yfinance().set_tz_cache_location(str(path))
+    _cache_dir_set = path
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
