@@ -227,7 +227,7 @@ def test_pages_drop_open_candle_fallback_and_unlisted(env):
         0.12005
     )
     hype = batches["HYPE"]
-    assert hype.skipped == "HYPE: binance: HYPE/USDT not listed; okx: HYPE/USDT not listed"
+    assert hype.skipped == "not listed on binance (HYPE/USDT), okx (HYPE/USDT)"
     inst = _table(
         env["db"],
         "select instrument_id, venue, market_symbol, available, unavailable_reason "
@@ -281,7 +281,7 @@ def test_timeouts_are_retried_then_reported_without_stopping_others(env):
     """A timeout is retried; a venue that keeps timing out fails that unit only, with the reason."""
     env["net"].fail_next = [requests.exceptions.ReadTimeout("read timed out")] * 4
     batches = {b.key: b for b in _refresh(env["make_source"](), env["config"], env["db"])}
-    assert batches["BTC/1m"].error.startswith("BTC/1m on binance (BTC/USDT): RequestTimeout")
+    assert batches["BTC/1m"].error.startswith("binance (BTC/USDT): RequestTimeout")
     assert len(env["sleeps"]) == 3  # 4 attempts → 3 waits, each within its doubling cap
     assert all(0 <= s <= cap for s, cap in zip(env["sleeps"], (0.5, 1.0, 2.0), strict=True))
     assert batches["XLM/1m"].error is None and batches["XLM/1m"].frames["bars"].height == 10

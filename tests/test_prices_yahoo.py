@@ -277,7 +277,7 @@ def test_empty_answer_is_an_error_and_fallback_symbol_is_used(yahoo, shared):
     yahoo["net"].routes["MGC=F"] = empty
     batches, _ = yahoo["run"](datetime(2025, 2, 2, 12, tzinfo=UTC), ("1m",), "{ 1m = 1 }")
     error = batches[0].error
-    assert error.startswith("XAU/1m: Yahoo: GC=F 1m: ") and "no price data found" in error
+    assert error.startswith("Yahoo: GC=F 1m: ") and "no price data found" in error
     assert "Yahoo: MGC=F 1m: " in error  # both symbols tried, both reasons given
     assert batches[0].frames == {}
     yahoo["net"].routes["MGC=F"] = lambda q: built_chart(

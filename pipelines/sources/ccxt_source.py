@@ -105,6 +105,7 @@ class Resolution:
 
     candidates: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)  # "venue (symbol)" that do not list it
     lookup_failed: bool = False  # a venue could not be asked (so "not listed" is not proven)
 
 
@@ -184,7 +185,7 @@ class CcxtSource:
                     res.candidates.append((venue, symbol))
                     break
             else:
-                res.problems.append(f"{venue}: {inst.symbol_on(venue)} not listed")
+                res.unlisted.append(f"{venue} ({inst.symbol_on(venue)})")
         return res
 
     def markets(self, venue: str, cache_dir: Path) -> dict[str, Any]:
@@ -215,7 +216,8 @@ class CcxtSource:
         return exchange.markets
 
     def _unresolved_batch(self, inst: Instrument, res: Resolution) -> Batch:
-        reason = f"{inst.id}: " + "; ".join(res.problems or ["no venue configured"])
+        parts = [f"not listed on {', '.join(res.unlisted)}"] if res.unlisted else []
+        reason = "; ".join(parts + res.problems) or "no venue configured"
         if res.lookup_failed:
             # Some venue could not be asked, so we cannot say the coin is unlisted.
             return Batch(source="ccxt", key=inst.id, error=reason)
@@ -247,7 +249,7 @@ class CcxtSource:
                 return Batch(
                     source=f"ccxt:{venue}",
                     key=key,
-                    error=f"{key} on {venue} ({symbol}): {type(exc).__name__}: {_one_line(exc)}",
+                    error=f"{venue} ({symbol}): {type(exc).__name__}: {_one_line(exc)}",
                 )
             bars = to_bar_frame(frame, inst.id, timeframe, venue)
             bars, rejects = validate_bars(bars)
@@ -266,7 +268,7 @@ class CcxtSource:
         return Batch(
             source="ccxt",
             key=f"{inst.id}/{timeframe}",
-            error=f"{inst.id}/{timeframe}: every venue refused it: " + "; ".join(problems),
+            error="every venue refused it: " + "; ".join(problems),
         )
 
     def fetch_bars(
@@ -331,7 +333,7 @@ class CcxtSource:
             return Batch(
                 source=f"ccxt:{venue}",
                 key="quotes",
-                error=f"quotes on {venue}: {type(exc).__name__}: {_one_line(exc)}",
+                error=f"{venue}: {type(exc).__name__}: {_one_line(exc)}",
             )
         frame = to_quote_frame(tickers, pairs, venue, self.clock())
         missing = [inst.id for inst, s in pairs if s not in tickers]

@@ -187,7 +187,7 @@ class YahooSource:
                 if keeps is not None and start < now - keeps + EDGE:
                     # a long pause: fetch what Yahoo still has and say what is lost
                     note = (
-                        f"{inst.id}/{tf}: bars before {now - keeps + EDGE:%Y-%m-%d %H:%M} UTC are "
+                        f"bars before {now - keeps + EDGE:%Y-%m-%d %H:%M} UTC are "
                         f"older than Yahoo keeps ({keeps.days} days) and were not fetched"
                     )
                     start = now - keeps + EDGE
@@ -231,7 +231,7 @@ class YahooSource:
                 cursor_ts=last if last is not None else cursor,  # type: ignore[arg-type]
                 rejects=rejects,
             )
-        return Batch(source="yahoo", key=key, error=f"{key}: " + "; ".join(problems))
+        return Batch(source="yahoo", key=key, error="; ".join(problems))
 
     def fetch(
         self,
