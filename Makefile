@@ -15,8 +15,8 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing tickerwire into $(VENV) …"
-	@$(BIN)/python -m pip install -q --upgrade pip >/dev/null
-	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | sed '/^WARNING: Location/d'
+	@set -o pipefail; $(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | sed '/^WARNING: Location/d'
 	@touch $(STAMP)
 
 install: $(STAMP)
