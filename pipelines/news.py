@@ -34,6 +34,7 @@ ARTICLE_COLUMNS: dict[str, pl.DataType] = {
     "feed": pl.Utf8,
     "language": pl.Utf8,
     "text_hash": pl.Utf8,
+    "feed_tags": pl.List(pl.Utf8),
 }
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -410,6 +411,7 @@ class RawArticle:
     base_url: str | None = None  # resolves relative links
     declared_tz: str | None = None
     fallback_at: datetime | None = None  # used (precision 'unknown') when no date is given
+    tags: tuple[str, ...] = ()  # the feed's declared tags
 
 
 def normalise_articles(
@@ -474,6 +476,7 @@ def normalise_articles(
                 "feed": raw.feed,
                 "language": raw.language,
                 "text_hash": text_hash(title, summary),
+                "feed_tags": list(raw.tags) or None,
             }
         )
     return pl.DataFrame(rows, schema=ARTICLE_COLUMNS), rejects

@@ -122,7 +122,11 @@ def run_enrichment(
         touched_frame = pl.DataFrame({"event_id": sorted(touched)}, schema={"event_id": pl.Utf8})
         con.register("touched_events", touched_frame.to_arrow())
         try:
-            events = query_frame(con, load_sql("news_event_rollup"))
+            events = query_frame(
+                con,
+                load_sql("news_event_rollup"),
+                {"policy_categories": sorted(tagger.lexicon)},
+            )
         finally:
             con.unregister("touched_events")
         events = events.with_columns(pl.lit(now, dtype=UTC_TS).alias("updated_at"))
@@ -164,13 +168,15 @@ def _article_updates(
     now: datetime,
 ) -> pl.DataFrame:
     rows = []
-    for article, title, summary in pending.select("article_id", "title", "summary").iter_rows():
+    for article, title, summary, feed_tags in pending.select(
+        "article_id", "title", "summary", "feed_tags"
+    ).iter_rows():
         text = f"{title}\n{summary or ''}"
         rows.append(
             {
                 "article_id": article,
                 "sentiment": scorer.score(text),
-                "tags": tagger.tag(title, summary),
+                "tags": sorted(set(tagger.tag(title, summary)) | set(feed_tags or [])),
                 "duplicate_of": duplicate_of.get(article),
                 "enriched_at": now,
             }

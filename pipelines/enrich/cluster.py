@@ -9,6 +9,7 @@ a new report joins the best event above the threshold or starts a new one.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -75,19 +76,38 @@ class ClusterSettings:
         )
 
 
+_SENTENCE_WORD = re.compile(r"(^|[.!?:\n\"“]\s*)?(\S+)")
+
+
+def _names(text: str) -> set[str]:
+    """Tokens of words capitalised inside a sentence (names: DeepSeek, Alibaba, OPEC, Powell)."""
+    found: set[str] = set()
+    for match in _SENTENCE_WORD.finditer(text):
+        word = match.group(2)
+        if match.group(1) is None and word[:1].isupper():
+            found.update(tokens(word))
+    return found
+
+
 def term_counts(title: str | None, summary: str | None, settings: ClusterSettings) -> Counter:
-    """Weighted term counts of a report: title words count more, then the start of the text."""
+    """Weighted term counts of a report: title words count more, then the start of the text.
+
+    Names (words capitalised mid-sentence in the text) count double: which people, firms and
+    places a report is about tells stories apart better than the common words around them.
+    """
     counts: Counter = Counter()
-    title_tokens = tokens(title)
-    for tok in title_tokens:
+    for tok in tokens(title):
         counts[tok] += settings.title_weight
     if summary and settings.summary_words:
         head = " ".join(summary.split()[: settings.summary_words + 10])
         body = tokens(head)[: settings.summary_words]
-        # A text that merely repeats its title adds nothing new.
+        names = _names(head)
         for tok in body:
-            counts[tok] += 1.0
+            counts[tok] += 2.0 if tok in names else 1.0
     return counts
+
+
+FULL_IDF_DOCS = 200
 
 
 class Vocabulary:
@@ -103,8 +123,13 @@ class Vocabulary:
         self.n += 1
 
     def idf(self, term: str) -> float:
-        """Smoothed inverse document frequency."""
-        return math.log((self.n + 1) / (self.df.get(term, 0) + 1)) + 1.0
+        """Smoothed inverse document frequency, damped while the corpus is small.
+
+        With a handful of documents, IDF punishes exactly the words the reports of one story
+        share; below FULL_IDF_DOCS documents it is blended toward plain term frequency.
+        """
+        raw = math.log((self.n + 1) / (self.df.get(term, 0) + 1))
+        return 1.0 + raw * min(1.0, self.n / FULL_IDF_DOCS)
 
 
 def weigh(counts: Counter, vocab: Vocabulary) -> Vector:

@@ -208,18 +208,57 @@ STOPWORDS = frozenset(
 
 _WORD = re.compile(r"[a-z0-9]+")
 
+# Different words for the same thing in headlines: demonyms, capitals used for governments,
+# short forms. Folded before stemming so that 'Israeli strikes' meets 'Israel strikes'.
+SYNONYMS = {
+    "israeli": "israel",
+    "iranian": "iran",
+    "chinese": "china",
+    "beijing": "china",
+    "russian": "russia",
+    "moscow": "russia",
+    "ukrainian": "ukraine",
+    "kyiv": "ukraine",
+    "european": "europe",
+    "eu": "europe",
+    "japanese": "japan",
+    "tokyo": "japan",
+    "indian": "india",
+    "german": "germany",
+    "berlin": "germany",
+    "french": "france",
+    "british": "britain",
+    "uk": "britain",
+    "american": "america",
+    "fed": "federal",
+    "btc": "bitcoin",
+    "eth": "ether",
+    "ethereum": "ether",
+    "crude": "oil",
+    "bn": "billion",
+}
+
 
 def stem(word: str) -> str:
-    """A light English stem: plural and common verb endings folded so 'tariffs' meets 'tariff'."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 4 and word.endswith("ed") and not word.endswith("eed"):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+    """A light stem: common endings folded, then cut to 7 letters, so 'requiring' meets 'requires'."""
+    if len(word) > 5 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif (
+        len(word) > 4
+        and word.endswith("ed")
+        and not word.endswith("eed")
+        or len(word) > 4
+        and word.endswith("es")
+        and not word.endswith(("ees", "ses"))
+    ):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word[:7]
 
 
 def tokens(text: str | None) -> list[str]:
@@ -228,7 +267,7 @@ def tokens(text: str | None) -> list[str]:
     for word in _WORD.findall(normalise_text(text)):
         if len(word) < 2 or word in STOPWORDS or word.isdigit():
             continue
-        out.append(stem(word))
+        out.append(stem(SYNONYMS.get(word, word)))
     return out
 
 

@@ -1,4 +1,5 @@
--- Recompute the summary columns of the events in `touched_events` from their reports.
+-- Recompute the summary columns of the events in `touched_events` from their reports
+-- ($policy_categories: the tags that make an event a 'policy' event).
 -- Each report gives an interval [lo, hi] for its publication instant by precision; the event
 -- broke no later than the earliest hi, and event_at is the earliest report of the most precise
 -- kind present, clamped to that bound.
@@ -63,7 +64,7 @@ final as (
         least(f.first_at, s.upper_bound) as event_at,
         s.lower_bound as event_at_lower,
         s.upper_bound as event_at_upper,
-        case when len(t.tags) > 0 then 'policy' else 'news' end as category,
+        case when len(list_intersect(t.tags, $policy_categories)) > 0 then 'policy' else 'news' end as category,
         s.n_articles::integer as n_articles,
         s.n_outlets::integer as n_outlets,
         f.first_outlet,

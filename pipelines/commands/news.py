@@ -1,0 +1,176 @@
+"""CLI: `import articles`, `events add`, `events list` (news ingestion and the event registry)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import typer
+
+from pipelines import store as store_mod
+from pipelines.commands import FORMATS, emit_frame, state
+from pipelines.enrich import run_enrichment
+from pipelines.errors import DataError
+from pipelines.news import normalise_articles, parse_iso_option
+from pipelines.schemas import UTC_TS
+from pipelines.sources.article_files import read_article_files
+
+CATEGORIES = (
+    "policy",
+    "macro",
+    "regulation",
+    "corporate",
+    "geopolitics",
+    "crypto",
+    "news",
+    "other",
+)
+
+
+def import_articles(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(
+        ..., help="TXT, HTML, Markdown (front matter), JSONL or CSV files."
+    ),
+    published: str | None = typer.Option(
+        None, "--published", help="Publication time for every article, ISO 8601 with zone."
+    ),
+    outlet: str | None = typer.Option(None, "--outlet", help="Outlet name for every article."),
+    tz: str | None = typer.Option(
+        None, "--tz", help="IANA zone for times written without one (else 'unknown-zone')."
+    ),
+    enrich: bool = typer.Option(True, "--enrich/--no-enrich", help="Cluster into events now."),
+) -> None:
+    """Import articles from files, then cluster them into events."""
+    app = state(ctx)
+    if published:
+        parse_iso_option(published)  # refuse a bad --published before reading anything
+    raws, rejects = read_article_files(files, published=published, outlet=outlet, tz=tz)
+    now = datetime.now(UTC)
+    frame, more = normalise_articles(raws, now)
+    rejects += more
+    with store_mod.writer(app.db_path) as st:
+        run = st.start_run("import:articles")
+        results = store_mod.commit_batch(
+            st, "import:articles", "files", {"articles": frame}, rejects=rejects
+        )
+        run.add(results["articles"])
+        run.rejected = len(rejects)
+        counts = run_enrichment(st, app.config) if enrich else {}
+        run.details = {"files": len(files), "enrichment": counts}
+        st.finish_run(run)
+    result = results["articles"]
+    typer.echo(
+        f"articles: read {len(raws)}, new {result.inserted}, changed {result.updated}, "
+        f"already present {result.unchanged + result.duplicates_in_batch}, rejected {len(rejects)}"
+    )
+    for reject in rejects[:10]:
+        typer.echo(f"  rejected: {reject.reason}: {reject.raw[:100]}")
+    if counts:
+        typer.echo(
+            f"events: {counts['events_created']} new, {counts['events_joined']} reports joined "
+            f"existing ones, {counts['duplicates']} near-duplicates, "
+            f"{counts['instrument_links']} instrument links"
+        )
+
+
+def events_add(
+    ctx: typer.Context,
+    at: str = typer.Option(..., "--at", help="When it happened, ISO 8601 with zone."),
+    title: str = typer.Option(..., "--title", help="What happened."),
+    category: str = typer.Option("policy", "--category", help=f"One of {', '.join(CATEGORIES)}."),
+    instruments: str | None = typer.Option(
+        None, "--instruments", help="Comma-separated instrument ids, e.g. BTC,XAU."
+    ),
+) -> None:
+    """Add a manual event to the registry."""
+    app = state(ctx)
+    when = parse_iso_option(at, "--at")
+    if category not in CATEGORIES:
+        raise DataError(f"--category {category!r} is not allowed; allowed: {', '.join(CATEGORIES)}")
+    title = title.strip()
+    if not title:
+        raise DataError("--title must not be empty")
+    ids = [i.strip() for i in (instruments or "").split(",") if i.strip()]
+    known = set(app.config.watchlist)
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise DataError(
+            f"--instruments: {', '.join(unknown)} not in the watchlist; known: {', '.join(sorted(known))}"
+        )
+    event_id = "manual-" + hashlib.sha1(f"{when.isoformat()}|{title}".encode()).hexdigest()[:12]
+    event = pl.DataFrame(
+        [
+            {
+                "event_id": event_id,
+                "title": title,
+                "event_at": when,
+                "event_at_lower": when,
+                "event_at_upper": when,
+                "category": category,
+                "n_articles": 0,
+                "n_outlets": 0,
+                "is_manual": True,
+                "updated_at": datetime.now(UTC),
+            }
+        ],
+        schema_overrides={
+            "event_at": UTC_TS,
+            "event_at_lower": UTC_TS,
+            "event_at_upper": UTC_TS,
+            "updated_at": UTC_TS,
+            "n_articles": pl.Int32,
+            "n_outlets": pl.Int32,
+        },
+    )
+    links = pl.DataFrame(
+        {
+            "event_id": [event_id] * len(ids),
+            "instrument_id": ids,
+            "reason": ["manual"] * len(ids),
+            "confidence": [1.0] * len(ids),
+        },
+        schema={
+            "event_id": pl.Utf8,
+            "instrument_id": pl.Utf8,
+            "reason": pl.Utf8,
+            "confidence": pl.Float64,
+        },
+    )
+    with store_mod.writer(app.db_path) as st:
+        results = store_mod.commit_batch(
+            st, "manual", event_id, {"events": event, "event_instruments": links}
+        )
+    verb = "added" if results["events"].inserted else "already present"
+    typer.echo(f"{verb}: {event_id} at {when.isoformat()} ({category}) {title}")
+
+
+def events_list(
+    ctx: typer.Context,
+    since: str | None = typer.Option(None, "--since", help="Only events at or after (ISO)."),
+    until: str | None = typer.Option(None, "--until", help="Only events before (ISO)."),
+    category: str | None = typer.Option(None, "--category", help="Category or policy tag."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many (newest first)."),
+    fmt: str = typer.Option("table", "--format", help=f"One of {', '.join(FORMATS)}."),
+    out: Path | None = typer.Option(None, "--out", help="Write to a file instead of stdout."),
+) -> None:
+    """List events (newest first) with their instruments."""
+    app = state(ctx)
+    params = {
+        "since": parse_iso_option(since, "--since") if since else None,
+        "until": parse_iso_option(until, "--until") if until else None,
+        "category": category,
+        "limit": limit,
+    }
+    with store_mod.reader(app.db_path) as con:
+        frame = store_mod.query_frame(con, store_mod.load_sql("news_events_list"), params)
+    emit_frame(frame, fmt, out)
+
+
+def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    """Add `import articles`, `events add` and `events list`."""
+    groups["import"].command("articles")(import_articles)
+    groups["events"].command("add")(events_add)
+    groups["events"].command("list")(events_list)
