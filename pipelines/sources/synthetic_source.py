@@ -3,7 +3,8 @@
 It exists so that the refresh machinery (locking, commits, crash safety, fault handling) can be
 run end to end against a local HTTP server through a real HTTP client. It is off unless
 `TICKERWIRE_SYNTHETIC_URL` names an endpoint base (e.g. http://127.0.0.1:8765); symbols come
-from `TICKERWIRE_SYNTHETIC_SYMBOLS` (comma separated instrument ids, default BTC,ETH).
+from `TICKERWIRE_SYNTHETIC_SYMBOLS` (comma separated instrument ids, default BTC,ETH), the
+page size from `TICKERWIRE_SYNTHETIC_PAGE` (default 1000).
 
 Endpoints read (Binance spot REST formats):
   GET {base}/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=<ms>&limit=<n>
@@ -33,6 +34,7 @@ from pipelines.store import Reject
 
 URL_ENV = "TICKERWIRE_SYNTHETIC_URL"
 SYMBOLS_ENV = "TICKERWIRE_SYNTHETIC_SYMBOLS"
+PAGE_ENV = "TICKERWIRE_SYNTHETIC_PAGE"  # klines per request (Binance allows up to 1000)
 # The oldest bar time a fresh database asks for; the endpoint answers from its first bar.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -180,7 +182,7 @@ class SyntheticSource:
         name: str = "synthetic",
         policy: RetryPolicy | None = None,
         timeframe: str = "1m",
-        page_limit: int = 1000,
+        page_limit: int | None = None,
         max_pages: int = 500,
     ):
         self.name = name
@@ -188,7 +190,7 @@ class SyntheticSource:
         self.symbols = symbols
         self.policy = policy or RetryPolicy()
         self.timeframe = timeframe
-        self.page_limit = page_limit
+        self.page_limit = page_limit or int(os.environ.get(PAGE_ENV, "1000"))
         self.max_pages = max_pages
         self.stats: dict[str, int] = {}
 
