@@ -23,11 +23,11 @@ install: $(STAMP)
 
 # Refresh live data when the network is there, else say so once and serve the offline demo.
 run: $(STAMP)
-	@if $(BIN)/python -m pipelines.netcheck && $(BIN)/tickerwire refresh --help >/dev/null 2>&1; then \
+	@if $(BIN)/python -m pipelines.netcheck; then \
 	    $(BIN)/tickerwire --db $(DB) refresh || echo "refresh finished with errors (see above); serving what was stored"; \
 	    $(BIN)/tickerwire --db $(DB) dashboard --port $(PORT); \
 	else \
-	    echo "offline: no network (or no refresh command yet) — serving the bundled synthetic demo data"; \
+	    echo "offline: cannot reach the exchanges or Yahoo — serving the bundled synthetic demo (labelled in the dashboard)"; \
 	    $(BIN)/tickerwire --db $(DEMO_DB) demo; \
 	    $(BIN)/tickerwire --db $(DEMO_DB) dashboard --port $(PORT); \
 	fi
