@@ -1,0 +1,296 @@
+"""`tickerwire import strip` and `tickerwire backfill`: ticker-strip snapshots and historical bars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import ccxt
+import polars as pl
+import typer
+
+from pipelines import store
+from pipelines.commands import state
+from pipelines.config import Config
+from pipelines.errors import ConfigError, DataError, SourceError
+from pipelines.schemas import timeframe_delta, validate_bars, validate_quotes
+from pipelines.sources.ccxt_source import (
+    CcxtSource,
+    instrument_row,
+    markets_cache_dir,
+    to_bar_frame,
+)
+from pipelines.sources.strip import StripResult, parse_strip
+
+# A capture stamped later than this after "now" must be from yesterday (the page only says HH:MM).
+FUTURE_SLACK = timedelta(minutes=10)
+
+
+# ---------------------------------------------------------------------------- import strip
+
+
+@dataclass
+class StripImport:
+    """What `import strip` did."""
+
+    result: StripResult
+    day_note: str
+    source: str
+    upsert: store.UpsertResult
+    rejected: int
+
+
+def resolve_day(given: str | None, clock: datetime, hhmm: tuple[int, int]) -> tuple[date, str]:
+    """The capture date: --date if given, else today (UTC) or yesterday when today is in the future."""
+    if given:
+        try:
+            return date.fromisoformat(given), f"{given} (from --date)"
+        except ValueError:
+            raise DataError(f"--date {given!r} is not a date like 2026-05-01") from None
+    today = clock.date()
+    stamp = datetime(today.year, today.month, today.day, *hhmm, tzinfo=UTC)
+    if stamp > clock + FUTURE_SLACK:
+        day = today - timedelta(days=1)
+        return (
+            day,
+            f"{day} (yesterday, UTC: {hhmm[0]:02d}:{hhmm[1]:02d} has not come yet today; pass --date to set it)",
+        )
+    return today, f"{today} (today, UTC; the page prints only HH:MM; pass --date to set it)"
+
+
+def import_strip_file(
+    config: Config,
+    db_path: Path,
+    file: Path,
+    *,
+    day: str | None = None,
+    outlet: str | None = None,
+    clock: datetime | None = None,
+) -> StripImport:
+    """Parse a strip capture and store its quotes as source `strip:<outlet>` (plus any rejects)."""
+    from pipelines.sources.strip import find_as_of, page_text
+
+    try:
+        raw = file.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise DataError(f"cannot read {file}: {exc.strerror}") from exc
+    page_day, clock_time = find_as_of(page_text(raw))
+    now = clock or datetime.now(UTC)
+    if page_day is not None:
+        ignored = f"; --date {day} ignored" if day and day != page_day.isoformat() else ""
+        chosen, note = page_day, f"{page_day} (printed on the page{ignored})"
+    else:
+        chosen, note = resolve_day(day, now, (clock_time.hour, clock_time.minute))
+    result = parse_strip(raw, day=chosen, watchlist=config.watchlist)
+    outlet = outlet or file.stem
+    source = f"strip:{outlet}"
+    frame, bad = validate_quotes(result.frame(outlet, str(file)))
+    rejects = result.rejects + bad
+    with store.writer(db_path) as st:
+        run = st.start_run("import:strip")
+        results = store.commit_batch(st, source, str(file), {"quotes": frame}, rejects=rejects)
+        run.add(results["quotes"])
+        run.rejected = len(rejects)
+        run.details = {
+            "file": str(file),
+            "as_of": result.as_of.isoformat(),
+            "outside_watchlist": result.outside_watchlist,
+        }
+        st.finish_run(run)
+    return StripImport(
+        result=result, day_note=note, source=source, upsert=results["quotes"], rejected=len(rejects)
+    )
+
+
+def import_strip(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A captured page (text or HTML) holding a ticker strip."),
+    day: str | None = typer.Option(
+        None,
+        "--date",
+        help="UTC date of the capture (YYYY-MM-DD); default: today, said in the output.",
+    ),
+    outlet: str | None = typer.Option(
+        None, "--outlet", help="Name of the site the strip came from (default: the file name)."
+    ),
+) -> None:
+    """Import a ticker-strip snapshot (SYMBOL$PRICE▲ PCT% … Prices as of HH:MM UTC) as quotes."""
+    app = state(ctx)
+    done = import_strip_file(app.config, app.db_path, file, day=day, outlet=outlet)
+    r = done.result
+    typer.echo(
+        f"{file}: {len(r.quotes)} quotes as of {r.as_of:%Y-%m-%d %H:%M} UTC, source {done.source}"
+    )
+    typer.echo(f"  date: {done.day_note}")
+    typer.echo(
+        f"  read {r.n_items} items (marquee repeats collapsed); stored {done.upsert.inserted} new, "
+        f"{done.upsert.updated} changed, {done.upsert.unchanged} already present"
+    )
+    if r.outside_watchlist:
+        typer.echo(f"  outside the watchlist (kept): {', '.join(r.outside_watchlist)}")
+    if done.rejected:
+        typer.echo(f"  rejected: {done.rejected} (see the rejects table, source {done.source})")
+        for rej in r.rejects[:5]:
+            typer.echo(f"    {rej.reason}")
+
+
+# ---------------------------------------------------------------------------- backfill
+
+
+@dataclass
+class BackfillResult:
+    """What a backfill fetched and stored."""
+
+    instrument: str
+    timeframe: str
+    where: str  # 'binance BTC/USDT', 'yahoo GC=F'
+    upsert: store.UpsertResult
+    first: datetime | None
+    last: datetime | None
+    rejected: int
+
+
+def parse_instant(text: str, name: str) -> datetime:
+    """A --since/--until value (YYYY-MM-DD or ISO date-time) as an aware UTC datetime."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise DataError(f"--{name} {text!r} is not a date (YYYY-MM-DD) or date-time") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def backfill(
+    config: Config,
+    store_path: Path,
+    instrument: str,
+    timeframe: str,
+    since: datetime,
+    until: datetime | None = None,
+    *,
+    ccxt_source: CcxtSource | None = None,
+    yahoo_source: object | None = None,
+) -> BackfillResult:
+    """Fetch [since, until) of one instrument's bars from its source and upsert them (cursor untouched)."""
+    inst = config.instrument(instrument)
+    if inst is None:
+        raise ConfigError(f"{instrument!r} is not in the watchlist ({', '.join(config.watchlist)})")
+    step = timeframe_delta(timeframe)
+    now = datetime.now(UTC)
+    until = min(until or now, now)
+    if since >= until:
+        raise DataError(
+            f"--since {since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}"
+        )
+    if inst.source == "ccxt":
+        src = ccxt_source or CcxtSource()
+        res = src.resolve(inst, markets_cache_dir(config))
+        if not res.candidates:
+            raise SourceError(
+                f"{instrument}: "
+                + "; ".join([*(f"not listed on {v}" for v in res.unlisted), *res.problems])
+            )
+        problems = []
+        for venue, symbol in res.candidates:
+            try:
+                rows = src.fetch_bars(venue, symbol, timeframe, since, until)
+            except ccxt.BadSymbol as exc:
+                problems.append(f"{venue}: {exc}")
+                continue
+            except ccxt.BaseError as exc:
+                raise SourceError(
+                    f"{instrument} on {venue}: {type(exc).__name__}: {str(exc)[:200]}"
+                ) from exc
+            frame = to_bar_frame(rows, inst.id, timeframe, venue)
+            source, where, row = (
+                f"ccxt:{venue}",
+                f"{venue} {symbol}",
+                instrument_row(inst, venue, symbol, available=True),
+            )
+            break
+        else:
+            raise SourceError(f"{instrument}: every venue refused it: {'; '.join(problems)}")
+    elif inst.source == "yahoo":
+        from pipelines.sources.yahoo_source import YahooSource, use_cache_dir, yahoo_settings
+
+        src_y = yahoo_source or YahooSource()
+        settings = yahoo_settings(config)
+        use_cache_dir(Path(config.db_path).parent / "cache" / "yfinance")
+        batch = src_y.bars_batch(inst, timeframe, since, until, settings)  # type: ignore[attr-defined]
+        if batch.error:
+            raise SourceError(f"{instrument}/{timeframe}: {batch.error}")
+        frame = batch.frames["bars"]
+        row = batch.frames["instruments"]
+        source, where = "yahoo", f"yahoo {row['market_symbol'][0]}"
+    else:
+        raise ConfigError(f"{instrument} comes from {inst.source!r}; backfill knows ccxt and yahoo")
+    bars, rejects = validate_bars(frame)
+    bars = bars.filter(
+        (pl.col("ts") + step <= now) & (pl.col("ts") >= since) & (pl.col("ts") < until)
+    )
+    with store.writer(store_path) as st:
+        run = st.start_run("backfill")
+        results = store.commit_batch(
+            st,
+            source,
+            f"{inst.id}/{timeframe}",
+            {"bars": bars, "instruments": row},
+            rejects=rejects,
+        )
+        run.add(results["bars"])
+        run.rejected = len(rejects)
+        run.details = {
+            "instrument": inst.id,
+            "timeframe": timeframe,
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+        }
+        st.finish_run(run)
+    return BackfillResult(
+        instrument=inst.id,
+        timeframe=timeframe,
+        where=where,
+        upsert=results["bars"],
+        first=bars["ts"].min() if bars.height else None,  # type: ignore[arg-type]
+        last=bars["ts"].max() if bars.height else None,  # type: ignore[arg-type]
+        rejected=len(rejects),
+    )
+
+
+def backfill_command(
+    ctx: typer.Context,
+    instrument: str = typer.Option(
+        ..., "--instrument", "-i", help="Watchlist id, e.g. BTC or XAU."
+    ),
+    timeframe: str = typer.Option(
+        ..., "--timeframe", "-t", help="Bar size: 1m 5m 15m 30m 1h 4h 1d."
+    ),
+    since: str = typer.Option(..., "--since", help="Start (UTC), YYYY-MM-DD or ISO date-time."),
+    until: str | None = typer.Option(None, "--until", help="End (UTC, exclusive); default now."),
+) -> None:
+    """Fetch a past range of bars for one instrument (ccxt or Yahoo) and store it."""
+    app = state(ctx)
+    res = backfill(
+        app.config,
+        app.db_path,
+        instrument,
+        timeframe,
+        parse_instant(since, "since"),
+        parse_instant(until, "until") if until else None,
+    )
+    span = (
+        f"{res.first:%Y-%m-%d %H:%M} → {res.last:%Y-%m-%d %H:%M} UTC"
+        if res.first
+        else "no complete bars"
+    )
+    typer.echo(
+        f"{res.instrument}/{res.timeframe} from {res.where}: {res.upsert.read} bars ({span}); "
+        f"stored {res.upsert.inserted} new, {res.upsert.updated} changed, "
+        f"{res.upsert.unchanged} already present; rejected {res.rejected}"
+    )
+
+
+def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    """Add `import strip` and `backfill` to the CLI."""
+    groups["import"].command("strip")(import_strip)
+    app.command("backfill")(backfill_command)
