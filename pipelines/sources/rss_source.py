@@ -110,7 +110,9 @@ def parse_feed(
                 what,
             )
         if not parsed.get("version"):
-            return [], [], "not a feed (no RSS or Atom elements)"
+            what = "not a feed (no RSS or Atom elements)"
+            sample = content[:300].decode("utf-8", "replace")
+            return [], [Reject(f"feed {feed.url}: {what}", sample)], what
         return [], [], None  # a valid feed with no items
     channel = parsed.get("feed", {})
     outlet = feed.outlet or channel.get("title") or None

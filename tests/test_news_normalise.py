@@ -1,0 +1,186 @@
+"""News normalisation: canonical URLs, publication times with precision, article ids, text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipelines.errors import DataError
+from pipelines.news import (
+    RawArticle,
+    article_id,
+    canonical_url,
+    check_time,
+    normalise_articles,
+    parse_iso_option,
+    parse_published,
+    strip_html,
+    text_hash,
+)
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.Example.com/a/b/?utm_source=x&utm_medium=y#frag", "https://example.com/a/b"),
+        ("http://example.com/a/b", "https://example.com/a/b"),
+        ("https://example.com/news/story/amp/", "https://example.com/news/story"),
+        ("https://amp.example.com/news/story.amp.html", "https://example.com/news/story.html"),
+        ("https://example.com/s?id=7&fbclid=abc&b=2", "https://example.com/s?b=2&id=7"),
+        ("https://example.com:443/x//y/", "https://example.com/x/y"),
+        ("https://example.com:8080/x", "https://example.com:8080/x"),
+        ("mailto:desk@example.com", None),
+        ("", None),
+    ],
+)
+def test_canonical_url_examples(url, expected):
+    assert canonical_url(url) == expected
+
+
+def test_canonical_url_resolves_relative_links():
+    assert canonical_url("/markets/gold", "https://desk.example.org/feed.xml") == (
+        "https://desk.example.org/markets/gold"
+    )
+
+
+_segment = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
+
+
+@given(
+    host=_segment,
+    path=st.lists(_segment, max_size=4),
+    params=st.dictionaries(_segment, _segment, max_size=3),
+    trailing=st.booleans(),
+    fragment=st.one_of(st.none(), _segment),
+    tracking=st.dictionaries(st.sampled_from(["utm_source", "utm_campaign", "fbclid"]), _segment),
+)
+def test_canonical_url_properties(host, path, params, trailing, fragment, tracking):
+    """Idempotent; tracking params, fragment and trailing slash never change the identity."""
+    base = f"https://{host}.com/" + "/".join(path)
+    clean_params = {k: v for k, v in params.items() if not k.startswith("utm_") and k != "amp"}
+    query = "&".join(f"{k}={v}" for k, v in clean_params.items())
+    plain = base + (f"?{query}" if query else "")
+    noisy_query = "&".join(f"{k}={v}" for k, v in {**clean_params, **tracking}.items())
+    noisy = base + ("/" if trailing and path else "") + (f"?{noisy_query}" if noisy_query else "")
+    noisy += f"#{fragment}" if fragment else ""
+    once = canonical_url(noisy)
+    assert once == canonical_url(plain)
+    assert canonical_url(once) == once
+    assert "utm_" not in once and "#" not in once
+
+
+@pytest.mark.parametrize(
+    ("text", "tz", "iso", "precision"),
+    [
+        ("Sat, 31 May 2025 12:05:00 +0200", None, "2025-05-31T10:05:00", "second"),
+        ("Wed, 18 Jun 2025 14:00:00 EDT", None, "2025-06-18T18:00:00", "second"),
+        ("Thu, 05 Jun 2025 12:15:00 GMT", None, "2025-06-05T12:15:00", "second"),
+        ("Thu, 05 Jun 2025 14:15:00 CEST", None, "2025-06-05T12:15:00", "second"),
+        ("2025-06-05T14:20:00+02:00", None, "2025-06-05T12:20:00", "second"),
+        ("2025-06-05T12:20:00.250Z", None, "2025-06-05T12:20:00.250000", "second"),
+        ("2025-06-05 12:20", None, "2025-06-05T12:20:00", "unknown-zone"),
+        ("2025-06-05 12:20", "Europe/Berlin", "2025-06-05T10:20:00", "minute"),
+        ("2025-01-05 12:20:30", "America/New_York", "2025-01-05T17:20:30", "second"),
+        ("2025-06-05", None, "2025-06-05T00:00:00", "day"),
+        ("Seg, 24 Set 2018 19:42:40 -0300", None, "2018-09-24T22:42:40", "second"),
+        ("June 18, 2025 2:05 PM EDT", None, "2025-06-18T18:05:00", "minute"),
+        ("20250415T141500Z", None, "2025-04-15T14:15:00", "second"),
+        ("1744726500", None, "2025-04-15T14:15:00", "second"),
+    ],
+)
+def test_parse_published_examples(text, tz, iso, precision):
+    parsed = parse_published(text, tz)
+    assert parsed.precision == precision
+    assert parsed.at == datetime.fromisoformat(iso).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["", "sometime last week", "31 Foo 2025 10:00", "2025-13-45"])
+def test_unreadable_times_are_unknown(text):
+    parsed = parse_published(text)
+    assert parsed.at is None and parsed.precision == "unknown"
+
+
+def test_unknown_declared_zone_is_a_clear_error():
+    with pytest.raises(DataError, match="Mars/Olympus"):
+        parse_published("2025-06-05 12:20", "Mars/Olympus")
+
+
+_instants = st.datetimes(min_value=datetime(1990, 1, 2), max_value=datetime(2035, 12, 30)).map(
+    lambda d: d.replace(microsecond=0)
+)
+_offsets = st.integers(min_value=-12 * 4, max_value=14 * 4).map(lambda q: timedelta(minutes=15 * q))
+
+
+@given(naive=_instants, offset=_offsets)
+def test_offset_formats_round_trip(naive, offset):
+    """RFC 822 and ISO text with any offset parse to the same UTC instant, precision 'second'."""
+    instant = naive.replace(tzinfo=UTC)
+    local = instant.astimezone(timezone(offset))
+    sign = "+" if offset >= timedelta(0) else "-"
+    minutes = abs(int(offset.total_seconds() // 60))
+    rfc = local.strftime("%a, %d %b %Y %H:%M:%S ") + f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
+    for text in (rfc, local.isoformat()):
+        parsed = parse_published(text)
+        assert parsed.at == instant, text
+        assert parsed.precision == "second"
+
+
+@given(naive=_instants)
+def test_naive_times_are_never_silently_utc(naive):
+    """A time without a zone keeps its wall clock and says 'unknown-zone'."""
+    parsed = parse_published(naive.strftime("%Y-%m-%d %H:%M:%S"))
+    assert parsed.precision == "unknown-zone"
+    assert parsed.at.replace(tzinfo=None) == naive
+
+
+def test_check_time_refuses_future_and_pre_1990():
+    assert "future" in check_time(NOW + timedelta(days=1), NOW)
+    assert "1990" in check_time(datetime(1989, 12, 31, tzinfo=UTC), NOW)
+    assert check_time(NOW - timedelta(days=1), NOW) is None
+    assert check_time(NOW + timedelta(minutes=5), NOW) is None  # clock skew allowed
+
+
+def test_parse_iso_option_requires_a_zone():
+    assert parse_iso_option("2025-04-02T20:00:00Z") == datetime(2025, 4, 2, 20, tzinfo=UTC)
+    with pytest.raises(DataError, match="no time zone"):
+        parse_iso_option("2025-04-02T20:00")
+    with pytest.raises(DataError, match="cannot read"):
+        parse_iso_option("yesterday")
+
+
+def test_strip_html_and_text_hash():
+    assert strip_html("<p>Gold &amp; <b>oil</b></p><script>x=1</script>") == "Gold & oil"
+    assert strip_html('a href="https://a.co/x" rel="nofollow">a.co/x</a') == "a.co/x"
+    assert text_hash("Fed holds rates!", "Text") == text_hash("fed  holds RATES", "text.")
+    assert text_hash("Fed holds rates", "a") != text_hash("Fed cuts rates", "a")
+
+
+def test_article_id_prefers_the_canonical_url():
+    at = datetime(2025, 6, 5, tzinfo=UTC)
+    assert article_id("https://x.com/a", "A", "t", at) == article_id(
+        "https://x.com/a", "B", "u", None
+    )
+    assert article_id(None, "A", "Title", at) != article_id(None, "A", "Title", at + timedelta(1))
+
+
+def test_normalise_articles_counts_every_refusal():
+    raws = [
+        RawArticle("Good", "https://x.com/a?utm_source=1", published="2025-06-05T10:00:00Z"),
+        RawArticle("Same URL", "https://x.com/a/", published="2025-06-05T11:00:00Z"),
+        RawArticle("Future", "https://x.com/f", published="2100-01-01T00:00:00Z"),
+        RawArticle("Undated", "https://x.com/u"),
+        RawArticle("Fallback", "https://x.com/b", fallback_at=NOW),
+        RawArticle(None, "https://x.com/empty", published="2025-06-05T10:00:00Z"),
+        RawArticle("G1", "https://x.com/g1", published="2025-06-05T10:00:00Z", guid="g"),
+        RawArticle("G2", "https://x.com/g2", published="2025-06-05T10:00:00Z", guid="g"),
+    ]
+    frame, rejects = normalise_articles(raws, NOW)
+    assert frame["title"].to_list() == ["Good", "Fallback", "G1"]
+    assert frame["published_precision"].to_list() == ["second", "unknown", "second"]
+    reasons = sorted(r.reason.split(" ")[0] for r in rejects)
+    assert reasons == ["duplicate", "duplicate", "no", "no", "published"]
