@@ -1,0 +1,230 @@
+"""Cross-sectional event-study test statistics, vectorised over offsets (numpy/scipy).
+
+Inputs are matrices with one column per security-event pair and one row per offset (NaN =
+missing): `est` holds estimation-window abnormal returns, `ev` event-window ones. The formulas
+follow the conventions of the estudy2 R package (so its published example is reproduced):
+
+* cross-sectional sums over days on which some pairs are missing are taken as mean × N (all
+  pairs), as estudy2 does;
+* Patell/BMP standardise by the estimation-window AR standard deviation and the market-model
+  prediction-error factor sqrt(1 + 1/L + (m_t − m̄)² / Σ(m − m̄)²), with m̄ and the sum over
+  the benchmark's whole estimation window and L the number of complete estimation observations;
+* the rank and Corrado–Zivney sign tests rank each pair's estimation + event ARs together.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+
+@dataclass
+class CrossSectionInput:
+    """What the statistics need, pair by pair (columns) and offset by offset (rows)."""
+
+    est: np.ndarray  # (n_est_offsets, P) estimation-window abnormal returns
+    ev: np.ndarray  # (n_event_offsets, P) event-window abnormal returns
+    n_estimation: np.ndarray  # (P,) complete estimation observations (L_i)
+    market_term: np.ndarray  # (n_event_offsets, P) (m_t − m̄)² / Σ(m − m̄)², 0 without a market model
+
+
+def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=axis)
+
+
+def _nanstd(a: np.ndarray, axis: int) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanstd(a, axis=axis, ddof=1)
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(a, dtype=float) / b
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def _two_sided_normal(z: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(z), np.nan, 2 * sps.norm.sf(np.abs(z)))
+
+
+def _two_sided_t(t: np.ndarray, df: np.ndarray | float) -> np.ndarray:
+    df = np.broadcast_to(np.asarray(df, dtype=float), np.shape(t))
+    ok = ~np.isnan(t) & (df > 0)
+    out = np.full(np.shape(t), np.nan)
+    out[ok] = 2 * sps.t.sf(np.abs(t[ok]), df[ok])
+    return out
+
+
+def rank_rows(values: np.ndarray) -> np.ndarray:
+    """Average ranks along axis 0 of each column, ignoring NaN (which stays NaN)."""
+    filled = np.where(np.isnan(values), np.inf, values)
+    ranks = sps.rankdata(filled, axis=0, method="average")
+    return np.where(np.isnan(values), np.nan, ranks)
+
+
+def signed_rank_null_cdf(n_max: int) -> list[np.ndarray]:
+    """Exact null distributions (counts) of the Wilcoxon signed-rank sum for n = 0…n_max."""
+    counts = [np.ones(1)]
+    dist = np.ones(1)
+    for n in range(1, n_max + 1):
+        new = np.zeros(dist.size + n)
+        new[: dist.size] += dist
+        new[n : n + dist.size] += dist
+        dist = new
+        counts.append(dist.copy())
+    return counts
+
+
+def wilcoxon_signed_rank(ev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the sum of ranks of |AR| belonging to positive ARs (zeros dropped) and its
+    two-sided p-value (exact for n ≤ 50 without ties, else normal with tie correction)."""
+    a = np.where(ev == 0, np.nan, ev)
+    present = ~np.isnan(a)
+    n = present.sum(axis=1)
+    ranks = rank_rows(np.abs(a).T).T
+    w_plus = np.where(present & (a > 0), ranks, 0.0).sum(axis=1)
+    w_plus = np.where(n > 0, w_plus, np.nan)
+    p = np.full(w_plus.shape, np.nan)
+    exact = signed_rank_null_cdf(min(int(n.max(initial=0)), 50))
+    for row in np.flatnonzero(n > 0):
+        ni = int(n[row])
+        r = ranks[row][present[row]]
+        has_ties = np.unique(r).size < r.size
+        if ni <= 50 and not has_ties:
+            dist = exact[ni] / exact[ni].sum()
+            cdf = np.cumsum(dist)
+            w = int(round(w_plus[row]))
+            lower = cdf[w]
+            upper = 1.0 - (cdf[w - 1] if w > 0 else 0.0)
+            p[row] = min(1.0, 2 * min(lower, upper))
+        else:
+            mean = ni * (ni + 1) / 4
+            _, tie_counts = np.unique(r, return_counts=True)
+            var = ni * (ni + 1) * (2 * ni + 1) / 24 - np.sum(tie_counts**3 - tie_counts) / 48
+            z = (w_plus[row] - mean) / np.sqrt(var) if var > 0 else np.nan
+            p[row] = 2 * sps.norm.sf(abs(z)) if np.isfinite(z) else np.nan
+    return w_plus, p
+
+
+def average_cross_correlation(est: np.ndarray) -> float:
+    """Mean pairwise correlation of the pairs' estimation-window ARs, from the variance of their
+    standardised sum (O(P·L), no P×P matrix), for the Kolari–Pynnönen adjustment."""
+    n_pairs = est.shape[1]
+    if n_pairs < 2:
+        return 0.0
+    mean = _nanmean(est, 0)
+    sd = _nanstd(est, 0)
+    z = _safe_div(est - mean, sd)
+    z = np.where(np.isnan(z), 0.0, z)
+    rows = (~np.isnan(est)).any(axis=1)
+    if rows.sum() < 3:
+        return 0.0
+    total = z[rows].sum(axis=1)
+    var_total = np.var(total, ddof=1)
+    own = np.sum(np.var(z[rows], axis=0, ddof=1))
+    rbar = (var_total - own) / (n_pairs * (n_pairs - 1))
+    return float(np.clip(rbar, -1.0 / (n_pairs - 1) + 1e-12, 0.999999))
+
+
+def cross_section(data: CrossSectionInput) -> dict[str, np.ndarray]:
+    """Every statistic of the summary frame, one value per event-window offset."""
+    est, ev = data.est, data.ev
+    n_pairs = ev.shape[1]
+    n_t = (~np.isnan(ev)).sum(axis=1).astype(float)
+    n_t_or_nan = np.where(n_t > 0, n_t, np.nan)
+    mean_t = _nanmean(ev, 1)
+    out: dict[str, np.ndarray] = {"n": n_t, "mean_ar": mean_t}
+    out["n_positive"] = np.sum(ev > 0, axis=1).astype(float)
+
+    sigma_i = _nanstd(est, 0)  # per pair, ddof 1
+    length_i = data.n_estimation.astype(float)
+    mean_length = float(np.nanmean(length_i)) if length_i.size else np.nan
+
+    # Brown–Warner 1980: mean AR over sqrt(Σ σ_i²)/N.
+    bw80_sd = np.sqrt(np.nansum(sigma_i**2)) / n_pairs
+    out["bw_1980_stat"] = _safe_div(mean_t, bw80_sd)
+    out["bw_1980_p"] = _two_sided_t(out["bw_1980_stat"], mean_length)
+
+    # Brown–Warner 1985: mean AR over the time-series sd of the estimation-window mean ARs.
+    est_means = _nanmean(est, 1)
+    bw85_sd = _nanstd(est_means, 0)
+    out["bw_1985_stat"] = _safe_div(mean_t, bw85_sd)
+    out["bw_1985_p"] = _two_sided_t(out["bw_1985_stat"], mean_length)
+
+    # Cross-sectional t-test.
+    out["t_test_stat"] = _safe_div(mean_t, _nanstd(ev, 1)) * np.sqrt(n_t)
+    out["t_test_p"] = _two_sided_t(out["t_test_stat"], n_t - 1)
+
+    # Patell 1976 standardised abnormal returns, then BMP (Boehmer et al. 1991).
+    correction = np.sqrt(1 + _safe_div(1.0, length_i)[None, :] + data.market_term)
+    sar = _safe_div(ev, sigma_i[None, :] * correction)
+    patell_var = np.nansum(_safe_div(length_i - 2, length_i - 4))
+    out["patell_stat"] = _safe_div(_nanmean(sar, 1) * n_pairs, np.sqrt(patell_var))
+    out["patell_p"] = _two_sided_normal(out["patell_stat"])
+    bmp = _safe_div(_nanmean(sar, 1), _nanstd(sar, 1)) * np.sqrt(n_t)
+    out["bmp_stat"] = bmp
+    out["bmp_p"] = _two_sided_t(bmp, n_t - 1)
+
+    # Kolari–Pynnönen 2010: BMP deflated for the average cross-correlation of the residuals.
+    rbar = average_cross_correlation(est)
+    kp_factor = np.sqrt(_safe_div(1 - rbar, 1 + (n_t - 1) * rbar))
+    out["kp_bmp_stat"] = bmp * kp_factor
+    out["kp_bmp_p"] = _two_sided_t(out["kp_bmp_stat"], n_t - 1)
+
+    # Lamb 1995: BW 1985 scale with the prediction-error factor (mean over pairs).
+    lamb_sd = bw85_sd * np.sqrt(1 + 1 / mean_length + _nanmean(data.market_term, 1))
+    out["lamb_stat"] = _safe_div(mean_t, lamb_sd)
+    out["lamb_p"] = _two_sided_normal(out["lamb_stat"])
+
+    # Sign test (p = 0.5) and generalised sign test (p from the estimation window).
+    wins = np.sum(ev > 0, axis=1).astype(float)
+    out["sign_stat"] = _safe_div(wins - 0.5 * n_t, np.sqrt(0.25 * n_t_or_nan))
+    out["sign_p"] = _two_sided_normal(out["sign_stat"])
+    est_present = ~np.isnan(est)
+    p_hat = float(np.sum(est > 0) / est_present.sum()) if est_present.any() else np.nan
+    out["generalized_sign_stat"] = _safe_div(
+        wins - n_t * p_hat, np.sqrt(n_t_or_nan * p_hat * (1 - p_hat))
+    )
+    out["generalized_sign_p"] = _two_sided_normal(out["generalized_sign_stat"])
+
+    # Tests on the pooled estimation + event series of each pair.
+    full = np.vstack([est, ev])
+    event_rows = slice(est.shape[0], full.shape[0])
+    present = ~np.isnan(full)
+    n_full_t = present.sum(axis=1).astype(float)
+    n_full_t = np.where(n_full_t > 0, n_full_t, np.nan)
+    length_full = present.sum(axis=0).astype(float)
+    mean_length_full = float(np.mean(length_full)) if length_full.size else np.nan
+
+    # Corrado–Zivney 1992 sign test: signs around each pair's median.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median_i = np.nanmedian(full, axis=0)
+    signs = np.sign(full - median_i[None, :])
+    sign_sums = _nanmean(signs, 1) * n_pairs
+    cs_sd = np.sqrt(np.nansum((sign_sums / np.sqrt(n_full_t)) ** 2) / mean_length_full)
+    out["corrado_sign_stat"] = _safe_div(sign_sums[event_rows] / np.sqrt(n_t_or_nan), cs_sd)
+    out["corrado_sign_p"] = _two_sided_normal(out["corrado_sign_stat"])
+
+    # Corrado 1989 rank test and the modified (standardised-rank) version.
+    ranks = rank_rows(full)
+    mean_rank = _nanmean(ranks, 0)
+    rank_dev = _nanmean(ranks - mean_rank[None, :], 1) * n_pairs
+    rank_sd = np.sqrt(np.nansum((rank_dev / n_full_t) ** 2) / mean_length_full)
+    out["rank_stat"] = _safe_div(rank_dev[event_rows] / n_t_or_nan, rank_sd)
+    out["rank_p"] = _two_sided_normal(out["rank_stat"])
+    uniform = ranks / (1 + length_full[None, :])
+    mrank_dev = _nanmean(uniform - 0.5, 1) * n_pairs
+    mrank_sd = np.sqrt(np.nansum((mrank_dev / np.sqrt(n_full_t)) ** 2) / mean_length_full)
+    out["modified_rank_stat"] = _safe_div(mrank_dev[event_rows] / np.sqrt(n_t_or_nan), mrank_sd)
+    out["modified_rank_p"] = _two_sided_normal(out["modified_rank_stat"])
+
+    # Wilcoxon signed-rank on the cross-section of each offset.
+    out["wilcoxon_stat"], out["wilcoxon_p"] = wilcoxon_signed_rank(ev)
+    return out
