@@ -1,0 +1,156 @@
+"""`tickerwire study`: event studies from the command line (AR, CAR, statistics, placebo)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import typer
+
+from pipelines import store
+from pipelines.analytics import LEVELS, MODELS, StudySpec, run_study
+from pipelines.commands import FORMATS, emit_frame, state
+from pipelines.errors import DataError
+
+
+def parse_span(text: str, option: str) -> tuple[int, int]:
+    """'-12:24' → (-12, 24): an offset range in bars."""
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise typer.BadParameter(f"{option} must look like -12:24 (two offsets), got {text!r}")
+    try:
+        lo, hi = int(parts[0]), int(parts[1])
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option} offsets must be whole numbers, got {text!r}") from exc
+    if lo > hi:
+        raise typer.BadParameter(f"{option} {text}: the start must not be after the end")
+    return lo, hi
+
+
+def parse_date_span(text: str | None, option: str) -> tuple[date, date] | None:
+    """'2020-03-16:2020-03-20' → (date, date)."""
+    if text is None:
+        return None
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise typer.BadParameter(f"{option} must look like 2020-03-16:2020-03-20, got {text!r}")
+    try:
+        lo, hi = date.fromisoformat(parts[0]), date.fromisoformat(parts[1])
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option}: dates must be YYYY-MM-DD, got {text!r}") from exc
+    if lo > hi:
+        raise typer.BadParameter(f"{option} {text}: the start must not be after the end")
+    return lo, hi
+
+
+def _instant(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option}: expected an ISO date or time, got {text!r}") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def study(
+    ctx: typer.Context,
+    event: list[str] = typer.Option([], "--event", help="Event id (repeatable)."),
+    events_file: Path | None = typer.Option(
+        None,
+        "--events-file",
+        help="CSV/JSONL of events (time + title columns) instead of the registry.",
+    ),
+    category: str | None = typer.Option(None, "--category", help="Events of this category."),
+    since: str | None = typer.Option(None, "--since", help="Events at or after this time (UTC)."),
+    until: str | None = typer.Option(None, "--until", help="Events at or before this time (UTC)."),
+    instruments: str | None = typer.Option(
+        None, "--instruments", help="Comma-separated instrument ids, e.g. BTC,ETH."
+    ),
+    related: bool = typer.Option(
+        False, "--related", help="Use each event's linked instruments (event_instruments)."
+    ),
+    timeframe: str = typer.Option("auto", "--timeframe", help="Bar size (1m…1d) or auto."),
+    window: str = typer.Option("-12:24", "--window", help="Event window T1:T2 in bars."),
+    estimation: str = typer.Option(
+        "-288:-13", "--estimation", help="Estimation window L1:L2 in bars (before the event)."
+    ),
+    window_dates: str | None = typer.Option(
+        None, "--window-dates", help="Event window as dates D1:D2 (daily studies)."
+    ),
+    estimation_dates: str | None = typer.Option(
+        None, "--estimation-dates", help="Estimation window as dates D1:D2 (daily studies)."
+    ),
+    model: str = typer.Option("constant", "--model", help=f"One of {', '.join(MODELS)}."),
+    benchmark: str | None = typer.Option(
+        None,
+        "--benchmark",
+        help="Benchmark instrument for market models (default per asset class).",
+    ),
+    car: list[str] = typer.Option([], "--car", help="CAR sub-window K1:K2 (repeatable)."),
+    placebo: int = typer.Option(
+        0, "--placebo", help="Random non-event instants per event and instrument."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the placebo draws."),
+    level: str = typer.Option("summary", "--level", help=f"Output: {', '.join(LEVELS)}."),
+    fmt: str = typer.Option(
+        "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write to this file instead of stdout."
+    ),
+) -> None:
+    """Event study: abnormal returns, CAR and significance tests around events."""
+    if model not in MODELS:
+        raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
+    if level not in LEVELS:
+        raise typer.BadParameter(f"--level must be one of {', '.join(LEVELS)}")
+    if instruments and related:
+        raise typer.BadParameter("give --instruments or --related, not both")
+    app = state(ctx)
+    events_frame = None
+    links = None
+    if events_file is not None:
+        from pipelines.sources.event_files import read_event_file
+
+        parsed = read_event_file(events_file, category=category)
+        if parsed.events.height == 0:
+            raise DataError(f"{events_file}: no usable events")
+        events_frame = parsed.events.select("event_id", "title", "event_at")
+        links = parsed.event_instruments
+    spec = StudySpec(
+        event_ids=tuple(event),
+        events=events_frame,
+        category=category if events_file is None else None,
+        since=_instant(since, "--since"),
+        until=_instant(until, "--until"),
+        instruments=tuple(i.strip() for i in instruments.split(",") if i.strip())
+        if instruments
+        else None,
+        timeframe=timeframe,
+        window=parse_span(window, "--window"),
+        estimation=parse_span(estimation, "--estimation"),
+        window_dates=parse_date_span(window_dates, "--window-dates"),
+        estimation_dates=parse_date_span(estimation_dates, "--estimation-dates"),
+        model=model,
+        benchmark=benchmark,
+        car_windows=tuple(parse_span(c, "--car") for c in car),
+        placebo=placebo,
+        seed=seed,
+    )
+    if events_frame is not None and spec.instruments is None:
+        if links is None or links.height == 0:
+            raise DataError(f"{events_file}: its events name no instruments; give --instruments")
+        raise DataError("--related with --events-file is not supported; give --instruments")
+    with store.reader(app.db_path) as con:
+        result = run_study(con, spec, app.config)
+    for note in result.notes[:20]:
+        typer.echo(f"note: {note}", err=True)
+    if len(result.notes) > 20:
+        typer.echo(f"note: … {len(result.notes) - 20} more", err=True)
+    emit_frame(result.frame(level), fmt, out)
+
+
+def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    """Add `tickerwire study`."""
+    app.command()(study)
