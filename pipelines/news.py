@@ -105,11 +105,17 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
 
 
 def article_id(
-    canonical: str | None, outlet: str | None, title: str, published_at: datetime | None
+    canonical: str | None,
+    outlet: str | None,
+    title: str,
+    published_at: datetime | None,
+    guid: str | None = None,
 ) -> str:
-    """A stable id: hash of the canonical URL, else of outlet + title + time."""
+    """A stable id: hash of the canonical URL, else of outlet + item id, else outlet + title + time."""
     if canonical:
         basis = "url\x1f" + canonical
+    elif guid:
+        basis = "\x1f".join(("guid", (outlet or "").strip().lower(), guid.strip()))
     else:
         when = published_at.isoformat() if published_at else ""
         basis = "\x1f".join(("text", (outlet or "").strip().lower(), normalise_text(title), when))
@@ -119,7 +125,11 @@ def article_id(
 # ---------------------------------------------------------------------------- text
 
 _TAG = re.compile(r"<[^>]*>|<[a-zA-Z/][^<]*$")
-_DANGLING = re.compile(r"^[^<]*?>")  # text cut in the middle of a tag ("a href=...>")
+# Inline tags split words and links into pieces (<span>https://</span><span>x.com/a</span>):
+# they go without leaving a space.
+_INLINE_TAG = re.compile(r"</?(?:a|span|b|i|em|strong|u|small|abbr|mark|sub|sup)\b[^>]*>", re.I)
+# Text cut in the middle of its first tag: 'a href="…" rel="nofollow">text</a'.
+_DANGLING = re.compile(r"""^\s*[a-zA-Z][\w-]*(?:\s+[\w:-]+=(?:"[^"]*"|'[^']*'))+\s*/?>""")
 _SCRIPT = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _WS = re.compile(r"[ \t\r\f\v]+")
 _NORM = re.compile(r"[^0-9a-z]+")
@@ -131,9 +141,9 @@ def strip_html(text: str | None) -> str:
         return ""
     text = _SCRIPT.sub(" ", text)
     text = re.sub(r"<br\s*/?>|</p\s*>|</div\s*>|</h\d\s*>|</li\s*>", "\n", text, flags=re.I)
+    text = _DANGLING.sub(" ", text, count=1)
+    text = _INLINE_TAG.sub("", text)
     text = _TAG.sub(" ", text)
-    if re.match(r"^\s*a href=", text):  # a post cut at its first '<': 'a href="…">text</a'
-        text = _DANGLING.sub(" ", text, count=1)
     text = html.unescape(html.unescape(text))
     text = text.replace("\u00a0", " ")
     lines = [_WS.sub(" ", line).strip() for line in text.splitlines()]
@@ -452,7 +462,7 @@ def normalise_articles(
             at, precision = raw.fallback_at, "unknown"
         canon = canonical_url(raw.url, raw.base_url)
         url = urljoin(raw.base_url, raw.url.strip()) if raw.url and raw.base_url else raw.url
-        ident_id = article_id(canon, raw.outlet, title, at)
+        ident_id = article_id(canon, raw.outlet, title, at, raw.guid)
         if ident_id in seen_ids:
             rejects.append(
                 Reject("duplicate article (same canonical URL) in the same batch", ident)

@@ -241,6 +241,7 @@ def test_manual_events_are_never_touched(db_path):
         ("Markets calm", "Share on Twitter · Share this article · www.gold.com", set()),
         ("Alibaba and DeepSeek staff need approval to travel", None, {"BABA"}),
         ("Athletes win gold medal in Paris", None, set()),
+        ("Honouring Gold Star families", "The DOGE team will grow stronger", set()),
         ("Olive oil prices soar in Spain", None, set()),
         ("Spoilers: foil, toil and boil", "btc-e was a site", set()),
         ("Markets", "HYPE$64.44▲ 4.64%BTC$73,275.00▼ 0.17%XAU$4,593.00▲ 2.08%WTI$87.36▼", set()),

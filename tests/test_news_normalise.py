@@ -166,6 +166,18 @@ def test_article_id_prefers_the_canonical_url():
         "https://x.com/a", "B", "u", None
     )
     assert article_id(None, "A", "Title", at) != article_id(None, "A", "Title", at + timedelta(1))
+    # Without a URL an item id (a post id) tells two posts with the same text apart.
+    assert article_id(None, "A", "", at, "1") != article_id(None, "A", "", at, "2")
+
+
+def test_strip_html_joins_links_split_by_inline_tags():
+    text = (
+        '<p>Read <a href="https://a.co/x"><span class="invisible">https://</span>'
+        "<span>a.co/x</span></a></p>"
+    )
+    assert strip_html(text) == "Read https://a.co/x"
+    assert strip_html('span class="quote-inline">RT: hello</span> world') == "RT: hello world"
+    assert strip_html("Gold > silver today") == "Gold > silver today"
 
 
 def test_normalise_articles_counts_every_refusal():

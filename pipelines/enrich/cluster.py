@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipelines.config import Config
-from pipelines.enrich.text import tokens
+from pipelines.enrich.text import strip_urls, tokens
 
 Vector = dict[str, float]
 
@@ -96,6 +96,7 @@ def term_counts(title: str | None, summary: str | None, settings: ClusterSetting
     places a report is about tells stories apart better than the common words around them.
     """
     counts: Counter = Counter()
+    title, summary = strip_urls(title), strip_urls(summary)
     for tok in tokens(title):
         counts[tok] += settings.title_weight
     if summary and settings.summary_words:

@@ -15,7 +15,7 @@ DEFAULT_RULES: dict[str, list[str]] = {
     "ETH": ["ethereum", "ether", "ETH"],
     "SOL": ["solana", "SOL"],
     "XRP": ["XRP", "ripple"],
-    "DOGE": ["dogecoin", "DOGE"],
+    "DOGE": ["dogecoin"],  # not "DOGE": in 2025 news that is mostly the US government department
     "BNB": ["BNB", "binance coin"],
     "ADA": ["cardano", "ADA"],
     "XAU": ["gold", "bullion", "XAU"],
@@ -27,6 +27,9 @@ DEFAULT_RULES: dict[str, list[str]] = {
 }
 # Phrases that contain an alias but are not about the instrument.
 DEFAULT_EXCLUDE = [
+    "gold star",
+    "gold stars",
+    "gold card",
     "gold medal",
     "gold medals",
     "olive oil",

@@ -286,6 +286,11 @@ _SHARE = re.compile(
 _TICKER_LINE = re.compile(r"[$€£¥%▲▼]")
 
 
+def strip_urls(text: str | None) -> str:
+    """Text without URLs and bare domains (a link says nothing about which story it is)."""
+    return _URL.sub(" ", text) if text else ""
+
+
 def matchable(text: str | None) -> str:
     """Text with URLs, e-mail addresses, share buttons and ticker-strip lines removed."""
     if not text:
