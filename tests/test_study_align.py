@@ -1,0 +1,277 @@
+"""Given rows → expected rows for the event-time grid (sql/queries/study_align_*.sql):
+bar boundaries, mid-bar events, gaps, stale prices, futures weekends, no data, first/last bar."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines import store
+from pipelines.analytics import StudySpec, run_study
+
+FIVE = timedelta(minutes=5)
+HOUR = timedelta(hours=1)
+STEP_5M = 300_000_000
+STEP_1H = 3_600_000_000
+
+
+def t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def bars(
+    instrument: str, timeframe: str, opens: list[datetime], closes: list[float]
+) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "instrument_id": instrument,
+            "timeframe": timeframe,
+            "ts": opens,
+            "close": closes,
+            "source": "test",
+        },
+        schema_overrides={"ts": pl.Datetime("us", "UTC")},
+    )
+
+
+def load(db: Path, frame: pl.DataFrame, instruments: pl.DataFrame | None = None) -> None:
+    with store.writer(db) as st:
+        st.upsert("bars", frame)
+        if instruments is not None:
+            st.upsert("instruments", instruments)
+
+
+def align(
+    db: Path,
+    pairs: list[tuple[int, str, str, datetime]],
+    *,
+    step_us: int,
+    timeframe: str,
+    k_lo: int,
+    k_hi: int,
+    stale: int = 2,
+) -> dict[tuple[int, int], tuple[float | None, float | None]]:
+    """Run the intraday alignment query; (pair, k) → (price, ret)."""
+    frame = pl.DataFrame(
+        pairs, schema=["pair_id", "instrument_id", "calendar", "t0"], orient="row"
+    ).with_columns(pl.col("t0").cast(pl.Datetime("us", "UTC")))
+    with store.reader(db) as con:
+        con.register("_pairs", frame.to_arrow())
+        con.execute("create temp table study_pairs as select * from _pairs")
+        out = store.query_frame(
+            con,
+            store.load_sql("study_align_intraday"),
+            {
+                "timeframe": timeframe,
+                "step_us": step_us,
+                "k_lo": k_lo,
+                "k_hi": k_hi,
+                "stale": stale,
+                "l1": k_lo,
+                "l2": k_lo,
+                "t1": k_lo + 1,
+                "t2": k_hi,
+            },
+        )
+    return {(r["pair_id"], r["k"]): (r["price"], r["ret"]) for r in out.iter_rows(named=True)}
+
+
+@pytest.fixture
+def five_minute_db(db_path: Path) -> Path:
+    # 10:00 … 11:00 open times, close = 100 + index; bars 10:40 and 10:45 missing (a 2-bar gap).
+    opens = [t("2025-01-06 10:00") + i * FIVE for i in range(13)]
+    closes = [100.0 + i for i in range(13)]
+    keep = [i for i in range(13) if i not in (8, 9)]
+    load(db_path, bars("AAA", "5m", [opens[i] for i in keep], [closes[i] for i in keep]))
+    return db_path
+
+
+def test_event_on_a_bar_boundary_is_anchored_at_the_bar_that_just_closed(five_minute_db):
+    got = align(
+        five_minute_db,
+        [(0, "AAA", "24/7", t("2025-01-06 10:30"))],
+        step_us=STEP_5M,
+        timeframe="5m",
+        k_lo=-2,
+        k_hi=2,
+    )
+    # P(10:30) is the 10:25 bar (closes exactly at 10:30): close 105.
+    assert [got[(0, k)][0] for k in range(-2, 3)] == [103.0, 104.0, 105.0, 106.0, 107.0]
+    assert got[(0, -2)][1] is None  # first grid point has no previous price
+    assert got[(0, 1)][1] == pytest.approx(math.log(106 / 105))
+
+
+def test_mid_bar_event_uses_the_last_closed_bar(five_minute_db):
+    got = align(
+        five_minute_db,
+        [(0, "AAA", "24/7", t("2025-01-06 10:32:30"))],
+        step_us=STEP_5M,
+        timeframe="5m",
+        k_lo=0,
+        k_hi=1,
+    )
+    # At 10:32:30 the 10:30 bar is still open: P = close of 10:25 bar.
+    assert got[(0, 0)][0] == 105.0
+    assert got[(0, 1)][0] == 106.0  # 10:37:30 → the 10:30 bar closed at 10:35
+
+
+def test_gap_within_the_staleness_limit_keeps_the_last_price_then_goes_stale(five_minute_db):
+    t0 = t("2025-01-06 10:45")
+    within = align(
+        five_minute_db,
+        [(0, "AAA", "24/7", t0)],
+        step_us=STEP_5M,
+        timeframe="5m",
+        k_lo=0,
+        k_hi=2,
+        stale=2,
+    )
+    # At 10:45 the newest closed bar would be 10:40 (missing) → 10:35 (there): 1 missing, fresh.
+    # At 10:50: 10:45 missing, 10:40 missing → 10:35 bar with 2 missing: still fresh at limit 2.
+    # At 10:55: the 10:50 bar exists again.
+    assert [within[(0, k)][0] for k in range(3)] == [107.0, 107.0, 110.0]
+    strict = align(
+        five_minute_db,
+        [(0, "AAA", "24/7", t0)],
+        step_us=STEP_5M,
+        timeframe="5m",
+        k_lo=0,
+        k_hi=2,
+        stale=1,
+    )
+    assert [strict[(0, k)][0] for k in range(3)] == [107.0, None, 110.0]
+    assert strict[(0, 2)][1] is None  # a return needs both prices
+
+
+def test_first_and_last_bar_edges(five_minute_db):
+    first = align(
+        five_minute_db,
+        [(0, "AAA", "24/7", t("2025-01-06 10:05"))],
+        step_us=STEP_5M,
+        timeframe="5m",
+        k_lo=-1,
+        k_hi=0,
+    )
+    assert first[(0, -1)] == (None, None)  # 10:00: no bar has closed yet
+    assert first[(0, 0)][0] == 100.0  # 10:05: the first bar just closed
+    last = align(
+        five_minute_db,
+        [(0, "AAA", "24/7", t("2025-01-06 11:05"))],
+        step_us=STEP_5M,
+        timeframe="5m",
+        k_lo=0,
+        k_hi=3,
+    )
+    # The last bar (11:00) closes 11:05; then it ages: fresh for 2 missing bars, stale after.
+    assert [last[(0, k)][0] for k in range(4)] == [112.0, 112.0, 112.0, None]
+
+
+def test_instrument_without_data_gives_no_prices(five_minute_db):
+    got = align(
+        five_minute_db,
+        [(0, "ZZZ", "24/7", t("2025-01-06 10:30"))],
+        step_us=STEP_5M,
+        timeframe="5m",
+        k_lo=-1,
+        k_hi=1,
+    )
+    assert set(got.values()) == {(None, None)}
+    with store.reader(five_minute_db) as con:
+        result = run_study(
+            con,
+            StudySpec(
+                events=pl.DataFrame({"event_id": ["e"], "event_at": [t("2025-01-06 10:50")]}),
+                instruments=("AAA", "ZZZ"),
+                timeframe="5m",
+                window=(0, 2),
+                estimation=(-8, -1),
+                min_estimation=3,
+            ),
+        )
+    assert set(result.car["instrument_id"]) == {"AAA"}
+    assert any("ZZZ" in note for note in result.notes)
+
+
+@pytest.fixture
+def futures_db(db_path: Path) -> Path:
+    # CME Globex (January, CST = UTC−6): closes Friday 22:00 UTC, reopens Sunday 23:00 UTC.
+    friday = [t("2025-01-10 18:00") + i * HOUR for i in range(4)]  # 18:00 … 21:00 opens
+    sunday = [t("2025-01-12 23:00") + i * HOUR for i in range(4)]  # 23:00 … 02:00 opens
+    frame = pl.concat(
+        [
+            bars("GC", "1h", friday + sunday, [10.0, 11.0, 12.0, 13.0, 20.0, 21.0, 22.0, 23.0]),
+            bars("CC", "1h", friday + sunday, [10.0, 11.0, 12.0, 13.0, 20.0, 21.0, 22.0, 23.0]),
+        ]
+    )
+    load(
+        db_path,
+        frame,
+        pl.DataFrame(
+            {
+                "instrument_id": ["GC", "CC"],
+                "asset_class": ["commodity", "crypto"],
+                "calendar": ["cme_globex", "24/7"],
+                "exchange_tz": ["America/Chicago", "UTC"],
+            }
+        ),
+    )
+    return db_path
+
+
+def test_futures_weekend_closed_hours_are_missing_but_the_anchor_is_fridays_close(futures_db):
+    saturday = t("2025-01-11 12:00")
+    got = align(
+        futures_db,
+        [(0, "GC", "cme_globex", saturday), (1, "CC", "24/7", saturday)],
+        step_us=STEP_1H,
+        timeframe="1h",
+        k_lo=0,
+        k_hi=1,
+    )
+    assert got[(0, 0)] == (13.0, None)  # the last price known before the news: Friday's close
+    assert got[(0, 1)] == (None, None)  # market closed: no price
+    assert got[(1, 0)] == (None, None)  # the same bars on a 24/7 calendar are simply stale
+
+
+def test_futures_reopen_return_spans_the_weekend(futures_db):
+    sunday = t("2025-01-12 23:30")
+    got = align(
+        futures_db,
+        [(0, "GC", "cme_globex", sunday)],
+        step_us=STEP_1H,
+        timeframe="1h",
+        k_lo=-1,
+        k_hi=2,
+    )
+    assert got[(0, -1)] == (None, None)  # Sunday 22:30: still closed
+    assert got[(0, 0)][0] == 13.0  # anchor: Friday's close (not stale in session time)
+    assert got[(0, 1)][0] == 20.0  # 00:30: the 23:00 bar closed at 00:00
+    assert got[(0, 1)][1] == pytest.approx(math.log(20 / 13))
+    assert got[(0, 2)][0] == 21.0
+
+
+def test_daily_weekend_event_maps_to_the_next_session(db_path: Path):
+    days = [t("2025-01-06") + timedelta(days=i) for i in range(12)]
+    trading = [d for d in days if d.weekday() < 5]
+    closes = [100.0 * 1.01**i for i in range(len(trading))]
+    load(db_path, bars("EQ", "1d", trading, closes))
+    with store.reader(db_path) as con:
+        result = run_study(
+            con,
+            StudySpec(
+                events=pl.DataFrame({"event_id": ["sat"], "event_at": [t("2025-01-11 15:00")]}),
+                instruments=("EQ",),
+                timeframe="1d",
+                window=(0, 1),
+                estimation=(-4, -1),
+                min_estimation=3,
+            ),
+        )
+    ar = result.ar.sort("offset")
+    assert ar["ts"].dt.date().to_list() == [t("2025-01-13").date(), t("2025-01-14").date()]
+    assert ar["ret"].to_list() == pytest.approx([math.log(1.01)] * 2)
+    assert ar["ar"].to_list() == pytest.approx([0.0, 0.0], abs=1e-12)
