@@ -52,9 +52,21 @@ def status(
     fmt: str = typer.Option(
         "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
     ),
+    gaps: bool = typer.Option(
+        False, "--gaps", help="List missing bar ranges (closed sessions are not gaps)."
+    ),
+    quotes: bool = typer.Option(
+        False, "--quotes", help="Strip quotes vs the exchange bar close at that instant, in %."
+    ),
+    days: int = typer.Option(7, "--days", help="How far back --gaps/--quotes look."),
 ) -> None:
-    """Per instrument and timeframe: rows, first/last bar, last run."""
+    """Per instrument and timeframe: rows, first/last bar, last run (or --gaps / --quotes)."""
     db = state(ctx).db_path
+    if gaps or quotes:
+        from pipelines.commands.prices import status_extras
+
+        status_extras(db, fmt, gaps=gaps, quotes=quotes, days=days)
+        return
     with store.reader(db) as con:
         frame = store.query_frame(con, store.load_sql("queries/status_bars"))
         runs = store.query_frame(con, store.load_sql("queries/status_runs"))
