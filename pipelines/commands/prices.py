@@ -7,14 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import ccxt
+import duckdb
 import polars as pl
 import typer
 
 from pipelines import store
-from pipelines.commands import state
+from pipelines.commands import emit_frame, state
 from pipelines.config import Config
 from pipelines.errors import ConfigError, DataError, SourceError
-from pipelines.schemas import timeframe_delta, validate_bars, validate_quotes
+from pipelines.schemas import TIMEFRAMES, timeframe_delta, validate_bars, validate_quotes
 from pipelines.sources.ccxt_source import (
     CcxtSource,
     instrument_row,
@@ -288,6 +289,50 @@ def backfill_command(
         f"stored {res.upsert.inserted} new, {res.upsert.updated} changed, "
         f"{res.upsert.unchanged} already present; rejected {res.rejected}"
     )
+
+
+# ---------------------------------------------------------------------------- status extras
+
+
+def _timeframe_params(since: datetime) -> dict[str, object]:
+    return {
+        "since": since,
+        "tfs": list(TIMEFRAMES),
+        "tf_secs": [int(d.total_seconds()) for d in TIMEFRAMES.values()],
+    }
+
+
+def gaps_report(con: duckdb.DuckDBPyConnection, since: datetime) -> pl.DataFrame:
+    """Missing bar ranges since `since` (slots when the market was closed do not count)."""
+    return store.query_frame(con, store.load_sql("prices_gaps"), _timeframe_params(since))
+
+
+def strip_vs_exchange(con: duckdb.DuckDBPyConnection, since: datetime) -> pl.DataFrame:
+    """Each strip quote since `since` beside the exchange bar close at that instant, diff in %."""
+    return store.query_frame(
+        con, store.load_sql("prices_strip_vs_exchange"), _timeframe_params(since)
+    )
+
+
+def status_extras(db_path: Path, fmt: str, *, gaps: bool, quotes: bool, days: int) -> None:
+    """Print `status --gaps` / `status --quotes` tables for the last `days` days."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    with store.reader(db_path) as con:
+        if gaps:
+            frame = gaps_report(con, since)
+            if fmt == "table":
+                typer.echo(
+                    f"missing bar ranges since {since:%Y-%m-%d %H:%M} UTC (closed sessions are not gaps):"
+                )
+            emit_frame(frame, fmt)
+        if quotes:
+            frame = strip_vs_exchange(con, since)
+            if fmt == "table":
+                typer.echo(
+                    f"strip quotes since {since:%Y-%m-%d %H:%M} UTC vs the exchange close at the same "
+                    "instant (diff_pct = strip / exchange − 1, in %; fresh = bar closed ≤ 2 bars before):"
+                )
+            emit_frame(frame, fmt)
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
