@@ -25,11 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from pipelines import store
 from pipelines.config import Config
-from pipelines.errors import StoreError, TickerwireError
+from pipelines.errors import TickerwireError
+from pipelines.gate import writer_gate
 from pipelines.sources import KINDS, SOURCES, Batch, Source, get_source
 
 # Exit codes of `tickerwire refresh` (and what cron / systemd see).
@@ -40,6 +42,8 @@ EXIT_LOCKED = 3
 
 # The writer waits longer than a reader would: readers come and go, the commit must land.
 WRITER_OPEN = {"retries": 60, "base_delay": 0.02, "max_delay": 0.25}
+# Fetched rows kept in memory before a commit session is forced (a long backfill).
+FLUSH_ROWS = 200_000
 
 Progress = Callable[[str], None]
 
@@ -297,7 +301,7 @@ def run_refresh(
 
 def _prepare(db_path: str | Path, names: list[str]) -> None:
     """Create/migrate the file and close runs a killed refresh left 'running' (we hold the lock)."""
-    with store.writer(db_path, **WRITER_OPEN) as st:
+    with writer_gate(db_path), store.writer(db_path, **WRITER_OPEN) as st:
         if names:
             st.con.execute(
                 "update ingest_runs set status = 'interrupted', finished_at = ?, "
@@ -311,7 +315,10 @@ def _prepare(db_path: str | Path, names: list[str]) -> None:
 def _brief_writer(db_path: str | Path, outcome: SourceOutcome) -> Iterator[store.Store]:
     """A writer for one short step; the time spent waiting for the lock is added to the outcome."""
     t0 = time.perf_counter()
-    with store.writer(db_path, migrate_first=False, **WRITER_OPEN) as st:
+    with (
+        writer_gate(db_path),
+        store.writer(db_path, migrate_first=False, **WRITER_OPEN) as st,
+    ):
         outcome.writer_wait += time.perf_counter() - t0
         yield st
 
@@ -337,51 +344,37 @@ def _run_source(
     stop: threading.Event | None,
     say: Progress,
 ) -> SourceOutcome:
-    """One source: read state, fetch (no db held), commit each batch briefly, log the run."""
+    """One source: read state, fetch (no db held), then commit the batches in a brief writer session."""
     t0 = time.perf_counter()
+    started = datetime.now(UTC)
     outcome = SourceOutcome(source=name, status="running")
     with store.reader(db_path) as con:
         state = source_state(con, name)
-    with _brief_writer(db_path, outcome) as st:
-        run = st.start_run(name)
-    outcome.run_id = run.run_id
+    session = _Session(db_path, name, started, outcome, say, stop)
     skipped: list[str] = []
-    interrupted = False
     try:
         for batch in source.run(config, state, kinds):
             if batch.skipped:
                 # A skipped unit may still carry rows (e.g. an instrument marked unavailable).
                 skipped.append(f"{batch.key}: {batch.skipped}" if batch.key else batch.skipped)
             if batch.error:
-                run.errors.append(f"{batch.key}: {batch.error}" if batch.key else batch.error)
+                session.errors.append(f"{batch.key}: {batch.error}" if batch.key else batch.error)
             if _has_content(batch):
-                _commit(db_path, batch, run, outcome, say)
+                session.add(batch)
             if stop is not None and stop.is_set():
-                interrupted = True
+                session.interrupted = True
                 break
     except Exception as exc:  # a source should not raise; if it does the other sources go on
-        run.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        session.errors.append(
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        )
+    details: dict[str, Any] = {"kinds": sorted(set(source.kinds) & kinds)}  # freshness reads it
     stats = getattr(source, "stats", None)
     if isinstance(stats, dict) and stats:
-        run.details["http"] = dict(stats)
+        details["http"] = dict(stats)
     if skipped:
-        run.details["skipped"] = skipped[:50]
-    run.details["kinds"] = sorted(set(source.kinds) & kinds)  # freshness reads the cadence from it
-    run.details["writer_wait_s"] = round(outcome.writer_wait, 4)
-    if interrupted:
-        status = "interrupted"
-        run.errors.append("stopped by a signal after the current commit")
-    elif outcome.batches == 0 and not run.errors and skipped:
-        status = "skipped"
-    else:
-        status = None  # ok / partial / failed from the counts
-    with _brief_writer(db_path, outcome) as st:
-        outcome.status = st.finish_run(run, status)
-    outcome.read, outcome.stored, outcome.present = run.read, run.stored, run.present
-    outcome.rejected = run.rejected
-    outcome.errors = list(run.errors)
-    if status == "skipped":
-        outcome.note = "; ".join(skipped)[:200]
+        details["skipped"] = skipped[:50]
+    session.finish(details, skipped)
     outcome.seconds = time.perf_counter() - t0
     return outcome
 
@@ -395,14 +388,91 @@ def _has_content(batch: Batch) -> bool:
     )
 
 
-def _commit(
-    db_path: str | Path, batch: Batch, run: store.RunLog, outcome: SourceOutcome, say: Progress
-) -> None:
-    """Write one batch in its own short transaction (rows + cursor + rejects together)."""
-    rows = sum(f.height for f in batch.frames.values())
-    say(f"commit {batch.source} {batch.key}: {rows} rows")
-    try:
-        with _brief_writer(db_path, outcome) as st:
+class _Session:
+    """The commit side of one source's run.
+
+    Batches wait in memory until the source is done (or FLUSH_ROWS pile up); then ONE brief
+    writer connection commits each batch in its own transaction and records the run. So the
+    file is held once per source per refresh, not once per batch, and never during network I/O.
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        name: str,
+        started: datetime,
+        outcome: SourceOutcome,
+        say: Progress,
+        stop: threading.Event | None,
+    ):
+        self.db_path, self.name, self.started = db_path, name, started
+        self.outcome, self.say, self.stop = outcome, say, stop
+        self.pending: list[Batch] = []
+        self.pending_rows = 0
+        self.errors: list[str] = []
+        self.run: store.RunLog | None = None
+        self.interrupted = False
+
+    def add(self, batch: Batch) -> None:
+        """Queue a batch; flush when enough rows are waiting."""
+        self.pending.append(batch)
+        self.pending_rows += sum(f.height for f in batch.frames.values())
+        if self.pending_rows >= FLUSH_ROWS:
+            with _brief_writer(self.db_path, self.outcome) as st:
+                self._commit_pending(st)
+
+    def finish(self, details: dict[str, Any], skipped: list[str]) -> None:
+        """Commit what is pending and close the run row, in the same brief writer session."""
+        with _brief_writer(self.db_path, self.outcome) as st:
+            self._commit_pending(st)
+            run = self._run(st)
+            run.errors.extend(self.errors)
+            run.details.update(details)
+            run.details["writer_wait_s"] = round(self.outcome.writer_wait, 4)
+            if self.interrupted:
+                status: str | None = "interrupted"
+                run.errors.append("stopped by a signal after the current commit")
+            elif self.outcome.batches == 0 and not run.errors and skipped:
+                status = "skipped"
+            else:
+                status = None  # ok / partial / failed from the counts
+            self.outcome.status = st.finish_run(run, status)
+        out = self.outcome
+        out.read, out.stored, out.present, out.rejected = (
+            run.read,
+            run.stored,
+            run.present,
+            run.rejected,
+        )
+        out.errors = list(run.errors)
+        if status == "skipped":
+            out.note = "; ".join(skipped)[:200]
+
+    def _run(self, st: store.Store) -> store.RunLog:
+        if self.run is None:
+            self.run = st.start_run(self.name)
+            # The run began when the fetching began, not when the first commit did.
+            st.con.execute(
+                "update ingest_runs set started_at = ? where run_id = ?",
+                [self.started, self.run.run_id],
+            )
+            self.outcome.run_id = self.run.run_id
+        return self.run
+
+    def _commit_pending(self, st: store.Store) -> None:
+        run = self._run(st)
+        batches, self.pending, self.pending_rows = self.pending, [], 0
+        for n, batch in enumerate(batches):
+            if self.stop is not None and self.stop.is_set() and n > 0:
+                self.interrupted = True  # finish the commit in progress, leave the rest for later
+                return
+            self._commit_one(st, batch, run)
+
+    def _commit_one(self, st: store.Store, batch: Batch, run: store.RunLog) -> None:
+        """Write one batch in its own transaction (rows + cursor + rejects together)."""
+        rows = sum(f.height for f in batch.frames.values())
+        self.say(f"commit {batch.source} {batch.key}: {rows} rows")
+        try:
             results = store.commit_batch(
                 st,
                 batch.source,
@@ -412,15 +482,15 @@ def _commit(
                 state_value=batch.state,
                 rejects=batch.rejects,
             )
-    except StoreError as exc:
-        run.errors.append(f"{batch.key}: not stored: {exc}")
-        say(f"failed {batch.source} {batch.key}: {exc}")
-        return
-    for result in results.values():
-        run.add(result)
-    run.rejected += len(batch.rejects)
-    outcome.batches += 1
-    say(f"committed {batch.source} {batch.key}")
+        except (TickerwireError, duckdb.Error) as exc:
+            run.errors.append(f"{batch.key}: not stored: {str(exc).splitlines()[0]}")
+            self.say(f"failed {batch.source} {batch.key}: {exc}")
+            return
+        for result in results.values():
+            run.add(result)
+        run.rejected += len(batch.rejects)
+        self.outcome.batches += 1
+        self.say(f"committed {batch.source} {batch.key}")
 
 
 def _enrich(db_path: str | Path, summary: RefreshSummary, say: Progress) -> None:

@@ -298,11 +298,12 @@ def run_schedule(
     report: Callable[[str], None] = print,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     max_rounds: int | None = None,
+    names: list[str] | None = None,
 ) -> int:
     """Refresh on schedule until `stop` is set; returns the number of refresh rounds run."""
     schedule = Schedule.from_config(config)
     if sources is None:
-        sources, notices = load_sources(set(KINDS))
+        sources, notices = load_sources(set(KINDS), names)
         for notice in notices:
             report(f"note: {notice}")
     jobs: dict[Job, Cadence] = {("kind", k): c for k, c in schedule.kinds.items()}

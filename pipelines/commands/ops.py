@@ -61,6 +61,9 @@ def schedule(
         "--rounds",
         help="Stop after this many scheduler wake-ups (default: run until stopped).",
     ),
+    source: list[str] | None = typer.Option(
+        None, "--source", "-s", help="Only this registered source (repeatable)."
+    ),
 ) -> None:
     """Refresh on the config's [schedule] (quotes 1m, prices 5m, news 2m) until SIGTERM/SIGINT."""
     app = state(ctx)
@@ -73,7 +76,9 @@ def schedule(
     report(
         f"{datetime.now(UTC).isoformat(timespec='seconds')} scheduling refreshes of {app.db_path}"
     )
-    done = run_schedule(app.db_path, app.config, stop=stop, report=report, max_rounds=rounds)
+    done = run_schedule(
+        app.db_path, app.config, stop=stop, report=report, max_rounds=rounds, names=source or None
+    )
     report(f"scheduler stopped after {done} round(s)")
 
 

@@ -1,0 +1,76 @@
+"""A reader process for the concurrency soak: queries the database the way the dashboard does.
+
+Run as `python tests/ops_reader.py DB SECONDS OUT_JSON`. Each round opens a short-lived
+read-only connection through pipelines.store.reader (which retries while a writer holds the
+file), runs dashboard-like queries, closes it, then "thinks" for 50–250 ms like a person
+clicking. Writes {rounds, failures, errors, waits, query_seconds} to OUT_JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+
+from pipelines import store
+
+QUERIES = (
+    "select coalesce(max(run_id), 0) from ingest_runs",  # the cache key (data version)
+    "select * from latest_quotes order by instrument_id",  # the ticker strip
+    "select * from bar_coverage order by instrument_id, timeframe",  # data health
+    # a candle chart: the last 6 hours of one instrument re-bucketed to 5 minutes
+    """with src as (
+           select ts, open, high, low, close, volume from bars
+           where instrument_id = $instrument and timeframe = '1m'
+             and ts >= (select max(ts) from bars where instrument_id = $instrument) - interval 6 hour
+       )
+       select time_bucket(interval 5 minute, ts) as t, arg_min(open, ts) as open, max(high) as high,
+              min(low) as low, arg_max(close, ts) as close, sum(volume) as volume
+       from src group by 1 order by 1""",
+    """select source, status, started_at, n_stored, errors from ingest_runs
+       qualify row_number() over (partition by source order by run_id desc) = 1""",
+)
+
+
+def main(db: str, seconds: float, out: str) -> None:
+    """Query until `seconds` have passed; record every wait for the connection and every failure."""
+    rng = random.Random()
+    waits: list[float] = []
+    query_seconds: list[float] = []
+    errors: list[str] = []
+    rounds = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        rounds += 1
+        t0 = time.perf_counter()
+        try:
+            with store.reader(db, retries=12, base_delay=0.02, max_delay=0.5) as con:
+                t1 = time.perf_counter()
+                for sql in QUERIES:
+                    params = (
+                        {"instrument": rng.choice(["BTC", "ETH", "SOL", "XRP"])}
+                        if "$instrument" in sql
+                        else None
+                    )
+                    store.query_frame(con, sql, params)
+            waits.append(t1 - t0)
+            query_seconds.append(time.perf_counter() - t1)
+        except Exception as exc:  # any failure is what the soak counts
+            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        time.sleep(rng.uniform(0.05, 0.25))
+    with open(out, "w", encoding="utf-8") as fh:
+        json.dump(
+            {
+                "rounds": rounds,
+                "failures": len(errors),
+                "errors": errors[:20],
+                "waits": waits,
+                "query_seconds": query_seconds,
+            },
+            fh,
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], float(sys.argv[2]), sys.argv[3])

@@ -1,0 +1,97 @@
+"""Concurrency soak: the scheduler writes every 3 s for over a minute while 4 reader processes
+query like the dashboard (short read-only connections, retry on lock). No reader may fail."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from pipelines import store
+from tests.ops_server import T0_MS, MarketServer
+
+REPO = Path(__file__).resolve().parent.parent
+SOAK_SECONDS = 62
+READERS = 4
+SYMBOLS = ["BTC", "ETH", "SOL", "XRP"]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@pytest.mark.slow
+def test_scheduler_writes_while_readers_query_without_a_single_reader_failure(tmp_path, db_path):
+    config = tmp_path / "soak.toml"
+    config.write_text('[schedule]\nprices = "3s"\nquotes = "3s"\nnews = "1d"\n', encoding="utf-8")
+    with MarketServer(n_bars=1500, bars_per_second=20) as srv:
+        env = dict(
+            os.environ,
+            TICKERWIRE_DB=str(db_path),
+            TICKERWIRE_CONFIG=str(config),
+            TICKERWIRE_SYNTHETIC_URL=srv.url,
+            TICKERWIRE_SYNTHETIC_SYMBOLS=",".join(SYMBOLS),
+            PYTHONUNBUFFERED="1",
+        )
+        sched = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli", "schedule", "--source", "synthetic"],
+            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        outs = [tmp_path / f"reader{i}.json" for i in range(READERS)]
+        readers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(REPO / "tests" / "ops_reader.py"),
+                    str(db_path),
+                    str(SOAK_SECONDS),
+                    str(out),
+                ],
+                env=env,
+                cwd=REPO,
+            )  # fmt: skip
+            for out in outs
+        ]
+        for proc in readers:
+            assert proc.wait(timeout=SOAK_SECONDS + 120) == 0
+        sched.send_signal(signal.SIGTERM)
+        log, _ = sched.communicate(timeout=120)
+    assert sched.returncode == 0, log
+    assert "SIGTERM: finishing the current commit" in log and "scheduler stopped after" in log
+
+    stats = [json.loads(out.read_text()) for out in outs]
+    failures = sum(s["failures"] for s in stats)
+    waits = [w for s in stats for w in s["waits"]]
+    rounds = sum(s["rounds"] for s in stats)
+    assert failures == 0, [s["errors"] for s in stats]
+    assert rounds >= READERS * 50  # each reader really kept querying for the whole minute
+
+    with store.reader(db_path) as con:
+        runs = con.execute(
+            "select status, count(*), avg((details->>'writer_wait_s')::double), "
+            "max((details->>'writer_wait_s')::double) from ingest_runs group by 1"
+        ).fetchall()
+        by_status = {r[0]: r[1] for r in runs}
+        cursors = dict(con.execute("select key, cursor_ts from ingest_state").fetchall())
+        counts = dict(con.execute("select instrument_id, count(*) from bars group by 1").fetchall())
+    assert by_status.get("ok", 0) >= 10, (runs, log)  # ~20 rounds of 3 s; fewer on a loaded machine
+    assert set(by_status) <= {"ok", "interrupted"}, runs
+    for sym in SYMBOLS:  # no partial batch: bars are exactly the run up to each cursor
+        cursor = cursors[f"{sym}/1m"]
+        assert counts[sym] == (cursor.timestamp() * 1000 - T0_MS) / 60_000 + 1
+        assert counts[sym] > 1500
+    p50, p99 = _percentile(waits, 0.5), _percentile(waits, 0.99)
+    writer_wait = {r[0]: (round(r[2] or 0, 3), round(r[3] or 0, 3)) for r in runs}
+    print(
+        f"\nsoak: {SOAK_SECONDS} s, {READERS} readers, {rounds} reader rounds, {failures} failures; "
+        f"reader wait p50 {p50 * 1000:.1f} ms p99 {p99 * 1000:.1f} ms max {max(waits) * 1000:.1f} ms; "
+        f"{by_status.get('ok', 0)} ok refresh runs; writer wait per run (avg, max s) {writer_wait}; "
+        f"bars written {sum(counts.values())} ({timedelta(seconds=SOAK_SECONDS)})"
+    )
