@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from pipelines.errors import DataError, StoreError, StoreLocked
+from pipelines.gate import pass_gate
 from pipelines.paths import default_db_path, sql_dir
 
 # Storage format of new files: readable by duckdb 1.4+ (and so by the PyPI duckdb CLI).
@@ -93,6 +94,8 @@ def open_connection(
             config.setdefault("storage_compatibility_version", STORAGE_COMPATIBILITY)
     last: Exception | None = None
     for attempt in range(retries + 1):
+        if read_only:
+            pass_gate(path)  # a waiting writer goes first, so readers cannot starve a commit
         try:
             return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as exc:  # IOException on lock conflicts
