@@ -1,0 +1,110 @@
+"""The statistics module against scipy and against properties they must have."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+from hypothesis.extra import numpy as hnp
+from scipy import stats as sps
+
+from pipelines.analytics import stats as st
+
+
+def test_rank_rows_ignores_missing_values_and_averages_ties():
+    values = np.array([[3.0, np.nan], [1.0, 2.0], [3.0, 1.0], [np.nan, 5.0]])
+    ranks = st.rank_rows(values)
+    assert ranks[:, 0].tolist()[:3] == [2.5, 1.0, 2.5]
+    assert np.isnan(ranks[3, 0]) and np.isnan(ranks[0, 1])
+    assert ranks[1:, 1].tolist() == [2.0, 1.0, 3.0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    hnp.arrays(
+        float,
+        hs.integers(5, 25),
+        elements=hs.floats(-1, 1, allow_nan=False).filter(lambda x: abs(x) > 1e-6),
+        unique=True,
+    ).filter(lambda a: len(np.unique(np.abs(a))) == len(a))
+)
+def test_wilcoxon_matches_scipy_exact(sample):
+    w, p = st.wilcoxon_signed_rank(sample[None, :])
+    ref = sps.wilcoxon(sample, alternative="two-sided", method="exact")
+    n = len(sample)
+    # scipy reports min(W+, W−); ours is W+ (as estudy2)
+    assert min(w[0], n * (n + 1) / 2 - w[0]) == ref.statistic
+    assert p[0] == pytest.approx(ref.pvalue, rel=1e-9)
+
+
+def test_wilcoxon_with_ties_uses_the_tie_corrected_normal_approximation():
+    sample = np.array([1.0, -1.0, 0.5, 0.5, 2.0, 3.0, -0.25, 4.0, 0.5, 1.5])
+    w, p = st.wilcoxon_signed_rank(sample[None, :])
+    ref = sps.wilcoxon(sample, method="approx", correction=False)
+    assert p[0] == pytest.approx(ref.pvalue, rel=1e-9)
+
+
+def test_signed_rank_null_distribution_sums_to_two_to_the_n():
+    counts = st.signed_rank_null_cdf(12)
+    for n, dist in enumerate(counts):
+        assert dist.sum() == 2**n
+        assert dist.size == n * (n + 1) // 2 + 1
+        assert np.allclose(dist, dist[::-1])  # symmetric around n(n+1)/4
+
+
+def _input(est: np.ndarray, ev: np.ndarray) -> st.CrossSectionInput:
+    return st.CrossSectionInput(
+        est=est,
+        ev=ev,
+        n_estimation=np.full(est.shape[1], float(est.shape[0])),
+        market_term=np.zeros_like(ev),
+    )
+
+
+def test_t_test_and_sign_test_agree_with_their_definitions():
+    rng = np.random.default_rng(3)
+    est = rng.normal(0, 0.01, (120, 30))
+    ev = rng.normal(0.004, 0.01, (5, 30))
+    ev[2, :4] = np.nan  # missing securities on one day
+    out = st.cross_section(_input(est, ev))
+    for row in range(5):
+        x = ev[row][~np.isnan(ev[row])]
+        ref = sps.ttest_1samp(x, 0.0)
+        assert out["t_test_stat"][row] == pytest.approx(ref.statistic, rel=1e-12)
+        assert out["t_test_p"][row] == pytest.approx(ref.pvalue, rel=1e-9)
+        wins = (x > 0).sum()
+        assert out["sign_stat"][row] == pytest.approx((wins - len(x) / 2) / np.sqrt(len(x) / 4))
+        assert out["n"][row] == len(x)
+
+
+def test_kolari_pynnonen_deflates_bmp_under_cross_correlation():
+    rng = np.random.default_rng(5)
+    common = rng.normal(0, 0.01, (200, 1))
+    est = 0.7 * common + rng.normal(0, 0.007, (200, 40))  # strongly correlated residuals
+    ev = 0.7 * rng.normal(0, 0.01, (3, 1)) + rng.normal(0, 0.007, (3, 40))
+    rbar = st.average_cross_correlation(est)
+    empirical = np.corrcoef(est.T)[np.triu_indices(40, 1)].mean()
+    assert rbar == pytest.approx(empirical, abs=0.02)
+    out = st.cross_section(_input(est, ev))
+    assert np.all(np.abs(out["kp_bmp_stat"]) < np.abs(out["bmp_stat"]))
+    independent = st.average_cross_correlation(rng.normal(0, 0.01, (200, 40)))
+    assert abs(independent) < 0.02
+
+
+def test_statistics_are_centred_under_the_null():
+    """Pure noise: across many days, the standardised statistics have mean ≈ 0 and sd ≈ 1."""
+    rng = np.random.default_rng(9)
+    est = rng.normal(0, 0.01, (250, 50))
+    ev = rng.normal(0, 0.01, (400, 50))
+    out = st.cross_section(_input(est, ev))
+    for name in (
+        "bw_1980_stat",
+        "patell_stat",
+        "bmp_stat",
+        "sign_stat",
+        "rank_stat",
+        "modified_rank_stat",
+    ):
+        assert abs(np.mean(out[name])) < 0.2, name
+        assert 0.75 < np.std(out[name]) < 1.3, name
