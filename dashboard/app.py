@@ -1,4 +1,8 @@
-"""The tickerwire dashboard: navigation only; each page lives in dashboard/pages/."""
+"""The tickerwire dashboard: navigation only; each page lives in dashboard/views/.
+
+The folder is not called `pages/`: Streamlit treats a `pages/` folder beside the main script as
+a legacy (v1) multipage app and then never runs this script when a page URL is opened directly.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,35 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-st.set_page_config(page_title="tickerwire", page_icon="📈", layout="wide")
+st.set_page_config(page_title="tickerwire", page_icon=":material/candlestick_chart:", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="🏠", url_path="overview", default=True),
-    st.Page("pages/event.py", title="Event", icon="📰", url_path="event"),
-    st.Page("pages/timeline.py", title="Timeline", icon="📈", url_path="timeline"),
-    st.Page("pages/study.py", title="Study", icon="🧪", url_path="study"),
-    st.Page("pages/correlations.py", title="Correlations", icon="🔗", url_path="correlations"),
-    st.Page("pages/news.py", title="News", icon="🗞️", url_path="news"),
-    st.Page("pages/sql.py", title="SQL", icon="🧮", url_path="sql"),
-    st.Page("pages/health.py", title="Data health", icon="🩺", url_path="health"),
+    st.Page(
+        "views/overview.py",
+        title="Overview",
+        icon=":material/home:",
+        url_path="overview",
+        default=True,
+    ),
+    st.Page("views/event.py", title="Event", icon=":material/article:", url_path="event"),
+    st.Page(
+        "views/timeline.py",
+        title="Timeline",
+        icon=":material/candlestick_chart:",
+        url_path="timeline",
+    ),
+    st.Page("views/study.py", title="Study", icon=":material/science:", url_path="study"),
+    st.Page(
+        "views/correlations.py",
+        title="Correlations",
+        icon=":material/grid_on:",
+        url_path="correlations",
+    ),
+    st.Page("views/news.py", title="News", icon=":material/newspaper:", url_path="news"),
+    st.Page("views/sql.py", title="SQL", icon=":material/terminal:", url_path="sql"),
+    st.Page(
+        "views/health.py", title="Data health", icon=":material/monitor_heart:", url_path="health"
+    ),
 ]
 
 st.navigation(PAGES).run()

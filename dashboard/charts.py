@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import plotly.graph_objects as go
@@ -115,8 +115,9 @@ def strip_html(frame: pl.DataFrame, as_of: datetime | None) -> str:
             f"{html.escape(item['price'])}</span> "
             f'<span style="color:{colour}">{html.escape(item["change"])}</span></span>'
         )
+    as_of = as_of.astimezone(UTC) if as_of is not None else None
     stamp = (
-        f"Prices as of {as_of.strftime('%H:%M')} UTC"
+        f"Prices as of {as_of.strftime('%H:%M')} UTC · {as_of:%Y-%m-%d}"
         if as_of is not None
         else "No prices stored yet"
     )

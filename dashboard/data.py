@@ -193,14 +193,23 @@ def span(instrument_ids: Sequence[str] | None = None) -> tuple[datetime, datetim
 
 
 @cached
-def _strip(db: str, order: tuple[str, ...]) -> pl.DataFrame:
-    return query(db, "dash_strip", {"order": list(order)})
+def _strip(db: str, order: tuple[str, ...], source: str | None) -> pl.DataFrame:
+    return query(db, "dash_strip", {"order": list(order), "source": source})
 
 
-def strip() -> pl.DataFrame:
-    """The ticker strip rows in watchlist order; watchlist ids missing from the db come unavailable."""
+@cached
+def quote_sources(db: str) -> pl.DataFrame:
+    """Quote sources with their newest capture time (a strip snapshot is one source)."""
+    return query(db, "dash_quote_sources")
+
+
+def strip(source: str | None = None) -> pl.DataFrame:
+    """The ticker strip rows in watchlist order; watchlist ids missing from the db come unavailable.
+
+    `source` picks one quote source (e.g. a strip snapshot); None takes the newest price of any.
+    """
     order = watchlist()
-    frame = _strip(tuple(order))
+    frame = _strip(tuple(order), source)
     missing = [i for i in order if i not in set(frame["instrument_id"].to_list())]
     if missing:
         extra = pl.DataFrame(

@@ -31,7 +31,7 @@ def run_page(title: str, body: Callable[[], None], caption: str | None = None) -
     st.title(title)
     try:
         if data.is_demo():
-            st.warning(DEMO_BANNER, icon="🧪")
+            st.warning(DEMO_BANNER)
         if caption:
             st.caption(caption)
         body()
@@ -82,7 +82,7 @@ def table(
 
 def missing(message: str) -> None:
     """The notice a page shows when a part of tickerwire it needs is not there yet."""
-    st.info(f"Not available yet: {message}", icon="🛠️")
+    st.info(f"Not available yet: {message}", icon=":material/construction:")
 
 
 def as_utc(d: date, end_of_day: bool = False) -> datetime:

@@ -15,6 +15,7 @@ START = datetime(2026, 5, 20, 0, 0, tzinfo=UTC)
 END = datetime(2026, 5, 28, 0, 0, tzinfo=UTC)
 SEED_EVENT = "ev-seed"
 STRIP_AT = datetime(2026, 5, 28, 4, 57, tzinfo=UTC)
+GAP_START = datetime(2026, 5, 27, 10, 0, tzinfo=UTC)
 
 
 def _walk(n: int, start: float, vol: float, seed: int) -> np.ndarray:
@@ -77,7 +78,11 @@ def build(path: Path, *, demo: bool = True) -> Path:
             "bars",
             bars_frame("BTC", "1m", 60, 73_000.0, 1, jump_at=T0 + timedelta(minutes=1), jump=0.02),
         )
-        st.upsert("bars", bars_frame("ETH", "1m", 60, 2_000.0, 2))
+        # ETH misses the 30 bars 10:00-10:29 on May 27: one gap of 30 bars for the health page.
+        eth = bars_frame("ETH", "1m", 60, 2_000.0, 2).filter(
+            ~pl.col("ts").is_between(GAP_START, GAP_START + timedelta(minutes=29))
+        )
+        st.upsert("bars", eth)
         st.upsert("bars", bars_frame("XAU", "5m", 300, 4_500.0, 3))
         st.upsert(
             "quotes",

@@ -1,6 +1,13 @@
 -- The ticker strip: newest quote per instrument, else the newest bar close and its 24 h change.
 -- $order: instrument ids in watchlist order (instruments outside it follow, alphabetically).
-with last_bar as (
+-- $source: only quotes of this source (e.g. one strip snapshot); null = the newest of any source.
+with quote as (
+    select instrument_id, ts, source, price, change_pct
+    from quotes
+    where $source is null or source = $source
+    qualify row_number() over (partition by instrument_id order by ts desc, source) = 1
+),
+last_bar as (
     select instrument_id, max(ts) as ts
     from bars
     group by instrument_id
@@ -32,8 +39,8 @@ final as (
            case when q.price is not null then q.source when f.price is not null then 'bars' end as priced_from,
            coalesce(list_position($order, i.instrument_id), 100000) as pos
     from instruments i
-    left join latest_quotes q using (instrument_id)
-    left join from_bars f using (instrument_id)
+    left join quote q using (instrument_id)
+    left join from_bars f on f.instrument_id = i.instrument_id and $source is null
 )
 select * exclude (pos) from final
 order by pos, instrument_id;

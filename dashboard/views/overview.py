@@ -12,7 +12,14 @@ from dashboard import charts, data, ui
 
 def strip_section() -> None:
     """The ticker strip rendered like seed 001, with its as-of time."""
-    strip = data.strip()
+    sources = data.quote_sources()["source"].to_list()
+    source = None
+    if len(sources) > 1:
+        picked = st.columns([1, 2])[0].selectbox(
+            "Prices from", ["newest of any source", *sources], key="quotes", bind="query-params"
+        )
+        source = None if picked == "newest of any source" else picked
+    strip = data.strip(source)
     if strip.height == 0:
         st.info("No instruments yet: run `tickerwire demo` or `tickerwire refresh`.")
         return
@@ -33,11 +40,11 @@ def latest_events_section() -> None:
     movers = data.event_movers(ev)
     table = ev.join(movers, on="event_id", how="left").select(
         "event_at",
+        pl.col("top_instrument").alias("biggest mover (+1h)"),
+        pl.col("top_ret_pct").round(3).alias("move %"),
         "title",
         "category",
         "n_articles",
-        pl.col("top_instrument").alias("biggest mover (+1h)"),
-        pl.col("top_ret_pct").round(3).alias("move %"),
         ("event?event=" + pl.col("event_id")).alias("open"),
     )
     ui.table(
@@ -46,6 +53,7 @@ def latest_events_section() -> None:
         column_config={
             "event_at": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm"),
             "move %": st.column_config.NumberColumn(format="%+.3f %%"),
+            "title": st.column_config.TextColumn(width="large"),
             "open": st.column_config.LinkColumn("event page", display_text="open"),
         },
         key="latest-events",

@@ -73,7 +73,7 @@ def body() -> None:
     )
     selected = _picked_event(picked)
     if selected:
-        st.switch_page("pages/event.py", query_params={"event": selected})
+        st.switch_page("views/event.py", query_params={"event": selected})
     st.subheader("Events in range")
     ui.table(
         events.select(

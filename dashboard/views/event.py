@@ -50,7 +50,12 @@ def pick_event() -> dict | None:
         return None
     n = found["n_matched"][0] if found.height else 0
     st.caption(f"{n:,} matching event(s){' (newest 500 listed)' if n > 500 else ''}.")
-    index = options.index(wanted) if wanted in options else 0
+    if wanted in options:
+        index = options.index(wanted)
+    else:  # no pick yet: open the biggest story listed (most reports, then newest)
+        index = options.index(
+            found.sort(["n_articles", "event_at"], descending=True)["event_id"][0]
+        )
     chosen = st.selectbox("Event", options, index=index, format_func=labels.get, key="event_pick")
     if chosen != wanted:
         st.query_params["event"] = chosen
@@ -162,7 +167,7 @@ def body() -> None:
             "end": (t0 + timedelta(days=1)).date().isoformat(),
         }
     )
-    st.markdown(f"📈 [See it on the timeline](timeline?{params})")
+    st.markdown(f":material/candlestick_chart: [See it on the timeline](timeline?{params})")
 
 
 ui.run_page("Event", body)

@@ -1,0 +1,165 @@
+"""dashboard.charts: the strip's formatting (golden values from seed 001) and figure budgets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dashboard import charts
+
+# Seed 001's strip, entry by entry: (symbol, price, 24 h change %, rendered text).
+SEED_001 = [
+    ("HYPE", 64.44, 4.64, "HYPE $64.44 ▲ 4.64%"),
+    ("TRX", 0.3425, -2.16, "TRX $0.3425 ▼ 2.16%"),
+    ("BTC", 73_275.00, -0.17, "BTC $73,275.00 ▼ 0.17%"),
+    ("USDS", 0.9996, -0.001, "USDS $0.9996 ▼ 0.00%"),
+    ("ETH", 2_007.61, 0.10, "ETH $2,007.61 ▲ 0.10%"),
+    ("XLM", 0.2680, 33.37, "XLM $0.2680 ▲ 33.37%"),
+    ("RAIN", 0.0145, 2.07, "RAIN $0.0145 ▲ 2.07%"),
+    ("XAU", 4_593.00, 2.08, "XAU $4,593.00 ▲ 2.08%"),
+    ("ZEC", 507.17, -5.14, "ZEC $507.17 ▼ 5.14%"),
+]
+
+
+@pytest.mark.parametrize(("symbol", "price", "change", "text"), SEED_001)
+def test_strip_entry_matches_seed(symbol: str, price: float, change: float, text: str) -> None:
+    """Each entry renders exactly as on the seed-001 strip."""
+    frame = pl.DataFrame(
+        {"instrument_id": [symbol], "price": [price], "change_pct": [change], "available": [True]}
+    )
+    assert charts.strip_text(frame) == text
+
+
+def test_strip_html_colours_and_greys() -> None:
+    """Up is green, down red, unavailable greyed with its reason; the as-of line is in UTC."""
+    from datetime import UTC, datetime
+
+    frame = pl.DataFrame(
+        {
+            "instrument_id": ["BTC", "HYPE", "RAIN"],
+            "price": [73_275.0, 64.44, None],
+            "change_pct": [-0.17, 4.64, None],
+            "available": [True, True, False],
+            "unavailable_reason": [None, None, "no venue lists RAIN"],
+        }
+    )
+    html = charts.strip_html(frame, datetime(2026, 5, 27, 4, 57, tzinfo=UTC))
+    assert f'<span style="color:{charts.DOWN}">▼ 0.17%</span>' in html
+    assert f'<span style="color:{charts.UP}">▲ 4.64%</span>' in html
+    assert 'class="tw-strip-item tw-unavailable" title="no venue lists RAIN"' in html
+    assert "opacity:0.55" in html
+    assert "Prices as of 04:57 UTC" in html
+
+
+def test_tiny_prices_keep_four_significant_digits() -> None:
+    """Sub-cent prices do not collapse to $0.0000."""
+    assert charts.format_price(0.00001234) == "$0.00001234"
+    assert charts.format_price(0.0009999) == "$0.0009999"
+    assert charts.format_price(None) == "—"
+
+
+@given(st.floats(min_value=1e-8, max_value=1e7, allow_nan=False))
+def test_format_price_round_trips(price: float) -> None:
+    """The shown price parses back to the true price within its last shown digit."""
+    text = charts.format_price(price)
+    assert text.startswith("$")
+    shown = float(text[1:].replace(",", ""))
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    assert math.isclose(shown, price, abs_tol=0.5 * 10**-decimals + 1e-12)
+
+
+@given(st.floats(min_value=-1000, max_value=1000, allow_nan=False))
+def test_format_change_arrow_follows_sign(change: float) -> None:
+    """▼ for a fall, ▲ otherwise; the magnitude has two decimals."""
+    text = charts.format_change(change)
+    assert text[0] == ("▼" if change < 0 else "▲")
+    assert float(text[2:-1]) == pytest.approx(abs(change), abs=0.005 + 1e-9)
+
+
+def _prices(n: int) -> pl.DataFrame:
+    t = np.arange(n, dtype=np.int64) * 60_000 + 1_780_000_000_000
+    close = 100 + np.cumsum(np.sin(np.arange(n)))
+    return pl.DataFrame(
+        {"t_ms": t, "open": close, "high": close + 1, "low": close - 1, "close": close}
+    )
+
+
+def test_price_figure_with_markers() -> None:
+    """Candles plus one line trace and one marker trace per event category; headlines on hover."""
+    events = pl.DataFrame(
+        {
+            "t_ms": [1_780_000_600_000, 1_780_001_200_000, 1_780_001_800_000],
+            "title": ["Fed holds", "China AI travel rules", "ETF outflows"],
+            "category": ["macro", "policy", "macro"],
+            "event_id": ["a", "b", "c"],
+        }
+    )
+    fig = charts.price_figure(_prices(2_000), events=events)
+    kinds = [t.type for t in fig.data]
+    assert kinds == ["candlestick", "scatter", "scatter", "scatter", "scatter"]
+    markers = [t for t in fig.data if t.type == "scatter" and t.mode == "markers"]
+    assert sorted(t.name for t in markers) == ["events: macro", "events: policy"]
+    macro = next(t for t in markers if t.name == "events: macro")
+    assert list(macro.customdata) == ["a", "c"]
+    assert "Fed holds" in macro.text[0]
+    assert max(charts.trace_sizes(fig)) <= 5_000
+    assert fig.layout.xaxis.type == "date"
+    # times travel as numbers (epoch ms), not strings
+    assert np.asarray(fig.data[0].x).dtype == np.float64
+
+
+def test_event_paths_figure_marks_reports() -> None:
+    """One line per instrument, the event line at 0, a dashed line per report."""
+    paths = pl.DataFrame(
+        {
+            "instrument_id": ["BTC"] * 3 + ["ETH"] * 3,
+            "minutes": [-1.0, 0.0, 1.0] * 2,
+            "ret_pct": [0.1, 0.0, 2.0, -0.1, 0.0, 0.3],
+        }
+    )
+    reports = pl.DataFrame(
+        {"minutes": [0.0, 40.0], "outlet": ["The Decoder", "Bloomberg"], "title": ["x", "y"]}
+    )
+    fig = charts.event_paths_figure(paths, reports)
+    names = [t.name for t in fig.data]
+    assert names[:3] == ["BTC", "ETH", "event (t0)"]
+    report_lines = next(t for t in fig.data if t.name == "reports")
+    assert [x for x in report_lines.x if x is not None] == [0.0, 0.0, 40.0, 40.0]
+
+
+def test_caar_band_given_rows() -> None:
+    """CAAR is the mean CAR per offset; the band is ± 1.96 sd / √n."""
+    ar = pl.DataFrame({"offset": [0, 0, 1, 1], "car": [0.01, 0.03, 0.02, 0.06]})
+    band = charts.caar_band(ar)
+    assert band["caar"].to_list() == pytest.approx([0.02, 0.04])
+    sd0 = np.std([0.01, 0.03], ddof=1)
+    assert band["hi"][0] == pytest.approx(0.02 + 1.96 * sd0 / math.sqrt(2))
+    assert band["n"].to_list() == [2, 2]
+
+
+def test_car_heatmap_stars() -> None:
+    """Each cell shows CAR % with stars from its z-score."""
+    car = pl.DataFrame(
+        {
+            "event_id": ["e1", "e1"],
+            "instrument_id": ["BTC", "ETH"],
+            "car": [0.02, -0.001],
+            "z": [3.0, 0.2],
+        }
+    )
+    fig = charts.car_heatmap(car)
+    assert fig.data[0].text[0] == ["+2.00***", "-0.10"]
+
+
+def test_sparkline_grid_colours_by_direction() -> None:
+    """A rising series is green, a falling one red."""
+    closes = pl.DataFrame(
+        {"instrument_id": ["A", "A", "B", "B"], "t_ms": [1, 2, 1, 2], "close": [1.0, 2.0, 2.0, 1.0]}
+    )
+    fig = charts.sparkline_grid(closes, ["A", "B"])
+    assert [t.line.color for t in fig.data] == [charts.UP, charts.DOWN]
