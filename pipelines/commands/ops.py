@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
+import polars as pl
 import typer
 
 from pipelines.commands import FORMATS, emit_frame, state
@@ -65,7 +67,7 @@ def schedule(
         None, "--source", "-s", help="Only this registered source (repeatable)."
     ),
 ) -> None:
-    """Refresh on the config's [schedule] (quotes 1m, prices 5m, news 2m) until SIGTERM/SIGINT."""
+    """Refresh on the schedule in the config (quotes 1m, prices 5m, news 2m) until SIGTERM/SIGINT."""
     app = state(ctx)
     stop = threading.Event()
 
@@ -82,7 +84,107 @@ def schedule(
     report(f"scheduler stopped after {done} round(s)")
 
 
+def show_freshness(ctx: typer.Context, fmt: str = "table", only_stale: bool = False) -> int:
+    """Print the freshness report (sources and instruments); returns how many are stale."""
+    from pipelines import health, store
+
+    app = state(ctx)
+    with store.reader(app.db_path) as con:
+        frame = health.freshness(con, app.config)
+    stale = frame.filter(pl.col("stale"))
+    shown = stale if only_stale else frame
+    if fmt == "table":
+        typer.echo(f"freshness: {stale.height} stale of {frame.height} sources and instruments")
+        shown = shown.select("kind", "name", "last_at", "age_minutes", "open_minutes",
+                             "max_age_minutes", "stale", "reason")  # fmt: skip
+    emit_frame(shown, fmt)
+    return stale.height
+
+
+def health_cmd(
+    ctx: typer.Context,
+    fmt: str = typer.Option(
+        "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
+    ),
+    check: bool = typer.Option(
+        False, "--check", help="Exit 1 when anything is stale (for monitoring)."
+    ),
+) -> None:
+    """Source health (last runs, failures in a row) and freshness of sources and instruments."""
+    from pipelines import health, store
+
+    app = state(ctx)
+    with store.reader(app.db_path) as con:
+        sources = health.source_health(con)
+    if fmt == "table":
+        typer.echo("sources:")
+        emit_frame(sources.drop("kinds"), fmt)
+        typer.echo("")
+    else:
+        emit_frame(sources, fmt)
+    n_stale = show_freshness(ctx, fmt)
+    if check and n_stale:
+        raise typer.Exit(1)
+
+
+def export_cmd(
+    ctx: typer.Context,
+    to: Path = typer.Option(..., "--to", help="Destination directory (created if missing)."),
+    fmt: str = typer.Option("parquet", "--format", "-f", help="File format: parquet."),
+) -> None:
+    """Export the tables to Hive-partitioned Parquet (bars by instrument_id/year/month)."""
+    from pipelines import export, store
+
+    app = state(ctx)
+    with store.reader(app.db_path) as con:
+        frame = export.export(con, to, fmt)
+    emit_frame(frame.select("table", "rows", "files"), "table")
+    typer.echo(f'wrote {to}/ (read it back: duckdb -c ".read {to}/load.sql" or see _manifest.json)')
+
+
+def retention_cmd(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would change."),
+    force: bool = typer.Option(
+        False, "--force", help="Run even though [retention] enabled = false."
+    ),
+) -> None:
+    """Roll bars older than the retention after_days up from 1m to 1h, then CHECKPOINT."""
+    from pipelines import retention, store
+    from pipelines.gate import writer_gate
+    from pipelines.refresh import RefreshLock
+
+    app = state(ctx)
+    policy = retention.RetentionPolicy.from_config(app.config)
+    now = datetime.now(UTC)
+    if dry_run:
+        with store.reader(app.db_path) as con:
+            result = retention.plan(con, policy, now)
+    else:
+        if not policy.enabled and not force:
+            typer.echo("retention is off ([retention] enabled = false); use --force to run it once")
+            raise typer.Exit(0)
+        try:
+            with (
+                RefreshLock(app.db_path, "retention"),
+                writer_gate(app.db_path),
+                store.writer(app.db_path) as st,
+            ):
+                result = retention.apply(st, policy, now)
+        except RefreshLocked as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(EXIT_LOCKED) from None
+    verb = "would roll" if result.dry_run else "rolled"
+    typer.echo(
+        f"{verb} {result.fine_bars} {policy.from_tf} bars older than {result.cutoff.isoformat()} "
+        f"into {result.buckets_written} {policy.to_tf} bars ({result.buckets_kept} {policy.to_tf} bars already there kept)"
+    )
+
+
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     """Add the operations commands to the CLI."""
     app.command()(refresh)
     app.command()(schedule)
+    app.command("health")(health_cmd)
+    app.command("export")(export_cmd)
+    app.command("retention")(retention_cmd)
