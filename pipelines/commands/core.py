@@ -59,9 +59,19 @@ def status(
         False, "--quotes", help="Strip quotes vs the exchange bar close at that instant, in %."
     ),
     days: int = typer.Option(7, "--days", help="How far back --gaps/--quotes look."),
+    stale: bool = typer.Option(
+        False,
+        "--stale",
+        help="Only stale sources and instruments (per cadence and trading session).",
+    ),
 ) -> None:
-    """Per instrument and timeframe: rows, first/last bar, last run (or --gaps / --quotes)."""
+    """Per instrument and timeframe: rows, first/last bar, last run (or --gaps / --quotes / --stale)."""
     db = state(ctx).db_path
+    if stale:
+        from pipelines.commands.ops import show_freshness
+
+        show_freshness(ctx, fmt, only_stale=True)
+        return
     if gaps or quotes:
         from pipelines.commands.prices import status_extras
 
