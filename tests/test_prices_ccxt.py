@@ -17,6 +17,7 @@ import responses
 
 from pipelines import store
 from pipelines.config import load_config
+from pipelines.errors import ConfigError
 from pipelines.sources.ccxt_source import CcxtSource, ExchangeRegistry, to_bar_frame
 from pipelines.sources.retry import Backoff
 
@@ -346,3 +347,31 @@ def test_live_binance_btc_bars(tmp_path: Path):
     src = CcxtSource()
     rows = src.fetch_bars("binance", "BTC/USDT", "1m", datetime.now(UTC) - timedelta(hours=1), None)
     assert len(rows) >= 50
+
+
+def test_refresh_twice_through_run_refresh_is_idempotent(env):
+    """The ops refresh loop over this source: the second run stores nothing and fails nothing."""
+    from pipelines.refresh import run_refresh
+
+    first = run_refresh(env["db"], env["config"], "prices", sources={"ccxt": env["make_source"]()})
+    tables = "select * exclude (ingested_at) from bars order by all"
+    snapshot = _table(env["db"], tables)
+    second = run_refresh(env["db"], env["config"], "prices", sources={"ccxt": env["make_source"]()})
+    assert [o.stored for o in first.outcomes] == [20 + 3]  # 2 × 10 bars + BTC, XLM, HYPE rows
+    assert [o.stored for o in second.outcomes] == [0] and second.outcomes[0].errors == []
+    assert _table(env["db"], tables).equals(snapshot)
+
+
+def test_backfill_fetches_a_range_without_moving_the_cursor(env):
+    """backfill 00:05–00:20 pages through that range only and leaves ingest_state alone."""
+    from pipelines.commands.prices import backfill
+
+    env["clock"]["now"] = env["net"].now = T0 + 40 * MIN
+    res = backfill(env["config"], env["db"], "BTC", "1m", T0 + 5 * MIN, T0 + 20 * MIN,
+                   ccxt_source=env["make_source"](), clock=env["clock"]["now"])  # fmt: skip
+    assert (res.where, res.upsert.inserted, res.first, res.last) == (
+        "binance BTC/USDT", 15, T0 + 5 * MIN, T0 + 19 * MIN,
+    )  # fmt: skip
+    assert _table(env["db"], "select count(*) n from ingest_state").item() == 0
+    with pytest.raises(ConfigError, match="'DOGE' is not in the watchlist"):
+        backfill(env["config"], env["db"], "DOGE", "1m", T0, None, ccxt_source=env["make_source"]())

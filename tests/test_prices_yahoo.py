@@ -329,3 +329,20 @@ def test_live_gold_daily(tmp_path: Path):
         "GC=F", "1d", now - timedelta(days=10), now, yahoo_settings(load_config(cfg))
     )
     assert frame.height >= 3 and tz == "America/New_York"
+
+
+def test_backfill_beyond_yahoo_history_says_so(tmp_path: Path):
+    """`backfill` of 1m bars from 45 days ago stops before any request, with Yahoo's limit."""
+    from pipelines.commands.prices import backfill
+
+    db = tmp_path / "b.duckdb"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG.format(db=db, timeframes='["1m"]', lookback="{}"))
+    now = datetime.now(UTC)
+    with (
+        responses.RequestsMock() as rsps,
+        pytest.raises(SourceError, match="Yahoo keeps 1m bars for the last 30 days only"),
+    ):
+        backfill(load_config(cfg), db, "XAU", "1m", now - timedelta(days=45), None,
+                 yahoo_source=YahooSource(session=requests.Session()))  # fmt: skip
+    assert len(rsps.calls) == 0  # refused before any request

@@ -171,13 +171,14 @@ def backfill(
     *,
     ccxt_source: CcxtSource | None = None,
     yahoo_source: object | None = None,
+    clock: datetime | None = None,
 ) -> BackfillResult:
     """Fetch [since, until) of one instrument's bars from its source and upsert them (cursor untouched)."""
     inst = config.instrument(instrument)
     if inst is None:
         raise ConfigError(f"{instrument!r} is not in the watchlist ({', '.join(config.watchlist)})")
     step = timeframe_delta(timeframe)
-    now = datetime.now(UTC)
+    now = clock or datetime.now(UTC)
     until = min(until or now, now)
     if since >= until:
         raise DataError(
@@ -212,7 +213,14 @@ def backfill(
         else:
             raise SourceError(f"{instrument}: every venue refused it: {'; '.join(problems)}")
     elif inst.source == "yahoo":
-        from pipelines.sources.yahoo_source import YahooSource, use_cache_dir, yahoo_settings
+        from pipelines.sources.yahoo_source import (
+            YahooSource,
+            chunks,
+            use_cache_dir,
+            yahoo_settings,
+        )
+
+        chunks(timeframe, since, until, now)  # refuses, once and plainly, what Yahoo does not keep
 
         src_y = yahoo_source or YahooSource()
         settings = yahoo_settings(config)
