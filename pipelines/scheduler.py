@@ -308,9 +308,15 @@ def run_schedule(
             report(f"note: {notice}")
     jobs: dict[Job, Cadence] = {("kind", k): c for k, c in schedule.kinds.items()}
     jobs.update({("source", n): c for n, c in schedule.sources.items() if n in sources})
+    from pipelines.retention import RetentionPolicy
+
+    policy = RetentionPolicy.from_config(config)
+    if policy.enabled:
+        jobs[("retention", "")] = parse_cadence(policy.at)
     now = clock()
     next_due = {
-        job: (now if schedule.run_at_start else c.next_after(now)) for job, c in jobs.items()
+        job: (now if schedule.run_at_start and job[0] != "retention" else c.next_after(now))
+        for job, c in jobs.items()
     }
     rounds = 0
     for job, cadence in jobs.items():
@@ -328,6 +334,8 @@ def run_schedule(
             if stop.is_set():
                 break
             _one_round(db_path, config, sources, kinds, names, stop, report)
+        if ("retention", "") in due and not stop.is_set():
+            _retention_round(db_path, policy, report)
         rounds += 1
     return rounds
 
@@ -362,6 +370,29 @@ def _one_round(
         f"{started} {','.join(sorted(kinds))}: exit {summary.exit_code} ({'; '.join(parts) or 'nothing to do'})"
     )
     return summary
+
+
+def _retention_round(db_path: str | Path, policy: Any, report: Callable[[str], None]) -> None:
+    """The daily retention pass, under the same lock as refresh (never both at once)."""
+    from pipelines import retention, store
+    from pipelines.gate import writer_gate
+    from pipelines.refresh import RefreshLock
+
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        with (
+            RefreshLock(db_path, "retention"),
+            writer_gate(db_path),
+            store.writer(db_path) as st,
+        ):
+            result = retention.apply(st, policy, datetime.now(UTC))
+    except Exception as exc:  # retention failing must not stop the refreshes
+        report(f"{started} retention failed: {type(exc).__name__}: {exc}")
+        return
+    report(
+        f"{started} retention: {result.fine_bars} {policy.from_tf} bars before "
+        f"{result.cutoff.isoformat()} rolled into {result.buckets_written} {policy.to_tf} bars"
+    )
 
 
 def install_stop_handlers(stop: threading.Event, report: Callable[[str], None]) -> dict[int, Any]:
