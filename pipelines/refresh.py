@@ -292,7 +292,7 @@ def run_refresh(
             for o in summary.outcomes
         )
         if news_ran and not summary.stopped:
-            _enrich(db_path, summary, say)
+            _enrich(db_path, config, summary, say)
     finally:
         if holder is not None:
             holder.release()
@@ -493,7 +493,7 @@ class _Session:
         self.say(f"committed {batch.source} {batch.key}")
 
 
-def _enrich(db_path: str | Path, summary: RefreshSummary, say: Progress) -> None:
+def _enrich(db_path: str | Path, config: Config, summary: RefreshSummary, say: Progress) -> None:
     """After news arrived, run the news engineer's enrichment (clustering, entities…) if present."""
     try:
         module = importlib.import_module("pipelines.enrich")
@@ -506,16 +506,20 @@ def _enrich(db_path: str | Path, summary: RefreshSummary, say: Progress) -> None
     outcome = SourceOutcome(source="enrich", status="running")
     t0 = time.perf_counter()
     with _brief_writer(db_path, outcome) as st:
+        # Enrichment needs the articles just committed and writes events: it is part of the
+        # commit side, so it holds the writer (and only after the network work is done).
         run = st.start_run("enrich")
         outcome.run_id = run.run_id
         try:
-            result = run_enrichment(st)
+            result = run_enrichment(st, config)
             if isinstance(result, Mapping):
                 run.details.update({str(k): v for k, v in result.items()})
             elif isinstance(result, int):
                 run.stored = result
         except Exception as exc:  # enrichment failing must not undo the ingested news
             run.errors.append(f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(duckdb.Error):
+                st.con.execute("rollback")  # in case it failed inside its own transaction
         outcome.status = st.finish_run(run, None if run.errors else "ok")
     outcome.stored = run.stored
     outcome.errors = run.errors

@@ -192,3 +192,25 @@ def test_freshness_on_an_empty_database_lists_the_watchlist_as_stale(db_path):
     with store.reader(db_path) as con:
         frame = freshness(con, _config(), NOW)
     assert frame.filter(pl.col("kind") == "instrument")["stale"].to_list() == [True] * 5
+
+
+def test_status_stale_and_health_check_from_the_cli(filled, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[[instruments]]\nid = "ETH"\nsource = "ccxt"\nsymbol = "ETH/USDT"\n'
+        '[[instruments]]\nid = "SOL"\nsource = "ccxt"\nsymbol = "SOL/USDT"\n',
+        encoding="utf-8",
+    )
+    base = ["--db", str(filled), "--config", str(config)]
+    runner = CliRunner()
+    stale = runner.invoke(app, [*base, "status", "--stale", "--format", "json"])
+    assert stale.exit_code == 0, stale.output
+    names = {row["name"] for row in json.loads(stale.output)}
+    # Real clock: the fixture's runs and data are from January, so all of them are stale now.
+    assert names == {"ccxt", "rss", "gdelt", "ETH", "SOL"}
+    check = runner.invoke(app, [*base, "health", "--check"])
+    assert check.exit_code == 1 and "freshness: 5 stale of 5" in check.output

@@ -297,3 +297,36 @@ def test_second_refresh_from_the_cli_says_who_holds_the_lock(tmp_path, db_path):
     assert proc.returncode == EXIT_LOCKED
     assert f"another refresh is running: pid {os.getpid()} on host" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------- news → enrichment
+
+
+def test_news_refresh_runs_enrichment_after_the_articles_are_committed(tmp_path):
+    from pipelines.config import parse_config
+    from pipelines.sources.rss_source import RssSource
+
+    raw = {
+        "feeds": [{"url": "https://news.example.test/markets.xml", "outlet": "Example Wire"}],
+        "instruments": [
+            {"id": "BTC", "source": "ccxt", "symbol": "BTC/USDT", "asset_class": "crypto"}
+        ],
+    }
+    config = parse_config(raw, tmp_path / "news.toml")
+    db = tmp_path / "n.duckdb"
+    with responses.RequestsMock() as rsps:
+        rsps.get(
+            "https://news.example.test/markets.xml",
+            body=(FIXTURES / "wire_feed.xml").read_bytes(),
+            content_type="application/rss+xml",
+        )
+        summary = run_refresh(db, config, "news", sources={"rss": RssSource()})
+    assert [(o.source, o.status) for o in summary.outcomes] == [("rss", "ok"), ("enrich", "ok")]
+    runs = table(db, "select source, status, n_stored from ingest_runs order by run_id")
+    assert runs["source"].to_list() == ["rss", "enrich"]
+    assert runs["n_stored"][0] == 2  # both articles committed before enrichment ran
+    assert table(db, "select count(*) n from articles")["n"][0] == 2
+    details = json.loads(
+        table(db, "select details from ingest_runs where source = 'enrich'")["details"][0]
+    )
+    assert details["articles_pending"] == 2  # enrichment saw exactly the committed articles
