@@ -375,3 +375,17 @@ def test_backfill_fetches_a_range_without_moving_the_cursor(env):
     assert _table(env["db"], "select count(*) n from ingest_state").item() == 0
     with pytest.raises(ConfigError, match="'DOGE' is not in the watchlist"):
         backfill(env["config"], env["db"], "DOGE", "1m", T0, None, ccxt_source=env["make_source"]())
+
+
+def test_no_network_fails_fast_with_a_plain_reason(env):
+    """A DNS failure is not retried (no sleeps) and the reason says there is no network."""
+    env["net"].fail_next = [
+        requests.exceptions.ConnectionError(
+            "HTTPSConnectionPool(host='api.binance.com', port=443): Max retries exceeded "
+            "(Caused by NameResolutionError(\"Failed to resolve 'api.binance.com'\"))"
+        )
+    ]
+    batches = {b.key: b for b in _refresh(env["make_source"](), env["config"], env["db"])}
+    assert batches["BTC/1m"].error.startswith("binance (BTC/USDT): NetworkError: ")
+    assert batches["BTC/1m"].error.endswith("(no network (DNS lookup or route failed))")
+    assert env["sleeps"] == []

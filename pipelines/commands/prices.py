@@ -14,7 +14,7 @@ import typer
 from pipelines import store
 from pipelines.commands import emit_frame, state
 from pipelines.config import Config
-from pipelines.errors import ConfigError, DataError, SourceError
+from pipelines.errors import ConfigError, DataError, NetworkUnavailable, SourceError
 from pipelines.schemas import TIMEFRAMES, timeframe_delta, validate_bars, validate_quotes
 from pipelines.sources.ccxt_source import (
     CcxtSource,
@@ -187,6 +187,10 @@ def backfill(
     if inst.source == "ccxt":
         src = ccxt_source or CcxtSource()
         res = src.resolve(inst, markets_cache_dir(config))
+        if not res.candidates and src.offline:
+            raise NetworkUnavailable(
+                f"{instrument}: {src.offline}; could not ask {', '.join(inst.venues)}"
+            )
         if not res.candidates:
             raise SourceError(
                 f"{instrument}: "

@@ -19,10 +19,10 @@ import ccxt
 import polars as pl
 
 from pipelines.config import Config, Instrument
-from pipelines.errors import SourceError
+from pipelines.errors import NetworkUnavailable, SourceError
 from pipelines.schemas import BAR_SCHEMA, QUOTE_SCHEMA, timeframe_delta, validate_bars
 from pipelines.sources import Batch, State
-from pipelines.sources.retry import Backoff, call_with_retry
+from pipelines.sources.retry import Backoff, call_with_retry, describe, is_offline
 
 # Defaults of a refresh: which bars, how far back the first run reaches, how many bars before
 # the cursor each run re-reads (exchanges revise the last bars now and then).
@@ -136,6 +136,7 @@ class CcxtSource:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.cache_dir = cache_dir
         self._markets_ready: dict[str, bool] = {}
+        self._offline: str | None = None  # set once the network is found missing: ask no more
 
     # -- the Source protocol ---------------------------------------------------------------
 
@@ -165,6 +166,11 @@ class CcxtSource:
             for venue, pairs in by_venue.items():
                 yield self.quotes_batch(venue, pairs)
 
+    @property
+    def offline(self) -> str | None:
+        """Why the network is known to be missing in this process run (None while it works)."""
+        return self._offline
+
     # -- venue resolution ------------------------------------------------------------------
 
     def resolve(self, inst: Instrument, cache_dir: Path) -> Resolution:
@@ -174,8 +180,12 @@ class CcxtSource:
         for venue in inst.venues:
             try:
                 markets = self.markets(venue, cache_dir)
+            except NetworkUnavailable as exc:
+                res.problems.append(str(exc))
+                res.lookup_failed = True
+                continue
             except (ccxt.BaseError, SourceError) as exc:
-                res.problems.append(f"{venue}: markets unavailable ({_one_line(exc)})")
+                res.problems.append(f"{venue}: markets unavailable ({describe(exc)})")
                 res.lookup_failed = True
                 continue
             for sym in symbols:
@@ -200,15 +210,20 @@ class CcxtSource:
             exchange.set_markets(cached[1])
         else:
             try:
+                if self._offline:
+                    raise NetworkUnavailable(f"{venue}: not asked, {self._offline}")
                 call_with_retry(
                     lambda: exchange.load_markets(reload=True),
                     retry_on=RETRIED,
                     never=NOT_RETRIED,
                     backoff=self.backoff,
                 )
-            except ccxt.NetworkError:
+            except (ccxt.NetworkError, NetworkUnavailable) as exc:
+                if isinstance(exc, ccxt.NetworkError) and is_offline(exc):
+                    self._offline = "no network (DNS lookup or route failed)"
+                    exc = NetworkUnavailable(f"{venue}: cannot reach it, {self._offline}")
                 if cached is None:
-                    raise
+                    raise exc from None
                 exchange.set_markets(cached[1])  # a stale list beats none while offline
             else:
                 _write_markets_cache(path, now, exchange.markets)
@@ -220,6 +235,8 @@ class CcxtSource:
         reason = "; ".join(parts + res.problems) or "no venue configured"
         if res.lookup_failed:
             # Some venue could not be asked, so we cannot say the coin is unlisted.
+            if self._offline:
+                reason = f"{self._offline}; could not ask {', '.join(inst.venues)}"
             return Batch(source="ccxt", key=inst.id, error=reason)
         row = instrument_row(inst, None, None, available=False, reason=reason)
         return Batch(source="ccxt", key=inst.id, frames={"instruments": row}, skipped=reason)
@@ -249,7 +266,7 @@ class CcxtSource:
                 return Batch(
                     source=f"ccxt:{venue}",
                     key=key,
-                    error=f"{venue} ({symbol}): {type(exc).__name__}: {_one_line(exc)}",
+                    error=f"{venue} ({symbol}): {describe(exc)}",
                 )
             bars = to_bar_frame(frame, inst.id, timeframe, venue)
             bars, rejects = validate_bars(bars)
@@ -333,7 +350,7 @@ class CcxtSource:
             return Batch(
                 source=f"ccxt:{venue}",
                 key="quotes",
-                error=f"{venue}: {type(exc).__name__}: {_one_line(exc)}",
+                error=f"{venue}: {describe(exc)}",
             )
         frame = to_quote_frame(tickers, pairs, venue, self.clock())
         missing = [inst.id for inst, s in pairs if s not in tickers]

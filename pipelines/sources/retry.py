@@ -28,6 +28,53 @@ class Backoff:
             yield self.rng.uniform(0, min(self.cap, self.base * 2**n))
 
 
+# What the OS says when there is no network at all (no DNS, no route): retrying cannot help.
+_OFFLINE_MARKERS = (
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "nodename nor servname provided",
+    "NameResolutionError",
+    "Failed to resolve",
+    "Network is unreachable",
+    "No route to host",
+    "Could not resolve host",
+)
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of a chain (ccxt and yfinance wrap the requests error)."""
+    seen = {id(exc)}
+    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
+        exc = nxt
+    return exc
+
+
+def is_offline(exc: BaseException) -> bool:
+    """True when the failure means the machine has no network (DNS or route), not a busy server."""
+    chain = [exc]
+    while (nxt := chain[-1].__cause__ or chain[-1].__context__) is not None and nxt not in chain:
+        chain.append(nxt)
+    return any(marker in str(e) for e in chain for marker in _OFFLINE_MARKERS)
+
+
+def describe(exc: BaseException, limit: int = 240) -> str:
+    """One line naming the error and, when it wraps another, the underlying reason."""
+
+    def first_line(e: BaseException) -> str:
+        lines = str(e).strip().splitlines()
+        return lines[0] if lines else type(e).__name__
+
+    text = f"{type(exc).__name__}: {first_line(exc)}"
+    cause = root_cause(exc)
+    if cause is not exc:
+        reason = first_line(cause)
+        if is_offline(exc):
+            reason = "no network (DNS lookup or route failed)"
+        text += f" ({reason})"
+    return text[:limit]
+
+
 def call_with_retry(
     fn: Callable[[], T],
     *,
@@ -35,11 +82,13 @@ def call_with_retry(
     never: tuple[type[BaseException], ...] = (),
     backoff: Backoff | None = None,
     on_retry: Callable[[int, BaseException, float], None] | None = None,
+    give_up: Callable[[BaseException], bool] | None = is_offline,
 ) -> T:
     """Call fn(); on an exception in `retry_on` (and not in `never`) wait and try again.
 
     The last exception is re-raised once the attempts are used up; exceptions in `never`
-    (checked first, because they may subclass a retried family) are raised at once.
+    (checked first, because they may subclass a retried family) are raised at once, and so
+    is one for which `give_up` says retrying is pointless (by default: no network at all).
     """
     backoff = backoff or Backoff()
     delays = backoff.delays()
@@ -52,7 +101,7 @@ def call_with_retry(
             raise
         except retry_on as exc:
             delay = next(delays, None)
-            if delay is None:
+            if delay is None or (give_up is not None and give_up(exc)):
                 raise
             if on_retry is not None:
                 on_retry(attempt, exc, delay)

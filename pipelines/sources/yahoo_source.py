@@ -17,11 +17,11 @@ import polars as pl
 import requests
 
 from pipelines.config import Config, Instrument, Section
-from pipelines.errors import SourceError
+from pipelines.errors import NetworkUnavailable, SourceError
 from pipelines.schemas import BAR_SCHEMA, timeframe_delta, validate_bars
 from pipelines.sources import Batch, State
 from pipelines.sources.ccxt_source import instrument_row
-from pipelines.sources.retry import Backoff, call_with_retry
+from pipelines.sources.retry import Backoff, call_with_retry, describe, is_offline
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,8 @@ class YahooSource:
         for symbol in (inst.symbol, *inst.fallback_symbols):
             try:
                 frame, tz = self.fetch(symbol, timeframe, start, end, settings)
+            except NetworkUnavailable as exc:
+                return Batch(source="yahoo", key=key, error=str(exc))  # no fallback can help
             except SourceError as exc:
                 problems.append(str(exc))
                 continue
@@ -298,9 +300,14 @@ class YahooSource:
             ) from exc
         except YFException as exc:
             raise SourceError(f"Yahoo: {symbol} {timeframe}: {_one_line(exc)}") from exc
-        except requests.exceptions.RequestException as exc:
-            raise SourceError(f"cannot reach Yahoo for {symbol}: {_one_line(exc)}") from exc
-        except Exception as exc:  # yfinance chokes on an odd answer: fail this unit, not the run
+        except Exception as exc:
+            if is_offline(exc):
+                raise NetworkUnavailable(
+                    "cannot reach Yahoo: no network (DNS lookup or route failed)"
+                ) from exc
+            if isinstance(exc, requests.exceptions.RequestException):
+                raise SourceError(f"cannot reach Yahoo for {symbol}: {describe(exc)}") from exc
+            # yfinance choked on an odd answer: fail this unit, not the run
             raise SourceError(
                 f"Yahoo's answer for {symbol} {timeframe} could not be read: "
                 f"{type(exc).__name__}: {_one_line(exc)}"
@@ -342,8 +349,12 @@ def to_bar_frame(frame: pl.DataFrame, instrument_id: str, timeframe: str) -> pl.
 
 def import_yfinance() -> Any:
     """yfinance, imported on first use (a command that needs no Yahoo does not pay for it)."""
+    import logging
+
     import yfinance
 
+    # yfinance logs its own warnings (cookie, crumb) on stderr; we report failures ourselves.
+    logging.getLogger("yfinance").setLevel(logging.ERROR)
     return yfinance
 
 
