@@ -22,7 +22,7 @@ import pytest
 from pipelines import store
 from pipelines.config import load_config
 from pipelines.refresh import run_refresh
-from pipelines.sources.synthetic_source import RetryPolicy, SyntheticSource
+from pipelines.sources.synthetic_source import SyntheticSource
 from tests.ops_server import T0_MS, MarketServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -121,7 +121,7 @@ def test_kill_9_during_commit_never_leaves_a_partial_batch(tmp_path):
 
         # Equal to one clean run against the same (final) server state.
         clean = tmp_path / "clean.duckdb"
-        src = SyntheticSource(srv.url, SYMBOLS, policy=RetryPolicy(base=0.01))
+        src = SyntheticSource(srv.url, SYMBOLS)
         assert (
             run_refresh(
                 clean, load_config(REPO / "tickerwire.toml"), "prices", sources={"synthetic": src}

@@ -25,7 +25,8 @@ from pipelines.refresh import (
     parse_only,
     run_refresh,
 )
-from pipelines.sources.synthetic_source import RetryPolicy, SyntheticSource
+from pipelines.sources.http import HttpClient
+from pipelines.sources.synthetic_source import SyntheticSource
 from tests.ops_server import T0_MS, MarketServer, kline
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ops"
@@ -37,10 +38,9 @@ def config():
     return load_config(REPO / "tickerwire.toml")
 
 
-def fast_policy(attempts: int = 3) -> RetryPolicy:
-    """The default policy's rules with tiny waits so tests stay quick; sleeps are recorded."""
-    slept: list[float] = []
-    return RetryPolicy(attempts=attempts, base=0.001, cap=0.01, timeout=0.3, sleep=slept.append)
+def fast_client(retries: int = 2) -> HttpClient:
+    """The shared HTTP client's policy with short timeouts and no real waiting between retries."""
+    return HttpClient(timeout=(0.3, 0.3), retries=retries, sleep=lambda _s: None)
 
 
 def table(db: Path, sql: str) -> pl.DataFrame:
@@ -59,7 +59,7 @@ def test_parse_only_accepts_kinds_and_refuses_typos():
 def test_refresh_commits_bars_quotes_cursor_and_run_log(tmp_path, config):
     db = tmp_path / "r.duckdb"
     with MarketServer(n_bars=2300) as srv:
-        src = SyntheticSource(srv.url, ["BTC", "ETH"], policy=fast_policy())
+        src = SyntheticSource(srv.url, ["BTC", "ETH"], client=fast_client())
         lines: list[str] = []
         summary = run_refresh(db, config, sources={"synthetic": src}, progress=lines.append)
     assert summary.exit_code == EXIT_OK
@@ -89,7 +89,7 @@ def test_refresh_commits_bars_quotes_cursor_and_run_log(tmp_path, config):
 def test_second_refresh_is_incremental(tmp_path, config):
     db = tmp_path / "r.duckdb"
     with MarketServer(n_bars=500) as srv:
-        src = SyntheticSource(srv.url, ["BTC"], policy=fast_policy())
+        src = SyntheticSource(srv.url, ["BTC"], client=fast_client())
         run_refresh(db, config, "prices", sources={"synthetic": src})
         srv.set_bars(620)
         summary = run_refresh(db, config, "prices", sources={"synthetic": src})
@@ -110,7 +110,7 @@ def test_refresh_twice_with_the_same_recorded_responses_equals_once(tmp_path, co
 
     def refresh(db: Path):
         src = SyntheticSource(
-            "https://api.example.test", ["BTC"], policy=fast_policy(), page_limit=1000
+            "https://api.example.test", ["BTC"], client=fast_client(), page_limit=1000
         )
         return run_refresh(db, config, sources={"synthetic": src})
 
@@ -138,50 +138,41 @@ def test_refresh_twice_with_the_same_recorded_responses_equals_once(tmp_path, co
 # ---------------------------------------------------------------------------- faults
 
 
-def _two_sources(url: str, policy_factory=fast_policy):
+def _two_sources(url: str):
     """Source alpha (BTC) stays healthy; source beta has a faulty ETH and a healthy SOL."""
-    alpha = SyntheticSource(url, ["BTC"], name="alpha", policy=policy_factory())
-    beta = SyntheticSource(url, ["ETH", "SOL"], name="beta", policy=policy_factory())
+    alpha = SyntheticSource(url, ["BTC"], name="alpha", client=fast_client())
+    beta = SyntheticSource(url, ["ETH", "SOL"], name="beta", client=fast_client())
     return {"alpha": alpha, "beta": beta}
 
 
-@pytest.mark.parametrize(
-    ("fault", "kind"),
-    [
-        ("timeout", "timeout"),
-        ("429", "http_429"),
-        ("500", "http_5xx"),
-        ("503", "http_5xx"),
-        ("refuse", "connection"),
-    ],
-)
-def test_transient_fault_is_retried_and_recovers(tmp_path, config, fault, kind):
+@pytest.mark.parametrize("fault", ["timeout", "429", "500", "503"])
+def test_transient_fault_is_retried_and_recovers(tmp_path, config, fault):
     db = tmp_path / "f.duckdb"
     with MarketServer(n_bars=50, timeout_sleep=1.0) as srv:
         srv.inject("ETH", fault)  # the first request about ETH fails once, the retry succeeds
-        sources = _two_sources(srv.url)
-        summary = run_refresh(db, config, "prices", sources=sources)
+        summary = run_refresh(db, config, "prices", sources=_two_sources(srv.url))
         assert srv.count("ETH", "klines") == 2
     assert summary.exit_code == EXIT_OK
     assert [o.status for o in summary.outcomes] == ["ok", "ok"]
     runs = table(db, "select source, status, details from ingest_runs order by run_id")
-    beta_http = json.loads(runs["details"][1])["http"]
-    assert beta_http[kind] == 1 and beta_http["retries"] == 1
+    assert json.loads(runs["details"][1])["http"]["retries"] == 1  # recorded in the run log
+    assert "retries" not in json.loads(runs["details"][0])["http"]
     counts = table(db, "select instrument_id, count(*) n from bars group by 1 order by 1")
     assert counts.rows() == [("BTC", 50), ("ETH", 50), ("SOL", 50)]
 
 
 @pytest.mark.parametrize(
-    ("fault", "kind", "attempts"),
+    ("fault", "attempts", "stat", "message"),
     [
-        ("timeout", "timeout", 3),
-        ("429", "http_429", 3),
-        ("503", "http_5xx", 3),
-        ("malformed", "malformed", 1),
+        ("timeout", 3, "failed_requests", "timed out after 3 attempts"),
+        ("429", 3, "failed_requests", "HTTP 429 Too Many Requests after 3 attempts"),
+        ("503", 3, "failed_requests", "HTTP 503 Service Unavailable after 3 attempts"),
+        ("malformed", 1, "malformed", "malformed response: body is not JSON"),
+        ("refuse", 1, "network_unavailable", "cannot connect"),  # dropped: not retried
     ],
 )
 def test_persistent_fault_is_recorded_and_other_sources_are_unaffected(
-    tmp_path, config, fault, kind, attempts
+    tmp_path, config, fault, attempts, stat, message
 ):
     db = tmp_path / "f.duckdb"
     with MarketServer(n_bars=50, timeout_sleep=1.0) as srv:
@@ -194,8 +185,8 @@ def test_persistent_fault_is_recorded_and_other_sources_are_unaffected(
     assert statuses == {"alpha": "ok", "beta": "partial"}
     runs = table(db, "select source, status, errors, details from ingest_runs order by run_id")
     beta = runs.filter(pl.col("source") == "beta").row(0, named=True)
-    assert beta["errors"].startswith("ETH/1m: ")
-    assert json.loads(beta["details"])["http"][kind] == attempts
+    assert beta["errors"].startswith("ETH/1m: ") and message in beta["errors"]
+    assert json.loads(beta["details"])["http"][stat] == 1
     counts = table(db, "select instrument_id, count(*) n from bars group by 1 order by 1")
     assert counts.rows() == [("BTC", 50), ("SOL", 50)]  # ETH got nothing, the others everything
     assert table(db, "select count(*) n from ingest_state where key = 'ETH/1m'")["n"][0] == 0
@@ -208,25 +199,26 @@ def test_persistent_fault_is_recorded_and_other_sources_are_unaffected(
         assert rejects.height == 0
 
 
-def test_dns_failure_is_retried_then_reported_in_one_line(tmp_path, config):
+def test_dns_failure_fails_fast_in_one_line_and_the_others_go_on(tmp_path, config):
     db = tmp_path / "f.duckdb"
     with MarketServer(n_bars=20) as srv:
         sources = _two_sources(srv.url)
         # .invalid never resolves (RFC 6761): a real name-resolution failure, no network needed.
         sources["beta"] = SyntheticSource(
-            "http://api.tickerwire.invalid", ["ETH"], name="beta", policy=fast_policy(attempts=2)
+            "http://api.tickerwire.invalid", ["ETH"], name="beta", client=fast_client()
         )
         summary = run_refresh(db, config, "prices", sources=sources)
     assert summary.exit_code == EXIT_PARTIAL
     beta = next(o for o in summary.outcomes if o.source == "beta")
     assert beta.status == "failed"
+    # Nothing to wait for when the name does not resolve: one attempt, one clear line.
     assert beta.errors == [
-        "ETH/1m: cannot resolve api.tickerwire.invalid (network down or DNS failure) after 2 attempts"
+        "ETH/1m: GET http://api.tickerwire.invalid/api/v3/klines: cannot connect (DNS lookup failed)"
     ]
     details = json.loads(
         table(db, "select details from ingest_runs where source = 'beta'")["details"][0]
     )
-    assert details["http"]["dns"] == 2
+    assert details["http"] == {"network_unavailable": 1}
     assert table(db, "select count(*) n from bars")["n"][0] == 20
 
 
@@ -245,7 +237,7 @@ def test_bad_rows_are_rejected_and_stored_not_dropped(tmp_path, config):
     rows[2][4] = "-5"  # a negative close
     with responses.RequestsMock() as rsps:
         rsps.get("https://api.example.test/api/v3/klines", json=rows)
-        src = SyntheticSource("https://api.example.test", ["BTC"], policy=fast_policy())
+        src = SyntheticSource("https://api.example.test", ["BTC"], client=fast_client())
         summary = run_refresh(tmp_path / "b.duckdb", config, "prices", sources={"synthetic": src})
     assert (summary.outcomes[0].stored, summary.outcomes[0].rejected) == (4, 1)
     rejects = table(tmp_path / "b.duckdb", "select reason from rejects")
@@ -261,7 +253,7 @@ def test_stop_event_finishes_the_current_commit_and_marks_the_run_interrupted(tm
             stop.set()  # as a SIGTERM arriving during the first commit would
 
     with MarketServer(n_bars=3000) as srv:
-        src = SyntheticSource(srv.url, ["BTC", "ETH"], policy=fast_policy())
+        src = SyntheticSource(srv.url, ["BTC", "ETH"], client=fast_client())
         summary = run_refresh(
             db, config, "prices", sources={"synthetic": src}, stop=stop, progress=progress
         )

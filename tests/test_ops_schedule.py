@@ -24,7 +24,8 @@ from pipelines.scheduler import (
     parse_interval,
     run_schedule,
 )
-from pipelines.sources.synthetic_source import RetryPolicy, SyntheticSource
+from pipelines.sources.http import HttpClient
+from pipelines.sources.synthetic_source import SyntheticSource
 from tests.ops_server import MarketServer
 
 T = datetime(2026, 3, 6, 10, 7, 30, tzinfo=UTC)  # a Friday
@@ -179,7 +180,7 @@ def test_run_schedule_refreshes_each_round_and_skips_while_locked(tmp_path):
     config = _config({"prices": "1s", "quotes": "1s", "news": "1d"})
     lines: list[str] = []
     with MarketServer(n_bars=30, bars_per_second=5) as srv:
-        src = SyntheticSource(srv.url, ["BTC"], policy=RetryPolicy(base=0.01, timeout=2))
+        src = SyntheticSource(srv.url, ["BTC"], client=HttpClient(timeout=2, retries=1))
         rounds = run_schedule(
             db,
             config,

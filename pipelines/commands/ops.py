@@ -10,7 +10,7 @@ import polars as pl
 import typer
 
 from pipelines.commands import FORMATS, emit_frame, state
-from pipelines.refresh import EXIT_LOCKED, RefreshLocked, run_refresh
+from pipelines.refresh import EXIT_LOCKED, EXIT_NOTHING, RefreshLocked, run_refresh
 from pipelines.scheduler import install_stop_handlers, run_schedule
 
 
@@ -53,6 +53,18 @@ def refresh(
         typer.echo("no source ran: none is registered for these kinds or set up (-v shows why)")
     if summary.stopped:
         typer.echo("stopped by a signal after the current commit", err=True)
+    if summary.exit_code == EXIT_NOTHING:
+        offline = all(
+            "no network" in e or "cannot connect" in e or "DNS" in e
+            for o in summary.outcomes
+            for e in o.errors
+        )
+        hint = " — the network looks unreachable" if offline else ""
+        typer.secho(
+            f"error: no source succeeded{hint} (see the message column)",
+            fg=typer.colors.RED,
+            err=True,
+        )
     raise typer.Exit(summary.exit_code)
 
 

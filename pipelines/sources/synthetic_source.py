@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-import requests
 
 from pipelines.config import Config
+from pipelines.errors import NetworkUnavailable, SourceError
 from pipelines.schemas import timeframe_delta, validate_bars, validate_quotes
 from pipelines.sources import Batch, State
+from pipelines.sources.http import HttpClient
 from pipelines.store import Reject
 
 URL_ENV = "TICKERWIRE_SYNTHETIC_URL"
@@ -40,101 +38,38 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class FetchError(Exception):
-    """One request that failed for good; `kind` says how (timeout, dns, http_429, …)."""
+    """One request that failed for good; `kind` says how (network, http, malformed)."""
 
-    def __init__(self, kind: str, message: str, attempts: int, raw: str = ""):
+    def __init__(self, kind: str, message: str, raw: str = ""):
         super().__init__(message)
         self.kind = kind
-        self.attempts = attempts
         self.raw = raw
 
 
-@dataclass
-class RetryPolicy:
-    """Which failures are retried, how often, and how long to wait (exponential, full jitter)."""
+def get_json(client: HttpClient, url: str, params: dict[str, Any], stats: dict[str, int]) -> Any:
+    """GET a JSON document through the shared HttpClient (its retry policy); FetchError when it fails.
 
-    attempts: int = 4
-    base: float = 0.5
-    cap: float = 8.0
-    timeout: float = 10.0  # seconds per request (connect and read)
-    max_retry_after: float = 30.0  # a 429's Retry-After is honoured up to this
-    retried: frozenset[str] = frozenset(
-        {"timeout", "dns", "connection", "http_429", "http_5xx"}
-    )  # malformed bodies and other 4xx are not: asking again gives the same answer
-    sleep: Callable[[float], None] = time.sleep
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Wait before attempt `attempt + 1`: Retry-After if the server gave one, else jittered backoff."""
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
-        return self.rng.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
-
-
-def classify(exc: requests.RequestException) -> str:
-    """Name a requests failure: timeout, dns (name resolution), or connection."""
-    if isinstance(exc, requests.Timeout):
-        return "timeout"
-    text = str(exc)
-    if (
-        "NameResolutionError" in text
-        or "Name or service not known" in text
-        or ("Temporary failure in name resolution" in text)
-    ):
-        return "dns"
-    return "connection"
-
-
-def get_json(
-    session: requests.Session,
-    url: str,
-    params: dict[str, Any],
-    policy: RetryPolicy,
-    stats: dict[str, int],
-) -> Any:
-    """GET a JSON document, retrying the failures the policy names; FetchError when it gives up."""
-    attempt = 0
-    while True:
-        attempt += 1
-        stats["requests"] = stats.get("requests", 0) + 1
-        retry_after: float | None = None
-        raw = ""
-        try:
-            response = session.get(url, params=params, timeout=policy.timeout)
-            raw = response.text[:2000]
-            if response.status_code == 429:
-                kind, message = "http_429", "rate limited (HTTP 429)"
-                retry_after = _retry_after(response.headers.get("Retry-After"))
-            elif response.status_code >= 500:
-                kind, message = "http_5xx", f"server error (HTTP {response.status_code})"
-            elif response.status_code >= 400:
-                kind, message = "http_4xx", f"refused (HTTP {response.status_code})"
-            else:
-                try:
-                    return response.json()
-                except ValueError:
-                    kind, message = "malformed", "malformed response: body is not JSON"
-        except requests.RequestException as exc:
-            kind = classify(exc)
-            host = requests.utils.urlparse(url).hostname
-            message = {
-                "timeout": f"timed out after {policy.timeout:g} s",
-                "dns": f"cannot resolve {host} (network down or DNS failure)",
-                "connection": f"cannot connect to {host}",
-            }[kind]
-        stats[kind] = stats.get(kind, 0) + 1
-        if kind not in policy.retried or attempt >= policy.attempts:
-            tries = f" after {attempt} attempts" if attempt > 1 else ""
-            raise FetchError(kind, f"{message}{tries}", attempt, raw)
-        stats["retries"] = stats.get("retries", 0) + 1
-        policy.sleep(policy.delay(attempt, retry_after))
-
-
-def _retry_after(value: str | None) -> float | None:
+    The policy is pipelines.sources.http's: timeouts, 429 and 5xx are retried with backoff
+    (Retry-After honoured); DNS failures and refused connections fail at once; a body that is
+    not JSON is not retried (asking again gives the same answer) and is kept as a reject.
+    """
     try:
-        return max(0.0, float(value)) if value is not None else None
+        result = client.get(url, params=params)
+    except NetworkUnavailable as exc:
+        stats["network_unavailable"] = stats.get("network_unavailable", 0) + 1
+        raise FetchError("network", str(exc)) from exc
+    except SourceError as exc:
+        stats["failed_requests"] = stats.get("failed_requests", 0) + 1
+        raise FetchError("http", str(exc)) from exc
+    stats["requests"] = stats.get("requests", 0) + result.attempts
+    if result.attempts > 1:
+        stats["retries"] = stats.get("retries", 0) + result.attempts - 1
+    try:
+        return json.loads(result.content)
     except ValueError:
-        return None  # an HTTP-date Retry-After: fall back to our own backoff
+        stats["malformed"] = stats.get("malformed", 0) + 1
+        raw = result.content[:2000].decode("utf-8", errors="replace")
+        raise FetchError("malformed", "malformed response: body is not JSON", raw) from None
 
 
 def klines_frame(payload: Any, instrument_id: str, timeframe: str, source: str) -> pl.DataFrame:
@@ -180,7 +115,7 @@ class SyntheticSource:
         symbols: list[str] | None = None,
         *,
         name: str = "synthetic",
-        policy: RetryPolicy | None = None,
+        client: HttpClient | None = None,
         timeframe: str = "1m",
         page_limit: int | None = None,
         max_pages: int = 500,
@@ -188,7 +123,7 @@ class SyntheticSource:
         self.name = name
         self.base_url = base_url
         self.symbols = symbols
-        self.policy = policy or RetryPolicy()
+        self.client = client
         self.timeframe = timeframe
         self.page_limit = page_limit or int(os.environ.get(PAGE_ENV, "1000"))
         self.max_pages = max_pages
@@ -210,15 +145,15 @@ class SyntheticSource:
         symbols = self.symbols or [
             s.strip() for s in os.environ.get(SYMBOLS_ENV, "BTC,ETH").split(",") if s.strip()
         ]
-        with requests.Session() as session:
-            for instrument_id in symbols:
-                if "prices" in only:
-                    yield from self._bars(session, base, instrument_id, state)
-                if "quotes" in only:
-                    yield self._quote(session, base, instrument_id)
+        client = self.client or HttpClient(timeout=(5.0, 20.0), retries=3)
+        for instrument_id in symbols:
+            if "prices" in only:
+                yield from self._bars(client, base, instrument_id, state)
+            if "quotes" in only:
+                yield self._quote(client, base, instrument_id)
 
     def _bars(
-        self, session: requests.Session, base: str, instrument_id: str, state: State
+        self, client: HttpClient, base: str, instrument_id: str, state: State
     ) -> Iterator[Batch]:
         key = f"{instrument_id}/{self.timeframe}"
         step = timeframe_delta(self.timeframe)
@@ -232,9 +167,7 @@ class SyntheticSource:
                 "limit": self.page_limit,
             }
             try:
-                payload = get_json(
-                    session, f"{base}/api/v3/klines", params, self.policy, self.stats
-                )
+                payload = get_json(client, f"{base}/api/v3/klines", params, self.stats)
                 frame = klines_frame(payload, instrument_id, self.timeframe, self.name)
             except FetchError as exc:
                 rejects = [Reject(str(exc), exc.raw)] if exc.kind == "malformed" else []
@@ -266,13 +199,11 @@ class SyntheticSource:
             self.name, key, error=f"stopped after {self.max_pages} pages; the rest next run"
         )
 
-    def _quote(self, session: requests.Session, base: str, instrument_id: str) -> Batch:
+    def _quote(self, client: HttpClient, base: str, instrument_id: str) -> Batch:
         key = f"{instrument_id}/ticker"
         url = f"{base}/api/v3/ticker/24hr"
         try:
-            payload = get_json(
-                session, url, {"symbol": f"{instrument_id}USDT"}, self.policy, self.stats
-            )
+            payload = get_json(client, url, {"symbol": f"{instrument_id}USDT"}, self.stats)
             frame = pl.DataFrame(
                 {
                     "instrument_id": [instrument_id],
