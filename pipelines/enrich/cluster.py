@@ -76,16 +76,17 @@ class ClusterSettings:
         )
 
 
-_SENTENCE_WORD = re.compile(r"(^|[.!?:\n\"“]\s*)?(\S+)")
+_SENTENCE_END = re.compile(r"[.!?:;\n\"“”]+\s*")
 
 
 def _names(text: str) -> set[str]:
     """Tokens of words capitalised inside a sentence (names: DeepSeek, Alibaba, OPEC, Powell)."""
     found: set[str] = set()
-    for match in _SENTENCE_WORD.finditer(text):
-        word = match.group(2)
-        if match.group(1) is None and word[:1].isupper():
-            found.update(tokens(word))
+    for sentence in _SENTENCE_END.split(text):
+        words = sentence.split()
+        for word in words[1:]:
+            if word[:1].isupper():
+                found.update(tokens(word))
     return found
 
 
@@ -117,11 +118,13 @@ class Vocabulary:
     def __init__(self) -> None:
         self.df: Counter = Counter()
         self.n = 0
+        self._idf: dict[str, float] = {}
 
     def add(self, terms: Iterable[str]) -> None:
         """Count one document's distinct terms."""
         self.df.update(set(terms))
         self.n += 1
+        self._idf.clear()
 
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency, damped while the corpus is small.
@@ -129,13 +132,17 @@ class Vocabulary:
         With a handful of documents, IDF punishes exactly the words the reports of one story
         share; below FULL_IDF_DOCS documents it is blended toward plain term frequency.
         """
-        raw = math.log((self.n + 1) / (self.df.get(term, 0) + 1))
-        return 1.0 + raw * min(1.0, self.n / FULL_IDF_DOCS)
+        cached = self._idf.get(term)
+        if cached is None:
+            raw = math.log((self.n + 1) / (self.df.get(term, 0) + 1))
+            cached = self._idf[term] = 1.0 + raw * min(1.0, self.n / FULL_IDF_DOCS)
+        return cached
 
 
 def weigh(counts: Counter, vocab: Vocabulary) -> Vector:
     """A unit-length TF-IDF vector (sub-linear term frequency)."""
-    vec = {t: (1.0 + math.log(c)) * vocab.idf(t) for t, c in counts.items() if c > 0}
+    idf, log = vocab.idf, math.log
+    vec = {t: (1.0 + log(c)) * idf(t) for t, c in counts.items() if c > 0}
     norm = math.sqrt(sum(w * w for w in vec.values()))
     if norm == 0:
         return {}
@@ -161,7 +168,7 @@ class Cluster:
             old = centroid.get(term, 0.0)
             dot += old * w
             centroid[term] = old + w
-        self.norm2 += 2 * dot + sum(w * w for w in vec.values())
+        self.norm2 += 2 * dot + (1.0 if vec else 0.0)  # member vectors have unit length
         self.size += 1
         if at < self.first_at:
             self.first_at = at
@@ -170,8 +177,12 @@ class Cluster:
         """Cosine between a vector and the centroid."""
         if self.norm2 <= 0:
             return 0.0
-        centroid = self.centroid
-        dot = sum(w * centroid.get(t, 0.0) for t, w in vec.items())
+        get = self.centroid.get
+        dot = 0.0
+        for term, w in vec.items():
+            c = get(term)
+            if c is not None:
+                dot += w * c
         return dot / math.sqrt(self.norm2)
 
 
@@ -182,27 +193,40 @@ class Clusterer:
         self.settings = settings
         self.clusters: list[Cluster] = []
         self.by_key: dict[str, int] = {}
-        self.postings: dict[str, list[int]] = {}
+        self.postings: dict[str, dict[int, datetime]] = {}  # term → cluster → last seen
+        self._pruned_at: dict[str, int] = {}
+        self._in_time_order = True
         self.comparisons = 0
 
-    def _index(self, idx: int, vec: Vector) -> None:
+    def _index(self, idx: int, vec: Vector, at: datetime, prune: bool = True) -> None:
         top = sorted(vec, key=vec.__getitem__, reverse=True)[: self.settings.index_tokens]
+        oldest = at - self.settings.horizon
+        clusters = self.clusters
         for term in top:
-            posting = self.postings.setdefault(term, [])
-            if not posting or posting[-1] != idx:
-                posting.append(idx)
+            posting = self.postings.get(term)
+            if posting is None:
+                posting = self.postings[term] = {}
+            posting.pop(idx, None)
+            posting[idx] = at  # re-inserted at the end: insertion order follows report time
+            # Drop clusters past the horizon whenever a list has doubled since it was last
+            # pruned: amortised O(1) per report, and lists stay as long as the live clusters.
+            if prune and len(posting) >= self._pruned_at.get(term, 32) * 2:
+                for i in [i for i in posting if clusters[i].first_at < oldest]:
+                    del posting[i]
+                self._pruned_at[term] = max(32, len(posting))
 
     def seed(self, key: str, members: list[tuple[datetime, Vector]]) -> None:
         """Load an existing event (from the store) so new reports can join it."""
         if not members:
             return
+        self._in_time_order = False  # seeds may be newer than the reports that follow
         cluster = Cluster(key=key, first_at=min(at for at, _ in members), is_new=False)
         idx = len(self.clusters)
         self.clusters.append(cluster)
         self.by_key[key] = idx
         for at, vec in members:
             cluster.add(vec, at)
-            self._index(idx, vec)
+            self._index(idx, vec, at, prune=False)
 
     def _candidates(self, at: datetime, vec: Vector) -> set[int]:
         horizon = self.settings.horizon
@@ -210,16 +234,16 @@ class Clusterer:
         probe = sorted(vec, key=vec.__getitem__, reverse=True)[: self.settings.probe_tokens]
         found: set[int] = set()
         clusters = self.clusters
+        in_order = self._in_time_order
         for term in probe:
             posting = self.postings.get(term)
             if not posting:
                 continue
-            if len(posting) > 64:
-                # Drop clusters that fell out of the horizon (reports arrive in time order).
-                kept = [i for i in posting if clusters[i].first_at >= oldest]
-                if len(kept) < len(posting):
-                    posting[:] = kept
-            for i in reversed(posting[-256:]):
+            for scanned, (i, seen_at) in enumerate(reversed(posting.items())):
+                # Newest first: once a cluster was last seen before the horizon, so were all
+                # older entries (only when reports arrive in time order).
+                if (in_order and seen_at < oldest) or scanned >= 256:
+                    break
                 if abs(clusters[i].first_at - at) <= horizon:
                     found.add(i)
         return found
@@ -236,14 +260,14 @@ class Clusterer:
         if best >= 0 and best_score >= self.settings.threshold:
             cluster = self.clusters[best]
             cluster.add(vec, at)
-            self._index(best, vec)
+            self._index(best, vec, at)
             return cluster.key, False, best_score
         idx = len(self.clusters)
         cluster = Cluster(key=key_if_new, first_at=at)
         cluster.add(vec, at)
         self.clusters.append(cluster)
         self.by_key[key_if_new] = idx
-        self._index(idx, vec)
+        self._index(idx, vec, at)
         return key_if_new, True, best_score
 
 

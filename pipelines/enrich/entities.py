@@ -41,10 +41,10 @@ DEFAULT_EXCLUDE = [
 
 @dataclass(frozen=True)
 class Rule:
-    """One instrument's compiled alias patterns."""
+    """One instrument and its aliases, in order of preference."""
 
     instrument: str
-    patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    aliases: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -56,24 +56,38 @@ class Match:
     in_title: bool
 
 
-def _compile(alias: str) -> re.Pattern[str]:
-    words = [re.escape(w) for w in alias.split()]
-    body = r"\s+".join(words)
-    # Word boundaries; a neighbouring '/', '@' or '.x' means a path, handle or domain, not prose.
-    pattern = rf"(?<![\w/.@]){body}(?![\w@/]|\.\w)"
-    strict = alias.isupper() and any(ch.isalpha() for ch in alias)
-    return re.compile(pattern, 0 if strict else re.IGNORECASE)
+def _is_strict(alias: str) -> bool:
+    return alias.isupper() and any(ch.isalpha() for ch in alias)
+
+
+def _alternation(aliases: list[str], flags: int) -> re.Pattern[str] | None:
+    """One pattern for many aliases (longest first), on word boundaries.
+
+    A neighbouring '/', '@' or '.x' means a path, handle or domain, not prose.
+    """
+    if not aliases:
+        return None
+    bodies = [
+        r"\s+".join(re.escape(w) for w in a.split()) for a in sorted(aliases, key=len, reverse=True)
+    ]
+    return re.compile(rf"(?<![\w/.@])(?:{'|'.join(bodies)})(?![\w@/]|\.\w)", flags)
 
 
 class EntityMatcher:
-    """All rules, ready to scan text."""
+    """All rules, compiled into two scans (case-sensitive aliases and the others)."""
 
     def __init__(self, rules: dict[str, list[str]], exclude: list[str]):
-        self.rules = [
-            Rule(inst, tuple((alias, _compile(alias)) for alias in aliases))
-            for inst, aliases in rules.items()
+        self.rules = [Rule(inst, tuple(aliases)) for inst, aliases in rules.items()]
+        # (alias as reported, alias as found in text) per rule, worked out once.
+        self._keys = [
+            (r.instrument, [(a, a if _is_strict(a) else a.lower()) for a in r.aliases])
+            for r in self.rules
         ]
-        self.exclude = [re.compile(rf"\b{re.escape(p)}\b", re.IGNORECASE) for p in exclude]
+        strict = sorted({a for r in self.rules for a in r.aliases if _is_strict(a)})
+        loose = sorted({a.lower() for r in self.rules for a in r.aliases if not _is_strict(a)})
+        self._strict = _alternation(strict, 0)
+        self._loose = _alternation(loose, re.IGNORECASE)
+        self.exclude = _alternation(exclude, re.IGNORECASE)
 
     @classmethod
     def from_config(cls, config: Config | None) -> EntityMatcher:
@@ -98,28 +112,30 @@ class EntityMatcher:
 
     def _clean(self, text: str | None) -> str:
         cleaned = matchable(text)
-        for pattern in self.exclude:
-            cleaned = pattern.sub(" ", cleaned)
-        return cleaned
+        return self.exclude.sub(" ", cleaned) if self.exclude else cleaned
+
+    def _aliases_in(self, text: str) -> set[str]:
+        """The aliases present in a text, spelled as in the rules (loose ones lowercased)."""
+        found: set[str] = set()
+        if self._strict:
+            found.update(" ".join(m.split()) for m in self._strict.findall(text))
+        if self._loose:
+            found.update(" ".join(m.lower().split()) for m in self._loose.findall(text))
+        return found
 
     def find(self, title: str | None, summary: str | None) -> list[Match]:
         """Instruments mentioned in a report (one Match per instrument, title hits first)."""
-        title_text = self._clean(title)
-        body_text = self._clean(summary)
+        in_title = self._aliases_in(self._clean(title))
+        in_body = self._aliases_in(self._clean(summary))
         found: list[Match] = []
-        for rule in self.rules:
-            hit = None
-            for alias, pattern in rule.patterns:
-                if pattern.search(title_text):
-                    hit = Match(rule.instrument, alias, True)
+        if not in_title and not in_body:
+            return found
+        for instrument, keys in self._keys:
+            for where, aliases in ((True, in_title), (False, in_body)):
+                hit = next((alias for alias, key in keys if key in aliases), None)
+                if hit:
+                    found.append(Match(instrument, hit, where))
                     break
-            if hit is None:
-                for alias, pattern in rule.patterns:
-                    if pattern.search(body_text):
-                        hit = Match(rule.instrument, alias, False)
-                        break
-            if hit:
-                found.append(hit)
         return found
 
 

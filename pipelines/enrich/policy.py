@@ -30,21 +30,32 @@ DEFAULT_LEXICON: dict[str, list[str]] = {
 }  # fmt: skip
 
 
-def _compile(phrase: str) -> re.Pattern[str]:
+def _body(phrase: str) -> str:
     parts = []
     for word in phrase.split():
         star = word.endswith("*")
         core = re.escape(word.rstrip("*")).replace(r"\?", r"\w")
         parts.append(core + (r"\w*" if star else ""))
-    strict = phrase.replace("*", "").isupper()
-    return re.compile(r"(?<![\w/.@])" + r"\s+".join(parts) + r"(?![\w@/])", 0 if strict else re.I)
+    return r"\s+".join(parts)
+
+
+def _compile(phrases: list[str]) -> list[re.Pattern[str]]:
+    """At most two patterns for a category: its capitals-only phrases (SEC, FOMC) and the rest."""
+    out = []
+    strict = [p for p in phrases if p.replace("*", "").isupper()]
+    loose = [p for p in phrases if p not in strict]
+    for group, flags in ((strict, 0), (loose, re.I)):
+        if group:
+            alternation = "|".join(_body(p) for p in group)
+            out.append(re.compile(rf"(?<![\w/.@])(?:{alternation})(?![\w@/])", flags))
+    return out
 
 
 class PolicyTagger:
     """Compiled lexicon: tags a text with the policy categories it mentions."""
 
     def __init__(self, lexicon: dict[str, list[str]]):
-        self.lexicon = {cat: [_compile(p) for p in phrases] for cat, phrases in lexicon.items()}
+        self.lexicon = {cat: _compile(phrases) for cat, phrases in lexicon.items()}
 
     @classmethod
     def from_config(cls, config: Config | None) -> PolicyTagger:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pipelines.news import normalise_text
 
@@ -261,13 +262,25 @@ def stem(word: str) -> str:
     return word[:7]
 
 
+@lru_cache(maxsize=500_000)
+def token_of(word: str) -> str | None:
+    """The token of one folded lowercase word, or None for stop words, numbers and 1-letter words."""
+    if len(word) < 2 or word in STOPWORDS or word.isdigit():
+        return None
+    return stem(SYNONYMS.get(word, word))
+
+
 def tokens(text: str | None) -> list[str]:
     """Content tokens of a text: folded, stop words and pure numbers dropped, lightly stemmed."""
+    if not text:
+        return []
+    # ASCII is the common case: nothing to fold, so skip the Unicode normalisation.
+    words = _WORD.findall(text.lower() if text.isascii() else normalise_text(text))
     out = []
-    for word in _WORD.findall(normalise_text(text)):
-        if len(word) < 2 or word in STOPWORDS or word.isdigit():
-            continue
-        out.append(stem(SYNONYMS.get(word, word)))
+    for word in words:
+        tok = token_of(word)
+        if tok is not None:
+            out.append(tok)
     return out
 
 
@@ -286,9 +299,18 @@ _SHARE = re.compile(
 _TICKER_LINE = re.compile(r"[$€£¥%▲▼]")
 
 
+_URL_HINTS = ("http", "www.", ".com", ".org", ".net", ".io", ".co", ".gov", ".edu", ".info",
+              ".news", ".ly", ".me")  # fmt: skip
+
+
 def strip_urls(text: str | None) -> str:
     """Text without URLs and bare domains (a link says nothing about which story it is)."""
-    return _URL.sub(" ", text) if text else ""
+    if not text:
+        return ""
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _URL_HINTS):
+        return text  # the regex is the slow part; most texts have no link at all
+    return _URL.sub(" ", text)
 
 
 def matchable(text: str | None) -> str:
@@ -303,6 +325,7 @@ def matchable(text: str | None) -> str:
             if symbols / len(compact) > 0.3:
                 continue
         kept.append(line)
-    cleaned = _URL.sub(" ", "\n".join(kept))
-    cleaned = _EMAIL.sub(" ", cleaned)
+    cleaned = strip_urls("\n".join(kept))
+    if "@" in cleaned:
+        cleaned = _EMAIL.sub(" ", cleaned)
     return _SHARE.sub(" ", cleaned)
