@@ -206,3 +206,63 @@ def test_feed_config_is_validated(tmp_path):
         feeds_from_config(make_config(tmp_path, [{"url": BASE, "tz": "Nowhere/Land"}]))
     with pytest.raises(ConfigError, match=r"feeds\[0\]\.colour: unknown key"):
         feeds_from_config(make_config(tmp_path, [{"url": BASE, "colour": "red"}]))
+
+
+class _FeedHandler:
+    """A tiny feed server on 127.0.0.1: serves one feed with an ETag and honours If-None-Match."""
+
+    body = (FIXTURES / "berlin_desk.atom").read_bytes()
+    etag = '"berlin-1"'
+
+    @classmethod
+    def handler(cls):
+        from http.server import BaseHTTPRequestHandler
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                if self.headers.get("If-None-Match") == cls.etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/atom+xml; charset=utf-8")
+                self.send_header("ETag", cls.etag)
+                self.send_header("Content-Length", str(len(cls.body)))
+                self.end_headers()
+                self.wfile.write(cls.body)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+def test_real_sockets_on_localhost_with_conditional_get(tmp_path):
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FeedHandler.handler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/feed.atom"
+        config = make_config(tmp_path, [{"url": url, "tz": "Europe/Berlin"}])
+        [first] = list(RssSource(now=NOW).run(config, {}, {"news"}))
+        assert first.error is None and first.frames["articles"].height == 2
+        assert first.state["etag"] == '"berlin-1"'
+        [second] = list(RssSource(now=NOW).run(config, {url: (None, first.state)}, {"news"}))
+        assert second.skipped == "not modified (HTTP 304)"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.network
+@pytest.mark.skipif(
+    __import__("os").environ.get("TICKERWIRE_NETWORK_TESTS") != "1",
+    reason="live network test: set TICKERWIRE_NETWORK_TESTS=1",
+)
+def test_live_configured_feeds():
+    config = load_config(Path(__file__).resolve().parent.parent / "tickerwire.toml")
+    batches = list(RssSource().run(config, {}, {"news"}))
+    assert any(b.error is None and b.frames.get("articles") is not None for b in batches)
