@@ -95,7 +95,9 @@ def open_connection(
     last: Exception | None = None
     for attempt in range(retries + 1):
         if read_only:
-            pass_gate(path)  # a waiting writer goes first, so readers cannot starve a commit
+            # A waiting writer goes first, so readers cannot starve a commit (pipelines/gate.py);
+            # after the first wait, retries only pause briefly at the gate.
+            pass_gate(path, timeout=10.0 if attempt == 0 else max_delay)
         try:
             return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as exc:  # IOException on lock conflicts
@@ -284,9 +286,18 @@ class Store:
         values = [c for c in cols if c not in keys]
         compared = [c for c in values if c not in BOOKKEEPING_COLUMNS]
         key_match = " and ".join(f"t.{_q(k)} = b.{_q(k)}" for k in keys)
-        differs = " or ".join(f"t.{_q(c)} is distinct from b.{_q(c)}" for c in compared) or "false"
         col_list = ", ".join(_q(c) for c in cols)
         b_cols = ", ".join(f"b.{_q(c)}" for c in cols)
+        # Only stored rows inside the batch's key ranges can match it: bounding the lookups by
+        # them lets DuckDB skip the rest of the table (zone maps) instead of scanning all of it.
+        bounded = [k for k in keys if _orderable(batch.schema[k])]
+        span = batch.select(
+            [pl.col(k).min().alias(f"lo_{i}") for i, k in enumerate(bounded)]
+            + [pl.col(k).max().alias(f"hi_{i}") for i, k in enumerate(bounded)]
+        ).row(0)
+        where = " and ".join(f"{_q(k)} between ? and ?" for k in bounded) or "true"
+        where_params = [v for i in range(len(bounded)) for v in (span[i], span[len(bounded) + i])]
+        stored = f"(select {', '.join(_q(k) for k in keys)} from {_q(table)} where {where})"
         con = self.con
         name = "_upsert_batch"
         con.complete()  # duckdb refuses register() while a previous result is unfinished
@@ -295,41 +306,28 @@ class Store:
         try:
             if own_tx:
                 con.execute("begin transaction")
-            # Classify every batch row once: new key, changed row, or identical row.
-            con.execute(
-                f"""
-                create or replace temp table _upsert_classified as
-                select {b_cols},
-                       case when t.{_q(keys[0])} is null then 'new'
-                            when {differs} then 'changed'
-                            else 'same' end as _kind
-                from {name} b
-                left join {_q(table)} t on {key_match}
-                """
-            )
-            counts = dict(
-                con.execute(
-                    "select _kind, count(*) from _upsert_classified group by _kind"
-                ).fetchall()
-            )
-            result.inserted = counts.get("new", 0)
-            result.updated = counts.get("changed", 0)
-            result.unchanged = counts.get("same", 0)
-            if result.inserted:
-                con.execute(
-                    f"insert into {_q(table)} ({col_list}) select {col_list} from _upsert_classified where _kind = 'new'"
+            # Changed rows first (only keys already stored can match), then the new keys
+            # straight from the batch: no intermediate copy of the batch is materialised.
+            if compared:
+                assignments = ", ".join(f"{_q(c)} = b.{_q(c)}" for c in values)
+                match_t = " and ".join(f"{_q(table)}.{_q(k)} = b.{_q(k)}" for k in keys)
+                changed = " or ".join(
+                    f"{_q(table)}.{_q(c)} is distinct from b.{_q(c)}" for c in compared
                 )
-            if result.updated:
-                assignments = (
-                    ", ".join(f"{_q(c)} = u.{_q(c)}" for c in values)
-                    or f"{_q(keys[0])} = u.{_q(keys[0])}"
+                bounds_t = (
+                    " and ".join(f"{_q(table)}.{_q(k)} between ? and ?" for k in bounded) or "true"
                 )
-                match_u = " and ".join(f"{_q(table)}.{_q(k)} = u.{_q(k)}" for k in keys)
-                con.execute(
-                    f"update {_q(table)} set {assignments} from "
-                    f"(select * from _upsert_classified where _kind = 'changed') u where {match_u}"
-                )
-            con.execute("drop table if exists _upsert_classified")
+                result.updated = con.execute(
+                    f"update {_q(table)} set {assignments} from {name} b "
+                    f"where {match_t} and {bounds_t} and ({changed})",
+                    where_params,
+                ).fetchall()[0][0]
+            result.inserted = con.execute(
+                f"insert into {_q(table)} ({col_list}) select {b_cols} from {name} b "
+                f"anti join {stored} t on {key_match}",
+                where_params,
+            ).fetchall()[0][0]
+            result.unchanged = batch.height - result.inserted - result.updated
             if own_tx:
                 con.execute("commit")
         except duckdb.Error as exc:
@@ -411,6 +409,11 @@ def data_version(con: duckdb.DuckDBPyConnection) -> str:
         "select coalesce(max(run_id), 0), coalesce(max(finished_at)::varchar, '') from ingest_runs"
     ).fetchall()[0]
     return f"{row[0]}:{row[1]}"
+
+
+def _orderable(dtype: pl.DataType) -> bool:
+    """True for key types whose min/max bound a range (numbers, strings, dates and times)."""
+    return dtype.is_numeric() or dtype.is_temporal() or dtype in (pl.Utf8, pl.String)
 
 
 def _q(identifier: str) -> str:
