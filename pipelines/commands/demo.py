@@ -21,7 +21,8 @@ def demo(
     per_table = ", ".join(f"{table} {n:,}" for table, n in stats.rows.items())
     typer.echo(f"demo database {stats.db_path} rebuilt (synthetic data, seed {stats.seed})")
     typer.echo(f"rows written: {stats.total_rows:,} ({per_table})")
-    typer.echo(f"build time: {stats.seconds:.2f} s")
+    phases = ", ".join(f"{name} {sec:.2f}" for name, sec in stats.phases.items())
+    typer.echo(f"build time: {stats.seconds:.2f} s ({phases})")
     typer.echo(f"content checksum: {stats.checksum}")
 
 
