@@ -198,6 +198,22 @@ def _strip(db: str, order: tuple[str, ...], source: str | None) -> pl.DataFrame:
 
 
 @cached
+def _strip_bars(
+    db: str, ids: tuple[str, ...], tfs: tuple[str, ...], last: tuple[datetime, ...]
+) -> pl.DataFrame:
+    return query(
+        db,
+        "dash_strip_bars",
+        {
+            "ids": list(ids),
+            "timeframes": list(tfs),
+            "last_ts": list(last),
+            "since": min(last) - timedelta(days=2),
+        },
+    )
+
+
+@cached
 def quote_sources(db: str) -> pl.DataFrame:
     """Quote sources with their newest capture time (a strip snapshot is one source)."""
     return query(db, "dash_quote_sources")
@@ -210,6 +226,8 @@ def strip(source: str | None = None) -> pl.DataFrame:
     """
     order = watchlist()
     frame = _strip(tuple(order), source)
+    if source is None:  # a strip snapshot shows only what it captured; otherwise fall back to bars
+        frame = _with_bar_prices(frame)
     missing = [i for i in order if i not in set(frame["instrument_id"].to_list())]
     if missing:
         extra = pl.DataFrame(
@@ -229,6 +247,38 @@ def strip(source: str | None = None) -> pl.DataFrame:
             .drop("_pos")
         )
     return frame
+
+
+def _with_bar_prices(frame: pl.DataFrame) -> pl.DataFrame:
+    """Fill instruments that have no quote with the newest bar close and its 24 h change."""
+    tfs = finest_timeframes()
+    need = [
+        i for i in frame.filter(pl.col("price").is_null())["instrument_id"].to_list() if i in tfs
+    ]
+    if not need:
+        return frame
+    cov = coverage().filter(pl.col("instrument_id").is_in(need))
+    cov = cov.filter(
+        pl.col("timeframe") == pl.col("instrument_id").replace_strict(tfs, default=None)
+    )
+    bars = _strip_bars(
+        tuple(cov["instrument_id"]), tuple(cov["timeframe"]), tuple(cov["last_ts"].to_list())
+    )
+    if bars.height == 0:
+        return frame
+    filled = frame.join(bars, on="instrument_id", how="left", suffix="_bar")
+    return filled.with_columns(
+        pl.coalesce("price", "price_bar").alias("price"),
+        pl.when(pl.col("price").is_null())
+        .then(pl.col("change_pct_bar"))
+        .otherwise(pl.col("change_pct"))
+        .alias("change_pct"),
+        pl.coalesce("priced_at", "priced_at_bar").alias("priced_at"),
+        pl.when(pl.col("price").is_null() & pl.col("price_bar").is_not_null())
+        .then(pl.lit("bars"))
+        .otherwise(pl.col("priced_from"))
+        .alias("priced_from"),
+    ).drop("price_bar", "change_pct_bar", "priced_at_bar")
 
 
 @cached

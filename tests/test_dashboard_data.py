@@ -213,3 +213,21 @@ def test_cache_sees_new_data_without_restart(
         st.finish_run(run)
     assert data.data_key() != before_key
     assert data.events()["event_id"].to_list()[0] == "ev-new"
+
+
+def test_strip_falls_back_to_bars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without quotes, the strip shows the newest bar close and its change over 24 h."""
+    db = build(tmp_path / "noquotes.duckdb")
+    with store.writer(db) as st:
+        st.con.execute("delete from quotes")
+    monkeypatch.setenv("TICKERWIRE_DB", str(db))
+    strip = data.strip()
+    btc = strip.filter(pl.col("instrument_id") == "BTC").row(0, named=True)
+    raw = _raw_bars(db, "BTC")
+    last, day_before = (
+        raw["close"][-1],
+        raw.filter(pl.col("ts") <= raw["ts"][-1] - timedelta(days=1))["close"][-1],
+    )
+    assert btc["price"] == pytest.approx(last)
+    assert btc["change_pct"] == pytest.approx(100 * (last / day_before - 1))
+    assert btc["priced_from"] == "bars"

@@ -1,0 +1,147 @@
+"""The real dashboard in headless Chromium: every page renders, no exception, one interaction.
+
+Starts `tickerwire --db FIXTURE dashboard --port P` (the command a user runs) and drives the
+system Chromium through Playwright. Screenshots land in test-output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard_fixture_db import SEED_EVENT, build
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# (url path, what must be on the page)
+PAGES = [
+    ("", ".tw-strip"),
+    ("event", '[data-testid="stPlotlyChart"]'),
+    ("timeline", '[data-testid="stPlotlyChart"]'),
+    ("study", '[data-testid="stMainBlockContainer"] h1'),
+    ("correlations", '[data-testid="stPlotlyChart"]'),
+    ("news", '[data-testid="stDataFrame"]'),
+    ("sql", "textarea"),
+    ("health", '[data-testid="stDataFrame"]'),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard served on a free port over the fixture database; stopped afterwards."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
+    pytest.importorskip("playwright.sync_api")
+    db = build(tmp_path_factory.mktemp("browser") / "dash.duckdb")
+    port = _free_port()
+    cli = Path(sys.executable).parent / "tickerwire"
+    log = open(tmp_path_factory.mktemp("log") / "server.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(cli), "--db", str(db), "dashboard", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # so the streamlit child is stopped with it
+    )
+    url = f"http://localhost:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"dashboard did not start: {Path(log.name).read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(server: str) -> Iterator[object]:
+    """One Chromium page for the module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        yield page
+        browser.close()
+
+
+def _open(page: object, url: str) -> None:
+    page.goto(url)  # type: ignore[attr-defined]
+    page.wait_for_selector(READY, timeout=90_000)  # type: ignore[attr-defined]
+
+
+def test_every_page_renders(server: str, browser_page: object) -> None:
+    """Each page shows its key element, the demo banner, and no exception box."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser_page
+    for path, key in PAGES:
+        _open(page, f"{server}/{path}")
+        page.wait_for_selector(key, timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0, path
+        assert "Synthetic demo data" in page.inner_text('[data-testid="stMainBlockContainer"]'), (
+            path
+        )
+        page.screenshot(path=str(SHOTS / f"browser_{path or 'overview'}.png"), full_page=True)
+    _open(page, server)
+    strip = page.inner_text(".tw-strip")
+    assert "BTC $73,275.00 ▼ 0.17%" in " ".join(strip.split())
+    assert "Prices as of 04:57 UTC" in page.inner_text(".tw-strip-asof")
+
+
+def _chart_traces(page: object) -> list[str]:
+    return page.evaluate(  # type: ignore[attr-defined]
+        "() => Array.from(document.querySelectorAll('.js-plotly-plot')[0].data)"
+        ".map(t => t.name + ':' + (t.y ? Array.from(t.y).slice(0, 5).join(',') : ''))"
+    )
+
+
+def test_pick_an_event_changes_the_chart(server: str, browser_page: object) -> None:
+    """Choosing another event in the picker redraws the chart for it and updates the URL."""
+    page = browser_page
+    _open(page, f"{server}/event?event={SEED_EVENT}")
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    assert "China classifies AI engineers" in page.inner_text("h3")
+    before = _chart_traces(page)
+    picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Event").last
+    picker.click()
+    page.keyboard.type("Fed minutes")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('h3') && document.querySelector('h3').innerText.includes('Fed minutes')",
+        timeout=60_000,
+    )
+    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    after = _chart_traces(page)
+    assert after != before
+    assert "event=ev-fed" in page.url
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(SHOTS / "browser_event_after_pick.png"), full_page=True)
