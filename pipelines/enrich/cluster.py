@@ -198,8 +198,11 @@ class Clusterer:
         self._in_time_order = True
         self.comparisons = 0
 
-    def _index(self, idx: int, vec: Vector, at: datetime, prune: bool = True) -> None:
-        top = sorted(vec, key=vec.__getitem__, reverse=True)[: self.settings.index_tokens]
+    def _index(
+        self, idx: int, vec: Vector, at: datetime, prune: bool = True, ranked: list | None = None
+    ) -> None:
+        ranked = ranked if ranked is not None else sorted(vec, key=vec.__getitem__, reverse=True)
+        top = ranked[: self.settings.index_tokens]
         oldest = at - self.settings.horizon
         clusters = self.clusters
         for term in top:
@@ -228,10 +231,10 @@ class Clusterer:
             cluster.add(vec, at)
             self._index(idx, vec, at, prune=False)
 
-    def _candidates(self, at: datetime, vec: Vector) -> set[int]:
+    def _candidates(self, at: datetime, ranked: list[str]) -> set[int]:
         horizon = self.settings.horizon
         oldest = at - horizon
-        probe = sorted(vec, key=vec.__getitem__, reverse=True)[: self.settings.probe_tokens]
+        probe = ranked[: self.settings.probe_tokens]
         found: set[int] = set()
         clusters = self.clusters
         in_order = self._in_time_order
@@ -251,8 +254,9 @@ class Clusterer:
     def assign(self, key_if_new: str, at: datetime, vec: Vector) -> tuple[str, bool, float]:
         """Put one report into the best cluster, or a new one keyed `key_if_new`; (key, created, score)."""
         best, best_score = -1, 0.0
+        ranked = sorted(vec, key=vec.__getitem__, reverse=True)  # most telling terms first
         if vec:
-            for i in self._candidates(at, vec):
+            for i in self._candidates(at, ranked):
                 self.comparisons += 1
                 score = self.clusters[i].similarity(vec)
                 if score > best_score:
@@ -260,14 +264,14 @@ class Clusterer:
         if best >= 0 and best_score >= self.settings.threshold:
             cluster = self.clusters[best]
             cluster.add(vec, at)
-            self._index(best, vec, at)
+            self._index(best, vec, at, ranked=ranked)
             return cluster.key, False, best_score
         idx = len(self.clusters)
         cluster = Cluster(key=key_if_new, first_at=at)
         cluster.add(vec, at)
         self.clusters.append(cluster)
         self.by_key[key_if_new] = idx
-        self._index(idx, vec, at)
+        self._index(idx, vec, at, ranked=ranked)
         return key_if_new, True, best_score
 
 
