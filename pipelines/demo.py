@@ -33,9 +33,12 @@ DEMO_START = datetime(2026, 5, 12, tzinfo=UTC)
 DEMO_END = datetime(2026, 6, 9, tzinfo=UTC)  # exclusive: the last bar opens at 06-08 23:59
 
 # Seed 001 says "Prices as of 04:57 UTC" without a date. We take Wednesday 2026-05-27: the page
-# carries the story first reported on Tuesday 2026-05-26 ("this week"), so the morning after is the
-# earliest capture consistent with it. The bar that CLOSES at 04:57 (opens 04:56) is pinned to the
-# strip price, matching the as-of convention of DESIGN §4 (P(t) = close of last bar closed by t).
+# already discusses the story, which spread during Tuesday 2026-05-26 (The Decoder at 14:25 UTC),
+# so Wednesday 04:57 is the first 04:57 UTC after it was widely reported. The bar that CLOSES at
+# 04:57 (opens 04:56) is pinned to the strip price, matching the as-of convention of DESIGN §4
+# (P(t) = close of the last bar closed by t). Only the level is pinned: the strip's 24 h changes
+# are kept on the strip quotes, not forced into the bars, because forcing them would lay a steady
+# drift (XLM +33 %) across the very day of the seed story, i.e. a fake reaction.
 STRIP_AT = datetime(2026, 5, 27, 4, 57, tzinfo=UTC)
 ANCHOR_BAR_TS = STRIP_AT - timedelta(minutes=1)
 STRIP_SOURCE = "strip:seed-001"
@@ -142,7 +145,8 @@ def minute_grid() -> pl.Series:
 
 
 def dynamics_for(instrument: Instrument) -> Dynamics:
-    """The price dynamics of an instrument (a generic one for instruments added to the config)."""
+    """The price dynamics of an instrument (a generic one for instruments added to the config;
+    those start from 100.0 at the strip instant since the strip has no price for them)."""
     if instrument.id in DYNAMICS:
         return DYNAMICS[instrument.id]
     if instrument.asset_class == "crypto":
@@ -527,7 +531,7 @@ def news_frames(config: Config) -> dict[str, pl.DataFrame]:
                 "language": "en",
             }
             links.append({"event_id": event.event_id, "article_id": aid})
-        # first_outlet: the earliest report (ties: the finer precision came later in the list).
+        # first_outlet: the outlet of the earliest report (on a tie, the one listed first).
         first = min(event.articles, key=lambda a: a.published_at)
         events.append(
             {

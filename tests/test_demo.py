@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from pipelines import demo, store
 from pipelines.cli import app
-from pipelines.config import load_config
+from pipelines.config import load_config, parse_config
 from pipelines.errors import StoreError
 from pipelines.paths import REPO_ROOT
 from pipelines.schemas import validate_bars
@@ -430,3 +430,37 @@ def test_seed_reports_are_paraphrased_not_copied(shared):
 def test_tick_rounding_keeps_seven_significant_digits(price):
     rounded = round(price, demo.tick_decimals(price))
     assert abs(rounded - price) <= price * 5e-7 + 1e-12
+
+
+def test_a_config_with_other_instruments(tmp_path):
+    # An instrument the strip does not list starts from 100.0 at its last open bar before the
+    # strip instant; an NYSE one trades 13:30–20:00 UTC (EDT) on weekdays only.
+    raw = {
+        "instruments": [
+            {"id": "BTC", "asset_class": "crypto", "source": "ccxt", "symbol": "BTC/USDT"},
+            {
+                "id": "SPY",
+                "asset_class": "equity",
+                "source": "yahoo",
+                "symbol": "SPY",
+                "calendar": "nyse",
+                "exchange_tz": "America/New_York",
+            },
+        ]
+    }
+    config = parse_config(raw, tmp_path / "small.toml")
+    stats = demo.build_demo(tmp_path / "small.duckdb", config)
+    assert stats.rows["instruments"] == 2 and stats.rows["bars"] == DAYS * 1440 + 20 * 390
+    with store.reader(stats.db_path) as c:
+        anchor = c.execute(
+            "select ts, close from bars where instrument_id = 'SPY' and ts <= ? "
+            "order by ts desc limit 1",
+            [demo.ANCHOR_BAR_TS],
+        ).fetchall()[0]
+        links = frame(c, "select event_id, instrument_id from event_instruments")
+        strip = frame(c, "select instrument_id from quotes where source = 'strip:seed-001'")
+    assert anchor == (datetime(2026, 5, 26, 19, 59, tzinfo=UTC), 100.0)
+    assert strip["instrument_id"].to_list() == ["BTC"]
+    seed_links = links.filter(pl.col("event_id") == demo.SEED_EVENT.event_id)
+    assert sorted(seed_links["instrument_id"]) == ["BTC", "SPY"]
+    assert set(links["instrument_id"]) <= {"BTC", "SPY"}  # sample links to absent ids are dropped
