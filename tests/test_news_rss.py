@@ -266,3 +266,17 @@ def test_live_configured_feeds():
     config = load_config(Path(__file__).resolve().parent.parent / "tickerwire.toml")
     batches = list(RssSource().run(config, {}, {"news"}))
     assert any(b.error is None and b.frames.get("articles") is not None for b in batches)
+
+
+@responses.activate
+def test_feed_declaring_utf8_but_sending_latin1_keeps_its_items(tmp_path):
+    text = (FIXTURES / "berlin_desk.atom").read_text(encoding="utf-8")
+    body = text.encode("latin-1")  # "Europäische" as one byte 0xE4: invalid UTF-8
+    responses.get(
+        BASE + "latin1.atom", body=body, content_type="application/atom+xml; charset=utf-8"
+    )
+    [batch] = list(source().run(make_config(tmp_path, [{"url": BASE + "latin1.atom"}]), {}, set()))
+    assert batch.error is None
+    frame = batch.frames["articles"]
+    assert frame.height == 2
+    assert any("Europäische" in (s or "") for s in frame["summary"])
