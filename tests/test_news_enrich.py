@@ -12,6 +12,7 @@ from pipelines import store
 from pipelines.config import load_config
 from pipelines.enrich import run_enrichment
 from pipelines.enrich.cluster import ClusterSettings, cluster_reports
+from pipelines.enrich.countries import CountryFinder
 from pipelines.enrich.entities import EntityMatcher, combine
 from pipelines.enrich.policy import PolicyTagger
 from pipelines.enrich.quality import bcubed
@@ -316,3 +317,32 @@ def test_clustering_settings_validated(tmp_path):
         ClusterSettings.from_config(load_config(path))
     path.write_text("[clustering]\nhorizon_hours = 6\n", encoding="utf-8")
     assert ClusterSettings.from_config(load_config(path)).horizon == timedelta(hours=6)
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("Beijing curbs overseas travel for AI researchers", {"CN"}),
+        ("U.S. widens export controls on chips to China", {"US", "CN"}),
+        ("EU vows response to US tariffs", {"EU", "US"}),
+        ("Let us ask the eu-style question", set()),  # lower-case 'us'/'eu' are words
+        ("Houthis claim attack on ship off Yemen", {"YE"}),
+        ("Read more at https://www.china-daily.example/iran", set()),
+    ],
+)
+def test_country_finder(text, codes):
+    assert CountryFinder().find(text, None) == codes
+
+
+def test_event_countries_are_filled(shared, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    db = tmp_path / "c.duckdb"
+    seeds = sorted(str(p) for p in (shared / "seeds").glob("*.txt"))
+    args = ["--db", str(db), "import", "articles", *seeds, "--published", "2025-04-21T08:00:00Z"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    with store.reader(db) as con:
+        countries = con.execute("select countries from events").fetchall()[0][0]
+    assert "CN" in countries

@@ -20,6 +20,7 @@ from pipelines.enrich.cluster import (
     term_counts,
     weigh,
 )
+from pipelines.enrich.countries import CountryFinder
 from pipelines.enrich.entities import EntityMatcher, combine
 from pipelines.enrich.policy import PolicyTagger
 from pipelines.enrich.sentiment import SentimentScorer
@@ -108,7 +109,7 @@ def run_enrichment(
     counts["articles_clustered"] = len(links)
 
     article_updates = _article_updates(pending, duplicate_of, tagger, scorer, now)
-    instrument_rows = _instrument_rows(store, touched, context, fresh, links, matcher)
+    instrument_rows, countries = _event_entities(touched, context, fresh, links, matcher)
     counts["instrument_links"] = instrument_rows.height
 
     con.execute("begin transaction")
@@ -129,7 +130,13 @@ def run_enrichment(
             )
         finally:
             con.unregister("touched_events")
-        events = events.with_columns(pl.lit(now, dtype=UTC_TS).alias("updated_at"))
+        country_frame = pl.DataFrame(
+            {"event_id": list(countries), "countries": list(countries.values())},
+            schema={"event_id": pl.Utf8, "countries": pl.List(pl.Utf8)},
+        )
+        events = events.join(country_frame, on="event_id", how="left").with_columns(
+            pl.lit(now, dtype=UTC_TS).alias("updated_at")
+        )
         store.upsert("events", events, in_transaction=True)
         store.upsert("event_instruments", instrument_rows, in_transaction=True)
         con.execute("commit")
@@ -206,15 +213,14 @@ def _apply_article_updates(store: Store, updates: pl.DataFrame) -> None:
         con.unregister("article_updates")
 
 
-def _instrument_rows(
-    store: Store,
+def _event_entities(
     touched: set[str],
     context: pl.DataFrame,
     fresh: pl.DataFrame,
     links: list[tuple[str, str]],
     matcher: EntityMatcher,
-) -> pl.DataFrame:
-    """event_instruments rows for every touched event, from all of its reports' entity matches."""
+) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """For every touched event, from all of its reports: event_instruments rows and countries."""
     texts: dict[str, tuple[str, str | None]] = {}
     members: dict[str, list[str]] = {}
     for event_id, article, title, summary in context.select(
@@ -227,12 +233,18 @@ def _instrument_rows(
         texts[article] = (title, summary)
     for event_id, article in links:
         members.setdefault(event_id, []).append(article)
+    finder = CountryFinder()
     rows = []
+    countries: dict[str, list[str]] = {}
     for event_id, articles in members.items():
         found = combine([matcher.find(*texts[a]) for a in articles])
         for instrument, (reason, confidence) in found.items():
             rows.append((event_id, instrument, reason, confidence))
-    return pl.DataFrame(
+        named: set[str] = set()
+        for a in articles:
+            named |= finder.find(*texts[a])
+        countries[event_id] = sorted(named)
+    frame = pl.DataFrame(
         rows,
         schema={
             "event_id": pl.Utf8,
@@ -242,3 +254,4 @@ def _instrument_rows(
         },
         orient="row",
     )
+    return frame, countries
