@@ -13,7 +13,8 @@ instruments as (
 ),
 final as (
     select c.event_id, c.event_at, c.category, c.n_articles, c.n_outlets, c.first_outlet,
-           i.instruments, c.sentiment, array_to_string(c.tags, ',') as tags, c.is_manual, c.title
+           i.instruments, array_to_string(c.countries, ',') as countries, c.sentiment,
+           array_to_string(c.tags, ',') as tags, c.is_manual, c.title
     from chosen c
     left join instruments i on i.event_id = c.event_id
 )
