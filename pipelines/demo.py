@@ -25,6 +25,7 @@ from pipelines import store
 from pipelines.calendars import in_session_expr
 from pipelines.config import Config, Instrument
 from pipelines.errors import DataError, StoreError, StoreLocked
+from pipelines.gate import writer_gate
 from pipelines.schemas import UTC_TS
 
 DEFAULT_SEED = 20260527
@@ -624,33 +625,39 @@ def checksum(con) -> str:
     return rows[0][0]
 
 
-def _remove_old(db_path: Path, force: bool) -> None:
-    """Delete a previous demo file (and its WAL); refuse to delete a non-demo database."""
-    if not db_path.exists():
-        db_path.with_name(db_path.name + ".wal").unlink(missing_ok=True)
+def _check_replaceable(db_path: Path, force: bool) -> None:
+    """Refuse to replace an existing file that is not a demo database (unless forced)."""
+    if force or not db_path.exists():
         return
-    if not force:
-        try:
-            with store.reader(db_path) as con:
-                dataset = con.execute(
-                    "select value from meta where key = 'dataset'"
-                    if _has_table(con, "meta")
-                    else "select null where false"
-                ).fetchall()
-        except StoreLocked:
-            raise
-        except StoreError as exc:  # e.g. not a DuckDB file at all
-            raise StoreError(
-                f"{db_path} cannot be read as a database; refusing to overwrite it "
-                "(choose another --db, or --force to replace it)"
-            ) from exc
-        if not dataset or dataset[0][0] != "demo":
-            raise StoreError(
-                f"{db_path} is not a demo database (no meta dataset = 'demo'); refusing to "
-                "overwrite it (use --db data/demo.duckdb, or --force to replace it)"
-            )
-    db_path.unlink()
+    try:
+        with store.reader(db_path) as con:
+            dataset = con.execute(
+                "select value from meta where key = 'dataset'"
+                if _has_table(con, "meta")
+                else "select null where false"
+            ).fetchall()
+    except StoreLocked:
+        raise
+    except StoreError as exc:  # e.g. not a DuckDB file at all
+        raise StoreError(
+            f"{db_path} cannot be read as a database; refusing to overwrite it "
+            "(choose another --db, or --force to replace it)"
+        ) from exc
+    if not dataset or dataset[0][0] != "demo":
+        raise StoreError(
+            f"{db_path} is not a demo database (no meta dataset = 'demo'); refusing to "
+            "overwrite it (use --db data/demo.duckdb, or --force to replace it)"
+        )
+
+
+def _removed(db_path: Path) -> Path:
+    """Delete the database file and its WAL; return the path, now free for a new file.
+
+    Readers that have the old file open keep their copy until they close it.
+    """
+    db_path.unlink(missing_ok=True)
     db_path.with_name(db_path.name + ".wal").unlink(missing_ok=True)
+    return db_path
 
 
 def _insert_all(st: store.Store, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
@@ -691,7 +698,7 @@ def build_demo(
     """Rebuild the demo database from scratch: bars, quotes, instruments, events, run log, meta."""
     started = time.perf_counter()
     path = Path(db_path)
-    _remove_old(path, force)
+    _check_replaceable(path, force)
     stats = DemoStats(db_path=path, seed=seed)
     bars, latest = simulate_bars(config, seed)
     built_from = (
@@ -710,7 +717,9 @@ def build_demo(
         ),
     }
     stats.phases["simulate"] = time.perf_counter() - started
-    with store.writer(path) as st:
+    # The gate makes dashboards that reopen the file meanwhile wait for the new one instead
+    # of finding it missing or half written (pipelines/gate.py).
+    with writer_gate(path), store.writer(_removed(path)) as st:
         st.con.execute("set enable_progress_bar = false")  # DuckDB would draw one on stdout
         run = st.start_run("demo")
         stats.rows.update(_insert_all(st, frames))

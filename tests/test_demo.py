@@ -35,6 +35,27 @@ def built(tmp_path_factory) -> demo.DemoStats:
     return demo.build_demo(path, CONFIG)
 
 
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> demo.DemoStats:
+    """A demo of two instruments: BTC and an NYSE-listed one the strip does not know."""
+    raw = {
+        "instruments": [
+            {"id": "BTC", "asset_class": "crypto", "source": "ccxt", "symbol": "BTC/USDT"},
+            {
+                "id": "SPY",
+                "asset_class": "equity",
+                "source": "yahoo",
+                "symbol": "SPY",
+                "calendar": "nyse",
+                "exchange_tz": "America/New_York",
+            },
+        ]
+    }
+    folder = tmp_path_factory.mktemp("small")
+    config = parse_config(raw, folder / "small.toml")
+    return demo.build_demo(folder / "small.duckdb", config)
+
+
 @pytest.fixture
 def con(built):
     with store.reader(built.db_path) as connection:
@@ -64,18 +85,18 @@ def test_cli_rebuild_prints_counts_time_and_the_same_checksum(built, tmp_path):
     assert not Path(str(path) + ".wal").exists()
 
 
-def test_checksum_sees_content_but_not_wall_clock_columns(built, tmp_path):
+def test_checksum_sees_content_but_not_wall_clock_columns(small, tmp_path):
     copy = tmp_path / "copy.duckdb"
-    shutil.copy(built.db_path, copy)
+    shutil.copy(small.db_path, copy)
     with store.writer(copy) as w:
-        w.con.execute("update bars set ingested_at = now() where instrument_id = 'LEO'")
+        w.con.execute("update bars set ingested_at = now()")
         w.con.execute("update articles set fetched_at = now()")
-        assert demo.checksum(w.con) == built.checksum
+        assert demo.checksum(w.con) == small.checksum
         w.con.execute(
             "update bars set close = close + 0.01 "
             "where instrument_id = 'BTC' and ts = '2026-06-01 12:00:00+00'"
         )
-        assert demo.checksum(w.con) != built.checksum
+        assert demo.checksum(w.con) != small.checksum
 
 
 def test_other_seed_gives_other_prices_same_anchors(tmp_path):
@@ -273,6 +294,7 @@ def test_the_reaction_check_can_fail(built, tmp_path):
         w.con.execute(
             "update bars set open = open * 1.03, high = high * 1.03, low = low * 1.03, "
             "close = close * 1.03 where ts >= timestamptz '2026-05-26 14:30:00+00' "
+            "and ts < timestamptz '2026-05-26 16:30:00+00' "
             "and instrument_id in (select unnest($ids))",
             {"ids": list(RISKY_CRYPTO)},
         )
@@ -432,24 +454,10 @@ def test_tick_rounding_keeps_seven_significant_digits(price):
     assert abs(rounded - price) <= price * 5e-7 + 1e-12
 
 
-def test_a_config_with_other_instruments(tmp_path):
+def test_a_config_with_other_instruments(small):
     # An instrument the strip does not list starts from 100.0 at its last open bar before the
     # strip instant; an NYSE one trades 13:30–20:00 UTC (EDT) on weekdays only.
-    raw = {
-        "instruments": [
-            {"id": "BTC", "asset_class": "crypto", "source": "ccxt", "symbol": "BTC/USDT"},
-            {
-                "id": "SPY",
-                "asset_class": "equity",
-                "source": "yahoo",
-                "symbol": "SPY",
-                "calendar": "nyse",
-                "exchange_tz": "America/New_York",
-            },
-        ]
-    }
-    config = parse_config(raw, tmp_path / "small.toml")
-    stats = demo.build_demo(tmp_path / "small.duckdb", config)
+    stats = small
     assert stats.rows["instruments"] == 2 and stats.rows["bars"] == DAYS * 1440 + 20 * 390
     with store.reader(stats.db_path) as c:
         anchor = c.execute(
