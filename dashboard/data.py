@@ -744,24 +744,21 @@ def health_instruments(gap_days: int = 7) -> pl.DataFrame:
     )
 
 
-def source_freshness() -> pl.DataFrame:
-    """The ops engineer's freshness report (pipelines.health); FeatureMissing when absent."""
+@cached
+def source_freshness(db: str) -> pl.DataFrame:
+    """The ops freshness report (pipelines.health.freshness); FeatureMissing when absent."""
     try:
         from pipelines import health
     except ImportError as exc:
-        raise FeatureMissing("pipelines.health is not available yet") from exc
+        raise FeatureMissing(f"pipelines.health cannot be imported: {exc}") from exc
     fn = getattr(health, "freshness", None)
     if fn is None:
         raise FeatureMissing("pipelines.health has no freshness() function yet")
     try:
-        with store.reader(db_path()) as con:
+        with store.reader(db) as con:
             result = fn(con)
     except NotImplementedError as exc:
         raise FeatureMissing(f"pipelines.health.freshness: {exc}") from exc
-    except TypeError as exc:
-        raise FeatureMissing(
-            f"pipelines.health.freshness has an unexpected signature: {exc}"
-        ) from exc
     return result if isinstance(result, pl.DataFrame) else pl.DataFrame(result)
 
 

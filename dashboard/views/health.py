@@ -25,6 +25,16 @@ def body() -> None:
     st.subheader("Freshness")
     try:
         fresh = data.source_freshness()
+        if fresh.height and "stale" in fresh.columns:
+            stale = fresh.filter(pl.col("stale"))
+            if stale.height:
+                st.warning(
+                    f"{stale.height} stale: "
+                    + ", ".join(
+                        f"{r['name']} ({r['reason']})" for r in stale.head(8).iter_rows(named=True)
+                    )
+                    + (" …" if stale.height > 8 else "")
+                )
         ui.table(fresh, "health_freshness", empty="No freshness report.", key="health-freshness")
     except data.FeatureMissing as exc:
         ui.missing(
