@@ -16,9 +16,9 @@ import requests
 import responses
 
 from pipelines import store
-from pipelines.config import load_config
+from pipelines.config import Instrument, load_config
 from pipelines.errors import ConfigError
-from pipelines.sources.ccxt_source import CcxtSource, ExchangeRegistry, to_bar_frame
+from pipelines.sources.ccxt_source import CcxtSource, ExchangeRegistry, to_bar_frame, to_quote_frame
 from pipelines.sources.retry import Backoff
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "prices"
@@ -319,25 +319,49 @@ def test_markets_cached_for_a_day(env):
     assert info_calls() == before + 1
 
 
-def test_shared_ccxt_fixtures_parse_like_ccxt_expects(shared: Path):
-    """The recorded fetchOHLCV cases of ccxt's own static tests, served over HTTP, parse as recorded."""
-    case = json.loads((shared / "fixtures/ccxt/binance.response.json").read_text())["methods"][
-        "fetchOHLCV"
-    ][0]
-    markets = json.loads((shared / "fixtures/ccxt/binance.markets.json").read_text())["markets"]
-    exchange = ccxt.binance()
+SHARED_CASES = [  # (exchange, method, case index): spot BTC/USDT cases whose markets were recorded
+    ("binance", "fetchOHLCV", 0), ("binance", "fetchTicker", 0),
+    ("kraken", "fetchOHLCV", 0), ("kraken", "fetchTicker", 0),
+    ("kucoin", "fetchOHLCV", 0), ("kucoin", "fetchTicker", 0),
+    ("okx", "fetchOHLCV", 0), ("okx", "fetchTicker", 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("venue", "method", "index"), SHARED_CASES, ids=lambda v: str(v))
+def test_shared_ccxt_cases_through_http_and_our_transform(shared: Path, venue, method, index):
+    """ccxt's own recorded responses, served over HTTP: ccxt parses them as recorded, and our
+    transform keeps every value (bars: UTC open times; quotes: last and 24 h change %)."""
+    doc = json.loads((shared / f"fixtures/ccxt/{venue}.response.json").read_text())
+    case = doc["methods"][method][index]
+    markets = json.loads((shared / f"fixtures/ccxt/{venue}.markets.json").read_text())["markets"]
+    exchange = getattr(ccxt, venue)()
     exchange.set_markets(markets)
+    body = case["httpResponse"]
     with responses.RequestsMock() as rsps:
-        rsps.add(
-            responses.GET,
-            re.compile(r"https://api\.binance\.com/api/v3/klines.*"),
-            json=case["httpResponse"],
+        rsps.add(responses.GET, re.compile(r"https://.*"), json=body)
+        got = getattr(
+            exchange, method.replace("OHLCV", "_ohlcv").replace("Ticker", "_ticker").lower()
+        )(*case["input"])
+    expected = case["parsedResponse"]
+    inst = Instrument(
+        id="BTC", name="Bitcoin", asset_class="crypto", source="ccxt", symbol="BTC/USDT"
+    )
+    if method == "fetchOHLCV":
+        assert got == expected
+        frame = to_bar_frame(got, "BTC", case["input"][1], venue)
+        assert frame["ts"].to_list() == [
+            datetime.fromtimestamp(r[0] / 1000, tz=UTC) for r in expected
+        ]
+        assert frame["close"].to_list() == [float(r[4]) for r in expected]
+    else:
+        for field in ("last", "percentage", "timestamp"):
+            assert got[field] == expected[field]
+        frame = to_quote_frame({"BTC/USDT": got}, [(inst, "BTC/USDT")], venue, T0)
+        row = frame.row(0, named=True)
+        assert (row["price"], row["change_pct"]) == (
+            float(expected["last"]),
+            expected["percentage"],
         )
-        rows = exchange.fetch_ohlcv(*case["input"])
-    assert rows == case["parsedResponse"]
-    frame = to_bar_frame(rows, "BTC", case["input"][1], "binance")
-    assert frame["ts"][0] == datetime.fromtimestamp(case["parsedResponse"][0][0] / 1000, tz=UTC)
-    assert frame["close"].to_list() == [r[4] for r in case["parsedResponse"]]
 
 
 @pytest.mark.network
