@@ -46,6 +46,7 @@ YAHOO_LIMITS: dict[str, YahooLimit] = {
 }
 # Yahoo counts "the last N days" from its own clock; stay clear of the edge.
 EDGE = timedelta(hours=1)
+NO_NETWORK = "cannot reach Yahoo: no network (DNS lookup or route failed)"
 
 DEFAULTS: dict[str, Any] = {
     "timeframes": ["1m", "1h", "1d"],
@@ -172,6 +173,7 @@ class YahooSource:
         settings = self.settings or yahoo_settings(config)
         use_cache_dir(Path(config.db_path).parent / "cache" / "yfinance")
         now = self.clock()
+        offline: str | None = None
         for inst in (i for i in config.instruments if i.source == "yahoo"):
             for tf in settings.timeframes:
                 entry = state.get(f"{inst.id}/{tf}")
@@ -191,7 +193,12 @@ class YahooSource:
                         f"older than Yahoo keeps ({keeps.days} days) and were not fetched"
                     )
                     start = now - keeps + EDGE
+                if offline:  # no network: say so for every unit without asking again
+                    yield Batch(source="yahoo", key=f"{inst.id}/{tf}", error=offline)
+                    continue
                 batch = self.bars_batch(inst, tf, start, now, settings, cursor=cursor)
+                if batch.error == NO_NETWORK:
+                    offline = batch.error
                 if note and batch.error is None:
                     batch.skipped = note
                 yield batch
@@ -302,9 +309,7 @@ class YahooSource:
             raise SourceError(f"Yahoo: {symbol} {timeframe}: {_one_line(exc)}") from exc
         except Exception as exc:
             if is_offline(exc):
-                raise NetworkUnavailable(
-                    "cannot reach Yahoo: no network (DNS lookup or route failed)"
-                ) from exc
+                raise NetworkUnavailable(NO_NETWORK) from exc
             if isinstance(exc, requests.exceptions.RequestException):
                 raise SourceError(f"cannot reach Yahoo for {symbol}: {describe(exc)}") from exc
             # yfinance choked on an odd answer: fail this unit, not the run
