@@ -214,18 +214,20 @@ def render_seconds(browser: object, url: str, selector: str, count: int) -> floa
     context = browser.new_context(viewport={"width": 1400, "height": 1600})  # type: ignore[attr-defined]
     page = context.new_page()
     started = time.monotonic()
-    page.goto(url)
-    page.wait_for_selector(READY, timeout=180_000)
-    page.wait_for_function(
-        "([sel, n]) => document.querySelectorAll(sel).length >= n",
-        arg=[selector, count],
-        timeout=180_000,
-    )
-    elapsed = time.monotonic() - started
-    if page.locator('[data-testid="stException"]').count():
-        print(f"  ! exception on {url}")
-    context.close()
-    return elapsed
+    try:
+        page.goto(url)
+        page.wait_for_selector(READY, timeout=180_000)
+        page.wait_for_function(
+            "([sel, n]) => document.querySelectorAll(sel).length >= n",
+            arg=[selector, count],
+            timeout=180_000,
+        )
+        elapsed = time.monotonic() - started
+        if page.locator('[data-testid="stException"]').count():
+            print(f"  ! exception on {url}")
+        return elapsed
+    finally:
+        context.close()
 
 
 # ---------------------------------------------------------------------------- query timings
@@ -345,9 +347,16 @@ def main() -> None:
                     order = ("tiny", "big") if round_no % 2 == 0 else ("big", "tiny")
                     for name in order:
                         url = f"{servers[name][1]}/{'' if page == 'overview' else page}"
-                        timings.setdefault((page, name), []).append(
-                            render_seconds(browser, url, selector, count)
+                        try:
+                            seconds = render_seconds(browser, url, selector, count)
+                        except Exception as exc:  # a render that never finishes is a result too
+                            print(f"  ! {page} on {name}: {type(exc).__name__}", flush=True)
+                            seconds = float("inf")
+                        print(
+                            f"  round {round_no + 1} {page:13s} {name:5s} {seconds:6.2f} s",
+                            flush=True,
                         )
+                        timings.setdefault((page, name), []).append(seconds)
             browser.close()
     finally:
         for proc, _ in servers.values():

@@ -23,15 +23,8 @@ def body() -> None:
     category = c2.selectbox("Category", ["(any)", *cats], key="category", bind="query-params")
     since = c3.date_input("Since", value=None, key="since", bind="query-params")
     until = c4.date_input("Until", value=None, key="until", bind="query-params")
-    found = data.events(
-        words=tuple(words.split()),
-        category=None if category in (None, "(any)") else category,
-        start=ui.as_utc(since) if since else None,
-        end=ui.as_utc(until, end_of_day=True) if until else None,
-        limit=2_000,
-    )
     available = data.instruments_with_bars()
-    d1, d2, d3, d4 = st.columns([2, 1, 1, 1])
+    d1, d2, d3, d4, d5 = st.columns([2, 1, 1, 1, 1])
     instruments = d1.multiselect(
         "Instruments (empty = each event's linked instruments)",
         available,
@@ -43,11 +36,32 @@ def body() -> None:
     placebo = d4.selectbox(
         "Placebo draws", [0, 100, 500], index=1, key="placebo", bind="query-params"
     )
+    max_events = d5.selectbox(
+        "Events (newest)",
+        [50, 200, 1000],
+        key="max_events",
+        bind="query-params",
+        help="The study runs on at most this many of the matching events, newest first.",
+    )
+    found = data.events(
+        words=tuple(words.split()),
+        category=None if category in (None, "(any)") else category,
+        start=ui.as_utc(since) if since else None,
+        end=ui.as_utc(until, end_of_day=True) if until else None,
+        limit=max_events,
+    )
     if found.height == 0:
         st.info("No event matches these filters.")
         return
+    n_matched = found["n_matched"][0]
     st.caption(
-        f"{found.height:,} event(s) selected{' (newest 2,000)' if found['n_matched'][0] > 2_000 else ''}."
+        f"{found.height:,} event(s) in the study"
+        + (
+            f" — the newest {found.height:,} of {n_matched:,} matching"
+            if n_matched > found.height
+            else ""
+        )
+        + "."
     )
     window, estimation = WINDOWS[window_name]
     try:
