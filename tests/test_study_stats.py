@@ -108,3 +108,15 @@ def test_statistics_are_centred_under_the_null():
     ):
         assert abs(np.mean(out[name])) < 0.2, name
         assert 0.75 < np.std(out[name]) < 1.3, name
+
+
+def test_wilcoxon_large_samples_use_the_normal_approximation_row_by_row():
+    rng = np.random.default_rng(11)
+    rows = rng.normal(0.1, 1.0, (4, 80))
+    rows[1, :10] = np.nan  # a row with fewer securities
+    w, p = st.wilcoxon_signed_rank(rows)
+    for i in range(4):
+        x = rows[i][~np.isnan(rows[i])]
+        ref = sps.wilcoxon(x, method="approx", correction=False)
+        assert p[i] == pytest.approx(ref.pvalue, rel=1e-9)
+        assert min(w[i], len(x) * (len(x) + 1) / 2 - w[i]) == pytest.approx(ref.statistic)

@@ -91,24 +91,33 @@ def wilcoxon_signed_rank(ev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     w_plus = np.where(present & (a > 0), ranks, 0.0).sum(axis=1)
     w_plus = np.where(n > 0, w_plus, np.nan)
     p = np.full(w_plus.shape, np.nan)
-    exact = signed_rank_null_cdf(min(int(n.max(initial=0)), 50))
-    for row in np.flatnonzero(n > 0):
-        ni = int(n[row])
-        r = ranks[row][present[row]]
-        has_ties = np.unique(r).size < r.size
-        if ni <= 50 and not has_ties:
-            dist = exact[ni] / exact[ni].sum()
-            cdf = np.cumsum(dist)
-            w = int(round(w_plus[row]))
+    # Ties among |AR| within a row: the tie-correction term Σ(t³ − t)/48 from sorted runs.
+    sorted_abs = np.sort(np.where(present, np.abs(a), np.inf), axis=1)
+    tie_term = np.zeros(len(n))
+    has_ties = np.zeros(len(n), dtype=bool)
+    if sorted_abs.shape[1] > 1:
+        same = (sorted_abs[:, 1:] == sorted_abs[:, :-1]) & np.isfinite(sorted_abs[:, 1:])
+        has_ties = same.any(axis=1)
+        for row in np.flatnonzero(has_ties):
+            _, counts = np.unique(sorted_abs[row][np.isfinite(sorted_abs[row])], return_counts=True)
+            tie_term[row] = np.sum(counts**3 - counts) / 48
+    exact_rows = (n > 0) & (n <= 50) & ~has_ties
+    if exact_rows.any():
+        table = signed_rank_null_cdf(int(n[exact_rows].max()))
+        for size in np.unique(n[exact_rows]):
+            rows = np.flatnonzero(exact_rows & (n == size))
+            cdf = np.cumsum(table[size] / table[size].sum())
+            w = np.rint(w_plus[rows]).astype(int)
             lower = cdf[w]
-            upper = 1.0 - (cdf[w - 1] if w > 0 else 0.0)
-            p[row] = min(1.0, 2 * min(lower, upper))
-        else:
-            mean = ni * (ni + 1) / 4
-            _, tie_counts = np.unique(r, return_counts=True)
-            var = ni * (ni + 1) * (2 * ni + 1) / 24 - np.sum(tie_counts**3 - tie_counts) / 48
-            z = (w_plus[row] - mean) / np.sqrt(var) if var > 0 else np.nan
-            p[row] = 2 * sps.norm.sf(abs(z)) if np.isfinite(z) else np.nan
+            upper = 1.0 - np.where(w > 0, cdf[np.maximum(w - 1, 0)], 0.0)
+            p[rows] = np.minimum(1.0, 2 * np.minimum(lower, upper))
+    normal_rows = (n > 0) & ~exact_rows
+    if normal_rows.any():
+        nn = n[normal_rows].astype(float)
+        var = nn * (nn + 1) * (2 * nn + 1) / 24 - tie_term[normal_rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (w_plus[normal_rows] - nn * (nn + 1) / 4) / np.sqrt(var)
+        p[normal_rows] = np.where(np.isfinite(z), 2 * sps.norm.sf(np.abs(z)), np.nan)
     return w_plus, p
 
 

@@ -106,25 +106,28 @@ def run_study(
     if geometry.dates:
         geometry = geometry.with_offsets_of(rows)
     # Pairs with too short an estimation window cannot be tested: listed in notes, dropped.
-    fit = rows.group_by("pair_id").agg(pl.col("n_estimation").first())
-    too_short = fit.filter(pl.col("n_estimation").fill_null(0) < min_est)["pair_id"].to_list()
+    params = rows.params
+    too_short = params.filter(pl.col("n_estimation").fill_null(0) < min_est)["pair_id"]
     targets = pairs.filter(pl.col("is_target"))
-    have_rows = set(fit["pair_id"].to_list())
-    for pair in targets.iter_rows(named=True):
-        if pair["pair_id"] not in have_rows:
-            notes.append(
-                f"{pair['event_id']}/{pair['instrument_id']}: no {timeframe} bars around the event"
-            )
-        elif pair["pair_id"] in too_short:
-            notes.append(
-                f"{pair['event_id']}/{pair['instrument_id']}: fewer than {min_est} estimation returns, left out"
-            )
-    rows = rows.filter(~pl.col("pair_id").is_in(too_short))
-    targets = targets.filter(pl.col("pair_id").is_in(rows["pair_id"].unique().to_list()))
+    no_prices = set(
+        params.filter(pl.col("sigma").is_null() & (pl.col("n_estimation").fill_null(0) == 0))[
+            "pair_id"
+        ].to_list()
+    )
+    short = set(too_short.to_list())
+    for pair in targets.filter(pl.col("pair_id").is_in(list(short))).iter_rows(named=True):
+        what = (
+            f"no {timeframe} bars around the event"
+            if pair["pair_id"] in no_prices
+            else (f"fewer than {min_est} estimation returns, left out")
+        )
+        notes.append(f"{pair['event_id']}/{pair['instrument_id']}: {what}")
+    rows = rows.without(short)
+    targets = targets.filter(~pl.col("pair_id").is_in(list(short)))
 
-    ar = _ar_frame(rows, targets, timeframe)
+    ar = _ar_frame(rows.event, targets, timeframe)
     windows = _car_windows(spec, geometry)
-    car = _car_frame(con, rows, targets, windows, timeframe)
+    car = _car_frame(con, rows.params, targets, windows, timeframe)
     summary = _summary_frame(rows, targets, spec.model)
     confounders = _confounders(con, events, geometry)
     placebo = _empty(PLACEBO_COLUMNS)
@@ -305,10 +308,10 @@ class _Geometry:
         """Last offset needed on the grid."""
         return max(self.l2, self.t2)
 
-    def with_offsets_of(self, rows: pl.DataFrame) -> _Geometry:
+    def with_offsets_of(self, rows: _Rows) -> _Geometry:
         """Date windows turned into the trading-day offsets they cover in the data."""
-        est = rows.filter(pl.col("role") == "estimation")["k"]
-        ev = rows.filter(pl.col("role") == "event")["k"]
+        est = rows.estimation["k"]
+        ev = rows.event["k"]
         if est.len() == 0 or ev.len() == 0:
             raise DataError("no daily bars fall inside the estimation and event dates")
         return replace(
@@ -466,14 +469,32 @@ def _pairs_frame(targets: pl.DataFrame, meta: dict[str, dict[str, str | None]]) 
 # ---------------------------------------------------------------------------- SQL steps
 
 
+@dataclass
+class _Rows:
+    """What the SQL steps hand to Python: event-window rows, estimation ARs, per-pair parameters."""
+
+    event: pl.DataFrame  # pair_id, k, grid_at, price, ret, mret, expected, ar
+    estimation: pl.DataFrame  # pair_id, k, ar
+    params: pl.DataFrame  # pair_id, n_estimation, alpha, beta, m_mean, m_sxx, sigma
+
+    def without(self, pair_ids: set[int]) -> _Rows:
+        """The same rows less some pairs."""
+        if not pair_ids:
+            return self
+        keep = ~pl.col("pair_id").is_in(list(pair_ids))
+        return _Rows(
+            self.event.filter(keep), self.estimation.filter(keep), self.params.filter(keep)
+        )
+
+
 def _abnormal_rows(
     con: duckdb.DuckDBPyConnection,
     pairs: pl.DataFrame,
     geometry: _Geometry,
     model: str,
     stale: int,
-) -> pl.DataFrame:
-    """Align every pair on its grid and compute AR (estimation and event rows) in DuckDB."""
+) -> _Rows:
+    """Align every pair on its grid and compute AR in DuckDB; leaves temp table study_ar_rows."""
     con.complete()
     con.register(
         "_study_pairs_in",
@@ -497,10 +518,18 @@ def _abnormal_rows(
             binds = {**binds, "step_us": geometry.step_us, "stale": stale}
         _create_temp(con, "study_aligned", align_sql, binds)
         _create_temp(con, "study_ar_rows", load_sql("study_ar"), {"model": model})
-        rows = query_frame(con, "select * from study_ar_rows order by pair_id, k")
+        event = query_frame(
+            con,
+            "select pair_id, k, grid_at, price, ret, mret, expected, ar from study_ar_rows "
+            "where role = 'event'",
+        )
+        estimation = query_frame(
+            con, "select pair_id, k, ar from study_ar_rows where role = 'estimation'"
+        )
+        params = query_frame(con, load_sql("study_ar_params"))
     finally:
         con.unregister("_study_pairs_in")
-    return rows
+    return _Rows(event=event, estimation=estimation, params=params)
 
 
 def _create_temp(con: duckdb.DuckDBPyConnection, name: str, sql: str, binds: dict) -> None:
@@ -509,9 +538,9 @@ def _create_temp(con: duckdb.DuckDBPyConnection, name: str, sql: str, binds: dic
     con.execute(f"create or replace temp table {name} as {sql}", used)
 
 
-def _ar_frame(rows: pl.DataFrame, targets: pl.DataFrame, timeframe: str) -> pl.DataFrame:
+def _ar_frame(event_rows: pl.DataFrame, targets: pl.DataFrame, timeframe: str) -> pl.DataFrame:
     """Per (event, instrument, offset) of the event window: price, return, expected, AR, CAR."""
-    event_rows = rows.filter(pl.col("role") == "event").sort("pair_id", "k")
+    event_rows = event_rows.sort("pair_id", "k")
     frame = event_rows.with_columns(
         pl.col("ar").fill_null(0.0).cum_sum().over("pair_id").alias("car")
     ).with_columns(pl.when(pl.col("ar").is_null()).then(None).otherwise(pl.col("car")).alias("car"))
@@ -535,41 +564,41 @@ def _car_windows(spec: StudySpec, geometry: _Geometry) -> list[tuple[int, int]]:
     return list(spec.car_windows) or [(geometry.t1, geometry.t2)]
 
 
-def _car_frame(
-    con: duckdb.DuckDBPyConnection,
-    rows: pl.DataFrame,
-    targets: pl.DataFrame,
-    windows: list[tuple[int, int]],
-    timeframe: str,
-) -> pl.DataFrame:
-    """Per (event, instrument, CAR window): CAR, valid bars, pre-event volatility, z-score."""
+def _car_sums(con: duckdb.DuckDBPyConnection, windows: list[tuple[int, int]]) -> pl.DataFrame:
+    """CAR per (pair, window) from the temp table study_ar_rows (sql/queries/study_car.sql)."""
     con.complete()
-    con.register("_study_ar_in", rows.to_arrow())
     con.register(
         "_study_windows_in",
         pl.DataFrame(windows, schema=["car_from", "car_to"], orient="row").to_arrow(),
     )
     try:
-        con.execute("create or replace temp table study_ar_rows as select * from _study_ar_in")
         con.execute(
             "create or replace temp table study_car_windows as select * from _study_windows_in"
         )
-        car = query_frame(con, load_sql("study_car"))
+        return query_frame(con, load_sql("study_car"))
     finally:
-        con.unregister("_study_ar_in")
         con.unregister("_study_windows_in")
-    params = rows.group_by("pair_id").agg(
-        pl.col("n_estimation").first(),
-        pl.col("alpha").first(),
-        pl.col("beta").first(),
-        pl.col("ar").filter(pl.col("role") == "estimation").std(ddof=1).alias("sigma"),
-    )
+
+
+def _car_frame(
+    con: duckdb.DuckDBPyConnection,
+    params: pl.DataFrame,
+    targets: pl.DataFrame,
+    windows: list[tuple[int, int]],
+    timeframe: str,
+) -> pl.DataFrame:
+    """Per (event, instrument, CAR window): CAR, valid bars, pre-event volatility, z-score."""
+    car = _car_sums(con, windows)
     base = targets.select("pair_id", "event_id", "instrument_id", "event_at").join(
         pl.DataFrame(windows, schema=["car_from", "car_to"], orient="row"), how="cross"
     )
     frame = (
         base.join(car, on=["pair_id", "car_from", "car_to"], how="left")
-        .join(params, on="pair_id", how="left")
+        .join(
+            params.select("pair_id", "n_estimation", "alpha", "beta", "sigma"),
+            on="pair_id",
+            how="left",
+        )
         .with_columns(
             pl.col("n_valid").fill_null(0),
             (pl.col("car_to") - pl.col("car_from") + 1).cast(pl.Int32).alias("n_window"),
@@ -589,43 +618,34 @@ def _car_frame(
     return frame.select(CAR_COLUMNS)
 
 
-def _matrix(
-    rows: pl.DataFrame, pair_index: dict[int, int], lo: int, hi: int, column: str
-) -> np.ndarray:
-    """Offsets lo..hi × pairs matrix of `column` (NaN where missing)."""
-    out = np.full((hi - lo + 1, len(pair_index)), np.nan)
+def _matrix(rows: pl.DataFrame, columns: pl.DataFrame, lo: int, hi: int, column: str) -> np.ndarray:
+    """Offsets lo..hi × pairs matrix of `column` (NaN where missing); columns maps pair_id → col."""
+    out = np.full((hi - lo + 1, columns.height), np.nan)
     if rows.height:
-        cols = np.array([pair_index[p] for p in rows["pair_id"].to_list()], dtype=np.int64)
-        ks = rows["k"].to_numpy().astype(np.int64) - lo
-        vals = rows[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        placed = rows.select("pair_id", "k", column).join(columns, on="pair_id")
+        ks = placed["k"].to_numpy().astype(np.int64) - lo
+        cols = placed["col"].to_numpy().astype(np.int64)
+        vals = placed[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
         ok = (ks >= 0) & (ks < out.shape[0])
         out[ks[ok], cols[ok]] = vals[ok]
     return out
 
 
-def _summary_frame(rows: pl.DataFrame, targets: pl.DataFrame, model: str) -> pl.DataFrame:
+def _summary_frame(rows: _Rows, targets: pl.DataFrame, model: str) -> pl.DataFrame:
     """Cross-section per event-window offset: mean AR, CAAR and all statistics with p-values."""
     if targets.height == 0:
         return _empty(SUMMARY_COLUMNS)
-    pair_ids = targets["pair_id"].to_list()
-    pair_index = {p: i for i, p in enumerate(pair_ids)}
-    est_rows = rows.filter(pl.col("role") == "estimation")
-    ev_rows = rows.filter(pl.col("role") == "event")
+    columns = targets.select("pair_id").with_row_index("col")
+    est_rows = rows.estimation
+    ev_rows = rows.event
     if ev_rows.height == 0:
         return _empty(SUMMARY_COLUMNS)
     est_lo, est_hi = int(est_rows["k"].min() or 0), int(est_rows["k"].max() or 0)
     ev_lo, ev_hi = int(ev_rows["k"].min()), int(ev_rows["k"].max())
-    est = _matrix(est_rows, pair_index, est_lo, est_hi, "ar")
-    ev = _matrix(ev_rows, pair_index, ev_lo, ev_hi, "ar")
-    mret = _matrix(ev_rows, pair_index, ev_lo, ev_hi, "mret")
-    params = (
-        rows.group_by("pair_id")
-        .agg(pl.col("n_estimation").first(), pl.col("m_mean").first(), pl.col("m_sxx").first())
-        .with_columns(
-            pl.col("pair_id").replace_strict(pair_index, return_dtype=pl.Int64).alias("col")
-        )
-        .sort("col")
-    )
+    est = _matrix(est_rows, columns, est_lo, est_hi, "ar")
+    ev = _matrix(ev_rows, columns, ev_lo, ev_hi, "ar")
+    mret = _matrix(ev_rows, columns, ev_lo, ev_hi, "mret")
+    params = rows.params.join(columns, on="pair_id").sort("col")
     n_est = params["n_estimation"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     m_mean = params["m_mean"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     m_sxx = params["m_sxx"].cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -785,28 +805,12 @@ def _placebo(
     )
     shifted = replace(geometry, dates=False, ld=None, td=None)
     rows = _abnormal_rows(con, placebo_pairs, shifted, spec.model, stale)
-    fit = rows.group_by("pair_id").agg(pl.col("n_estimation").first())
-    good = fit.filter(pl.col("n_estimation").fill_null(0) >= min_est)["pair_id"]
-    rows = rows.filter(pl.col("pair_id").is_in(good.to_list()))
+    good = rows.params.filter(pl.col("n_estimation").fill_null(0) >= min_est)["pair_id"]
     windows = _car_windows(spec, shifted)
     observed = car.select("event_id", "instrument_id", "car_from", "car_to", "car").join(
         targets.select("pair_id", "event_id", "instrument_id"), on=["event_id", "instrument_id"]
     )
-    con.complete()
-    con.register("_study_ar_in", rows.to_arrow())
-    con.register(
-        "_study_windows_in",
-        pl.DataFrame(windows, schema=["car_from", "car_to"], orient="row").to_arrow(),
-    )
-    try:
-        con.execute("create or replace temp table study_ar_rows as select * from _study_ar_in")
-        con.execute(
-            "create or replace temp table study_car_windows as select * from _study_windows_in"
-        )
-        placebo_car = query_frame(con, load_sql("study_car"))
-    finally:
-        con.unregister("_study_ar_in")
-        con.unregister("_study_windows_in")
+    placebo_car = _car_sums(con, windows).filter(pl.col("pair_id").is_in(good.to_list()))
     placebo_car = placebo_car.join(origin, on="pair_id").filter(pl.col("car").is_not_null())
     joined = observed.rename({"pair_id": "origin_pair", "car": "observed"}).join(
         placebo_car.select("origin_pair", "car_from", "car_to", "car"),

@@ -5,31 +5,42 @@
 -- calendar dates ($dates = true: $ld1..$ld2 estimation, $td1..$td2 event).
 -- Inputs: temp relation study_pairs(pair_id, instrument_id, exchange_tz, t0); binds $timeframe,
 -- $k_lo, $k_hi, $dates, $l1 $l2 $t1 $t2, $ld1 $ld2 $td1 $td2.
-with daily_bars as (
+with instrument_zones as (
+    select distinct instrument_id, exchange_tz from study_pairs
+),
+daily_bars as (
     select b.instrument_id, b.ts, b.close,
+           timezone(z.exchange_tz, b.ts)::date as day,
            row_number() over (partition by b.instrument_id order by b.ts) as day_no
     from bars b
+    join instrument_zones z on z.instrument_id = b.instrument_id
     where b.timeframe = $timeframe
-      and b.instrument_id in (select instrument_id from study_pairs)
 ),
 daily_returns as (
     select *, ln(close) - lag(ln(close)) over (partition by instrument_id order by day_no) as ret
     from daily_bars
 ),
+pair_dates as (
+    select pair_id, instrument_id, timezone(exchange_tz, t0)::date as event_day
+    from study_pairs
+),
 event_day as (
-    select p.pair_id, p.instrument_id, p.exchange_tz, min(d.day_no) as day0
-    from study_pairs p
-    join daily_returns d
-      on d.instrument_id = p.instrument_id
-     and timezone(p.exchange_tz, d.ts)::date >= timezone(p.exchange_tz, p.t0)::date
-    group by all
+    -- the first trading day on or after the event's date
+    select p.pair_id, p.instrument_id, d.day_no as day0,
+           -- the trading-day span to read: the offsets, or (date windows) everything, cut below
+           case when $dates then -1e18 else d.day_no + $k_lo end as first_no,
+           case when $dates then 1e18 else d.day_no + $k_hi end as last_no
+    from pair_dates p
+    asof join daily_returns d
+      on d.instrument_id = p.instrument_id and d.day >= p.event_day
 ),
 pair_days as (
-    select e.pair_id, d.day_no - e.day0 as k, d.ts as grid_at, d.close, d.ret,
-           timezone(e.exchange_tz, d.ts)::date as day
+    select e.pair_id, d.day_no - e.day0 as k, d.ts as grid_at, d.close, d.ret, d.day
     from event_day e
-    join daily_returns d on d.instrument_id = e.instrument_id
-    where $dates or d.day_no - e.day0 between $k_lo and $k_hi
+    join daily_returns d
+      on d.instrument_id = e.instrument_id
+     and d.day_no between e.first_no and e.last_no
+    where not $dates or d.day between least($ld1, $td1) and greatest($ld2, $td2)
 ),
 final as (
     select pair_id, k, grid_at,
