@@ -722,8 +722,9 @@ def _placebo(
     stale: int,
     min_est: int,
 ) -> pl.DataFrame:
-    """The study at `spec.placebo` random non-event instants per (event, instrument): the
-    empirical two-sided p-value of each observed CAR, (1 + #{|CAR*| ≥ |CAR|}) / (1 + n)."""
+    """The study at `spec.placebo` random non-event instants per (event, instrument) — no event
+    falls inside a placebo's event window — giving the empirical two-sided p-value of each
+    observed CAR, (1 + #{|CAR*| ≥ |CAR|}) / (1 + n)."""
     rng = np.random.default_rng(spec.seed)
     coverage = query_frame(
         con,
@@ -764,10 +765,13 @@ def _placebo(
         end = _us(first_last[1]) - int(hi_k * scale) * step_us
         if end <= start:
             continue
-        candidates = rng.integers(start, end, size=spec.placebo * 4)
-        # Reject instants whose windows contain any event.
-        left = np.searchsorted(blocked, candidates + int(lo_k * scale) * step_us, side="left")
-        right = np.searchsorted(blocked, candidates + int(hi_k * scale) * step_us, side="right")
+        candidates = rng.integers(start, end, size=spec.placebo * 8)
+        # Reject instants with any event inside their event window (the anchor included); events
+        # inside the estimation window are what the confounders list reports.
+        block_lo = int((geometry.t1 - 1) * scale) * step_us if geometry.t1 <= 0 else -step_us
+        block_hi = int(geometry.t2 * scale) * step_us
+        left = np.searchsorted(blocked, candidates + min(block_lo, -step_us), side="left")
+        right = np.searchsorted(blocked, candidates + max(block_hi, 0), side="right")
         kept = candidates[left == right][: spec.placebo]
         for n, t in enumerate(kept):
             draws.append(
