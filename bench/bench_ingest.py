@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -205,7 +206,9 @@ def main() -> None:
             )
         size = (workdir / "upsert.duckdb").stat().st_size / mb
         print(
-            f"file size after upsert: {size:,.0f} MB; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+            f"file size after upsert: {size:,.0f} MB; process peak RSS "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB; "
+            f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         w, c = meter.wall, meter.cpu
         checks = [
