@@ -308,6 +308,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--pages", default=",".join(PAGES))
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--skip-queries", action="store_true")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     big, tiny = OUT / "dash_big.duckdb", OUT / "dash_tiny.duckdb"
@@ -316,12 +317,13 @@ def main() -> None:
     if args.rebuild or not tiny.exists():
         build_db(tiny, minutes=1_440, n_events=20)
 
-    print("\nqueries behind the pages (median of 3, uncached), ms:")
-    q_big, q_tiny = query_timings(big), query_timings(tiny)
-    print(f"  {'query':34s} {'tiny':>8s} {'10M bars':>9s}")
-    for name in q_big:
-        flag = "" if q_big[name] < 300 else "   over 300 ms"
-        print(f"  {name:34s} {q_tiny[name]:8.1f} {q_big[name]:9.1f}{flag}")
+    if not args.skip_queries:
+        print("\nqueries behind the pages (median of 3, uncached), ms:")
+        q_big, q_tiny = query_timings(big), query_timings(tiny)
+        print(f"  {'query':34s} {'tiny':>8s} {'10M bars':>9s}")
+        for name in q_big:
+            flag = "" if q_big[name] < 300 else "   over 300 ms"
+            print(f"  {name:34s} {q_tiny[name]:8.1f} {q_big[name]:9.1f}{flag}")
     if args.skip_browser:
         return
 

@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 UP = "#16a34a"
 DOWN = "#dc2626"
 MUTED = "#8b8f98"
-EVENT_LINE = "#f59e0b"
+EVENT_LINE = "#c026d3"  # fuchsia: distinct from the series palette, readable light or dark
 # Readable on white and on near-black backgrounds.
 PALETTE = (
     "#3b82f6",

@@ -35,6 +35,8 @@ def body() -> None:
                     )
                     + (" …" if stale.height > 8 else "")
                 )
+        first = [c for c in ("kind", "name", "stale", "reason", "last_at") if c in fresh.columns]
+        fresh = fresh.select(*first, pl.exclude(first))
         ui.table(fresh, "health_freshness", empty="No freshness report.", key="health-freshness")
     except data.FeatureMissing as exc:
         ui.missing(

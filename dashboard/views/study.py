@@ -38,7 +38,7 @@ def body() -> None:
     )
     max_events = d5.selectbox(
         "Events (newest)",
-        [50, 200, 1000],
+        [20, 100, 500, 2000],
         key="max_events",
         bind="query-params",
         help="The study runs on at most this many of the matching events, newest first.",
