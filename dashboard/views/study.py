@@ -34,7 +34,7 @@ def body() -> None:
     model = d2.selectbox("Model", MODELS, key="model", bind="query-params")
     window_name = d3.selectbox("Event window", list(WINDOWS), key="window", bind="query-params")
     placebo = d4.selectbox(
-        "Placebo draws", [0, 100, 500], index=1, key="placebo", bind="query-params"
+        "Placebo draws", [0, 100, 500], index=0, key="placebo", bind="query-params"
     )
     max_events = d5.selectbox(
         "Events (newest)",
@@ -103,10 +103,13 @@ def body() -> None:
 
     st.subheader("Placebo test")
     placebo_frame = result.placebo
-    if placebo_frame.height == 0:
+    if int(placebo) == 0:
         st.info(
-            "No placebo draws (set 'Placebo draws' above, or not enough history before the events)."
+            "Off by default (it re-runs the study at random non-event instants): choose "
+            "'Placebo draws' above to compare the observed CARs with that distribution."
         )
+    elif placebo_frame.height == 0:
+        st.info("No placebo result: not enough history before these events for random draws.")
     else:
         pairs = placebo_frame.select("event_id", "instrument_id", "car_from", "car_to").unique(
             maintain_order=True
