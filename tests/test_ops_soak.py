@@ -95,7 +95,9 @@ def test_scheduler_writes_while_readers_query_without_a_single_reader_failure(tm
         by_status = {r[0]: r[1] for r in runs}
         cursors = dict(con.execute("select key, cursor_ts from ingest_state").fetchall())
         counts = dict(con.execute("select instrument_id, count(*) from bars group by 1").fetchall())
-    assert by_status.get("ok", 0) >= 10, (runs, log)  # ~20 rounds of 3 s; fewer on a loaded machine
+    # ~20 rounds of 3 s when idle; 9 were seen at load average 10 on 2 cores. The claim under test
+    # is that the writer kept committing while readers ran, not its throughput.
+    assert by_status.get("ok", 0) >= 5, (runs, log)
     assert set(by_status) <= {"ok", "interrupted"}, runs
     for sym in SYMBOLS:  # no partial batch: bars are exactly the run up to each cursor
         cursor = cursors[f"{sym}/1m"]
