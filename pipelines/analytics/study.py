@@ -517,6 +517,7 @@ def _abnormal_rows(
             align_sql = load_sql("study_align_intraday")
             binds = {**binds, "step_us": geometry.step_us, "stale": stale}
         _create_temp(con, "study_aligned", align_sql, binds)
+        _create_temp(con, "study_fit", load_sql("study_fit"), {"model": model})
         _create_temp(con, "study_ar_rows", load_sql("study_ar"), {"model": model})
         event = query_frame(
             con,
@@ -534,7 +535,10 @@ def _abnormal_rows(
 
 def _create_temp(con: duckdb.DuckDBPyConnection, name: str, sql: str, binds: dict) -> None:
     """Materialise a named query as a temp table, passing only the binds it uses."""
-    used = {k: v for k, v in binds.items() if f"${k}" in sql}
+    code = "\n".join(
+        line.split("--")[0] for line in sql.splitlines()
+    )  # binds named in comments don't count
+    used = {k: v for k, v in binds.items() if f"${k}" in code}
     con.execute(f"create or replace temp table {name} as {sql}", used)
 
 

@@ -26,21 +26,34 @@ pair_dates as (
 ),
 event_day as (
     -- the first trading day on or after the event's date
-    select p.pair_id, p.instrument_id, d.day_no as day0,
-           -- the trading-day span to read: the offsets, or (date windows) everything, cut below
-           case when $dates then -1e18 else d.day_no + $k_lo end as first_no,
-           case when $dates then 1e18 else d.day_no + $k_hi end as last_no
+    select p.pair_id, p.instrument_id, d.day_no as day0
     from pair_dates p
     asof join daily_returns d
       on d.instrument_id = p.instrument_id and d.day >= p.event_day
 ),
-pair_days as (
+offset_grid as (
+    select e.pair_id, e.instrument_id, o.k, e.day0 + o.k as day_no
+    from event_day e
+    cross join range($k_lo, $k_hi + 1) as o(k)
+    where not $dates
+),
+offset_days as (
+    -- offset windows: every pair's trading days day0 + k, found by an equi-join
+    select g.pair_id, g.k, d.ts as grid_at, d.close, d.ret, d.day
+    from offset_grid g
+    join daily_returns d on d.instrument_id = g.instrument_id and d.day_no = g.day_no
+),
+dated_days as (
+    -- date windows: the trading days inside the dates
     select e.pair_id, d.day_no - e.day0 as k, d.ts as grid_at, d.close, d.ret, d.day
     from event_day e
-    join daily_returns d
-      on d.instrument_id = e.instrument_id
-     and d.day_no between e.first_no and e.last_no
-    where not $dates or d.day between least($ld1, $td1) and greatest($ld2, $td2)
+    join daily_returns d on d.instrument_id = e.instrument_id
+    where $dates and d.day between least($ld1, $td1) and greatest($ld2, $td2)
+),
+pair_days as (
+    select * from offset_days
+    union all
+    select * from dated_days
 ),
 final as (
     select pair_id, k, grid_at,

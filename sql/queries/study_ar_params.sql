@@ -1,14 +1,14 @@
--- Per target pair: the fitted model's parameters and the estimation-window AR volatility.
--- Input: temp table study_ar_rows (from study_ar).
-with final as (
-    select pair_id,
-           any_value(n_estimation) as n_estimation,
-           any_value(alpha) as alpha,
-           any_value(beta) as beta,
-           any_value(m_mean) as m_mean,
-           any_value(m_sxx) as m_sxx,
-           stddev_samp(ar) filter (where role = 'estimation') as sigma
+-- Per target pair: the fitted model (study_fit) and the estimation-window AR volatility.
+-- Inputs: temp tables study_fit and study_ar_rows (from study_ar).
+with ar_volatility as (
+    select pair_id, stddev_samp(ar) as sigma
     from study_ar_rows
+    where role = 'estimation'
     group by pair_id
+),
+final as (
+    select f.pair_id, f.n_estimation, f.alpha, f.beta, f.m_mean, f.m_sxx, v.sigma
+    from study_fit f
+    left join ar_volatility v on v.pair_id = f.pair_id
 )
 select * from final
