@@ -41,10 +41,13 @@ def run_page(title: str, body: Callable[[], None], caption: str | None = None) -
         st.info(f"Not available yet: {exc}")
 
 
-def csv_button(frame: pl.DataFrame, name: str, key: str | None = None) -> None:
-    """A 'Download CSV' button for a frame."""
+def csv_button(
+    frame: pl.DataFrame, name: str, key: str | None = None, label: str | None = None
+) -> None:
+    """A 'Download CSV' button for a frame (label says what it holds when not the table above)."""
+    what = f" — {label}" if label else ""
     st.download_button(
-        f"Download CSV ({frame.height:,} rows)",
+        f"Download CSV{what} ({frame.height:,} rows)",
         frame.write_csv().encode("utf-8"),
         file_name=f"{name}.csv",
         mime="text/csv",

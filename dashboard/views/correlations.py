@@ -69,7 +69,7 @@ def body() -> None:
         charts.rolling_corr_figure(rolling, events, title=f"{a} × {b}, {window} × {bucket}"),
         key="corr-rolling",
     )
-    ui.csv_button(rolling, f"rolling_corr_{a}_{b}", key="csv-rolling")
+    ui.csv_button(rolling, f"rolling_corr_{a}_{b}", key="csv-rolling", label="rolling correlation")
 
 
 ui.run_page("Correlations", body)

@@ -77,7 +77,10 @@ def body() -> None:
     )
     available = data.instruments_with_bars()
     linked = [i for i in ev["instruments"] if i in available]
-    default = linked or [i for i in ("BTC", "ETH", "XAU", "WTI") if i in available] or available[:3]
+    # The most confident links first (dash_event orders them); six lines stay readable.
+    default = (
+        linked or [i for i in ("BTC", "ETH", "XAU", "WTI") if i in available] or available[:3]
+    )[:6]
     param = st.query_params.get("instruments")
     chosen_default = [i for i in param.split(",") if i in available] if param else default
     c1, c2 = st.columns([3, 1])
@@ -96,10 +99,11 @@ def body() -> None:
     if paths.height == 0:
         st.info(f"No bars for {', '.join(chosen)} around {ui.fmt_ts(t0)}.")
     else:
-        marks = reports.with_columns(
-            ((pl.col("published_at").dt.epoch("ms") - int(t0.timestamp() * 1000)) / 60_000).alias(
-                "minutes"
-            )
+        # Only reports timed to the minute or better, inside the window, become lines.
+        minutes = (pl.col("published_at").dt.epoch("ms") - int(t0.timestamp() * 1000)) / 60_000
+        marks = reports.with_columns(minutes.alias("minutes")).filter(
+            pl.col("published_precision").is_in(["second", "minute"])
+            & pl.col("minutes").is_between(-before_s / 60, after_s / 60)
         )
         fig = charts.event_paths_figure(
             paths, marks, title="Price paths, rebased to 0 % at the event"
@@ -112,9 +116,10 @@ def body() -> None:
                 f"{r['instrument_id']} {r['p0']:,.6g} at {r['p0_at']:%H:%M}"
                 for r in anchors.iter_rows(named=True)
             )
-            + ". Dashed lines: each outlet's report time."
+            + f". Dashed lines: each outlet's report time ({marks.height} of {reports.height} reports "
+            "fall inside the window with a time to the minute)."
         )
-        ui.csv_button(paths, f"event_{ev['event_id']}_paths", key="csv-paths")
+        ui.csv_button(paths, f"event_{ev['event_id']}_paths", key="csv-paths", label="price paths")
 
     st.subheader("Returns after the event")
     rets = data.event_returns(chosen, t0)

@@ -40,7 +40,7 @@ def latest_events_section() -> None:
     movers = data.event_movers(ev)
     table = ev.join(movers, on="event_id", how="left").select(
         "event_at",
-        pl.col("top_instrument").alias("biggest mover (+1h)"),
+        pl.col("top_instrument").fill_null("no fresh price").alias("biggest mover (+1h)"),
         pl.col("top_ret_pct").round(3).alias("move %"),
         "title",
         "category",
@@ -72,7 +72,7 @@ def sparkline_section() -> None:
         key="sparklines",
         config={"displayModeBar": False},
     )
-    ui.csv_button(closes, "watchlist_7d", key="csv-sparklines")
+    ui.csv_button(closes, "watchlist_7d", key="csv-sparklines", label="sparkline closes")
 
 
 def price_section() -> None:
@@ -116,7 +116,7 @@ def price_section() -> None:
         f"(bucket {timedelta(seconds=prices.bucket_s)}); {events.height:,} event marker(s) — "
         "hover a marker for its headline."
     )
-    ui.csv_button(prices.frame, f"{inst}_prices", key="csv-overview-prices")
+    ui.csv_button(prices.frame, f"{inst}_prices", key="csv-overview-prices", label="prices")
 
 
 def body() -> None:

@@ -64,7 +64,7 @@ def body() -> None:
             st.session_state["_last_example"] = example
         st.session_state.setdefault("sql_text", EXAMPLES["Bars per instrument"])
         query = st.text_area("Query (read-only: one SELECT statement)", key="sql_text", height=180)
-        c1, c2, c3 = st.columns([1, 1, 2])
+        c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
         timeout = c1.number_input(
             "Timeout (s)", 1.0, 30.0, sandbox.DEFAULT_TIMEOUT_S, step=1.0, key="timeout"
         )

@@ -91,7 +91,7 @@ def body() -> None:
         st.info("No abnormal returns: the selected instruments have no bars around these events.")
     else:
         st.plotly_chart(charts.caar_figure(band, unit=unit), key="study-caar")
-        ui.csv_button(result.ar, "study_ar", key="csv-study-ar")
+        ui.csv_button(result.ar, "study_ar", key="csv-study-ar", label="abnormal returns")
 
     st.subheader("Statistics per offset")
     ui.table(

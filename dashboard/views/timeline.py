@@ -88,7 +88,7 @@ def body() -> None:
         column_config={"open": st.column_config.LinkColumn("event page", display_text="open")},
         key="timeline-events",
     )
-    ui.csv_button(prices.frame, f"{inst}_prices", key="csv-timeline-prices")
+    ui.csv_button(prices.frame, f"{inst}_prices", key="csv-timeline-prices", label="prices")
 
 
 def _picked_event(state: object) -> str | None:
