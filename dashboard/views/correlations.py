@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import charts, data, ui
 
+MAX_MARKERS = 100
 BUCKETS = {"5m": 300, "15m": 900, "1h": 3_600, "4h": 14_400, "1d": 86_400}
 
 
@@ -64,7 +65,13 @@ def body() -> None:
     if rolling.height == 0:
         st.info(f"Fewer than {window} common intervals: shorten the window.")
         return
+    # Markers only for the biggest stories: hundreds of lines would hide the correlation.
     events = data.events(start=start, end=end, limit=charts.MAX_EVENT_MARKERS)
+    if events.height > MAX_MARKERS:
+        events = events.sort(["n_articles", "event_at"], descending=True).head(MAX_MARKERS)
+        st.caption(
+            f"Event markers: the {MAX_MARKERS} most reported of {events['n_matched'][0]:,} events in range."
+        )
     st.plotly_chart(
         charts.rolling_corr_figure(rolling, events, title=f"{a} × {b}, {window} × {bucket}"),
         key="corr-rolling",
