@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -107,7 +106,11 @@ def dashboard(
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     typer.echo(f"serving {db} on http://localhost:{port}  (Ctrl-C to stop)")
-    raise typer.Exit(subprocess.call(cmd, env=env, cwd=str(REPO_ROOT)))
+    sys.stdout.flush()
+    # Become the Streamlit server (exec, not a child) so SIGTERM/Ctrl-C reach it and stop it;
+    # a child would keep the port after its parent was terminated.
+    os.chdir(REPO_ROOT)  # .streamlit/config.toml is read from the working directory
+    os.execve(sys.executable, cmd, env)
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
