@@ -456,39 +456,8 @@ def caar_figure(band: pl.DataFrame, *, unit: str = "bars", height: int = 380) ->
     return _base_layout(fig, None, height)
 
 
-def placebo_figure(
-    observed: float, mean: float, sd: float, p: float | None, *, label: str = "", height: int = 320
-) -> go.Figure:
-    """The placebo distribution of CAR (normal with the placebo mean and sd) with the observed CAR marked."""
-    fig = go.Figure()
-    if sd is None or not math.isfinite(sd) or sd <= 0:
-        return _base_layout(fig, None, height)
-    xs = np.linspace(mean - 4 * sd, mean + 4 * sd, 200)
-    dens = np.exp(-0.5 * ((xs - mean) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
-    fig.add_trace(
-        go.Scatter(
-            x=100 * xs,
-            y=dens,
-            fill="tozeroy",
-            line={"color": PALETTE[0]},
-            fillcolor="rgba(59,130,246,0.25)",
-            name="placebo CARs",
-            hoverinfo="skip",
-        )
-    )
-    fig.add_vline(
-        x=100 * observed,
-        line={"color": EVENT_LINE, "width": 3},
-        annotation_text=f"observed {100 * observed:+.2f} %"
-        + (f" (p = {p:.3f})" if p is not None else ""),
-    )
-    fig.update_xaxes(title=f"CAR (%) {label}".strip())
-    fig.update_yaxes(showticklabels=False)
-    return _base_layout(fig, None, height)
-
-
 def placebo_histogram(draws: Sequence[float], observed: float, *, height: int = 320) -> go.Figure:
-    """A histogram of placebo CARs with the observed CAR marked (when the engine returns draws)."""
+    """A histogram of placebo CARs with the observed CAR marked."""
     fig = go.Figure(
         go.Histogram(
             x=100 * np.asarray(draws, dtype=float),

@@ -180,3 +180,18 @@ def test_placebo_p_values_are_uniform_under_the_null(tmp_path: Path):
     assert sps.kstest(p, "uniform").pvalue > 0.01
     # and the p-values land on the CAR frame too
     assert result.car["placebo_p"].drop_nulls().len() == 80
+    # the draws behind each p-value are returned too: their count and the p-value recomputed
+    # from them agree with the summary row
+    draws = result.placebo_draws.join(
+        result.placebo.select(
+            "event_id", "instrument_id", "car_from", "car_to", pl.col("car").alias("observed")
+        ),
+        on=["event_id", "instrument_id", "car_from", "car_to"],
+    )
+    recomputed = draws.group_by("event_id").agg(
+        pl.len().alias("n"),
+        ((pl.col("car").abs() >= pl.col("observed").abs()).sum() + 1).alias("k"),
+    )
+    check = result.placebo.join(recomputed, on="event_id")
+    assert (check["n"] == check["n_placebo"]).all()
+    assert np.allclose(check["k"] / (check["n"] + 1), check["placebo_p"])

@@ -136,18 +136,22 @@ def body() -> None:
             if row.get("car") is not None
             else (observed["car"][0] if observed.height else None)
         )
-        if car_value is None or row.get("placebo_sd") in (None, 0):
+        draws = result.placebo_draws.filter(
+            (pl.col("event_id") == row["event_id"])
+            & (pl.col("instrument_id") == row["instrument_id"])
+            & (pl.col("car_from") == row["car_from"])
+            & (pl.col("car_to") == row["car_to"])
+        )["car"]
+        if car_value is None or draws.len() == 0:
             st.info("This pair has no usable placebo distribution.")
         else:
             st.plotly_chart(
-                charts.placebo_figure(
-                    car_value, row["placebo_mean"], row["placebo_sd"], row.get("placebo_p")
-                ),
-                key="study-placebo",
+                charts.placebo_histogram(draws.to_list(), car_value), key="study-placebo"
             )
+            p_text = f"{row['placebo_p']:.3f}" if row.get("placebo_p") is not None else "n/a"
             st.caption(
-                f"Placebo: {row['n_placebo']} random non-event instants; curve = normal with their mean "
-                "and standard deviation; the line marks the observed CAR."
+                f"Placebo: CARs at {draws.len()} random non-event instants; the line marks the "
+                f"observed CAR (empirical p = {p_text})."
             )
         ui.table(placebo_frame, "study_placebo", key="study-placebo-table")
 

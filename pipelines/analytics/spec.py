@@ -73,6 +73,8 @@ CONFOUNDER_COLUMNS = (
     "window",
     "offset",
 )
+# One row per placebo draw that gave a CAR: the distribution behind placebo_p (for histograms).
+PLACEBO_DRAW_COLUMNS = ("event_id", "instrument_id", "car_from", "car_to", "car")
 PLACEBO_COLUMNS = (
     "event_id",
     "instrument_id",
@@ -127,6 +129,7 @@ class StudyResult:
         its p-value (two-sided, normal or exact as the statistic defines).
     confounders: other events that fall inside each event's estimation or event window.
     placebo: per (event, instrument, CAR window) the empirical p-value from random non-event instants.
+    placebo_draws: the placebo CARs themselves, one row per draw (PLACEBO_DRAW_COLUMNS).
     """
 
     spec: StudySpec
@@ -137,6 +140,18 @@ class StudyResult:
     confounders: pl.DataFrame
     placebo: pl.DataFrame
     notes: list[str] = field(default_factory=list)
+    # the individual placebo CARs behind `placebo` (empty when no placebo was asked for)
+    placebo_draws: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={
+                "event_id": pl.Utf8,
+                "instrument_id": pl.Utf8,
+                "car_from": pl.Int64,
+                "car_to": pl.Int64,
+                "car": pl.Float64,
+            }
+        )
+    )
 
     def frame(self, level: str) -> pl.DataFrame:
         """The result frame for a CLI --level name (ar, car, summary, placebo, confounders)."""

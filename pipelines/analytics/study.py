@@ -28,6 +28,7 @@ from pipelines.analytics.spec import (
     CONFOUNDER_COLUMNS,
     MODELS,
     PLACEBO_COLUMNS,
+    PLACEBO_DRAW_COLUMNS,
     SUMMARY_COLUMNS,
     StudyResult,
     StudySpec,
@@ -131,8 +132,11 @@ def run_study(
     summary = _summary_frame(rows, targets, spec.model)
     confounders = _confounders(con, events, geometry)
     placebo = _empty(PLACEBO_COLUMNS)
+    placebo_draws = _empty(PLACEBO_DRAW_COLUMNS)
     if spec.placebo > 0 and targets.height:
-        placebo = _placebo(con, spec, events, targets, pairs, car, geometry, stale, min_est)
+        placebo, placebo_draws = _placebo(
+            con, spec, events, targets, pairs, car, geometry, stale, min_est
+        )
         car = car.drop("placebo_p").join(
             placebo.select("event_id", "instrument_id", "car_from", "car_to", "placebo_p"),
             on=["event_id", "instrument_id", "car_from", "car_to"],
@@ -148,6 +152,7 @@ def run_study(
         confounders=confounders,
         placebo=placebo,
         notes=notes,
+        placebo_draws=placebo_draws,
     )
 
 
@@ -725,10 +730,10 @@ def _placebo(
     geometry: _Geometry,
     stale: int,
     min_est: int,
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The study at `spec.placebo` random non-event instants per (event, instrument) — no event
     falls inside a placebo's event window — giving the empirical two-sided p-value of each
-    observed CAR, (1 + #{|CAR*| ≥ |CAR|}) / (1 + n)."""
+    observed CAR, (1 + #{|CAR*| ≥ |CAR|}) / (1 + n). Returns the p-values and the draws."""
     rng = np.random.default_rng(spec.seed)
     coverage = query_frame(
         con,
@@ -788,7 +793,7 @@ def _placebo(
                 }
             )
     if not draws:
-        return _empty(PLACEBO_COLUMNS)
+        return _empty(PLACEBO_COLUMNS), _empty(PLACEBO_DRAW_COLUMNS)
     draw_frame = pl.DataFrame(
         draws,
         schema={
@@ -840,7 +845,13 @@ def _placebo(
             .alias("placebo_p")
         )
     )
-    return out.sort("event_id", "instrument_id", "car_from", "car_to").select(PLACEBO_COLUMNS)
+    draw_cars = (
+        joined.filter(pl.col("car").is_not_null())
+        .select(PLACEBO_DRAW_COLUMNS)
+        .sort("event_id", "instrument_id", "car_from", "car_to", "car")
+    )
+    out = out.sort("event_id", "instrument_id", "car_from", "car_to").select(PLACEBO_COLUMNS)
+    return out, draw_cars
 
 
 def _us(value: datetime) -> int:
