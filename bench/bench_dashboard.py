@@ -278,7 +278,7 @@ def query_timings(db: Path) -> dict[str, float]:
         "event paths (4 inst)": lambda: data._paths.uncached(d, ids[:4], "1m", t0, 3600, 14_400),
         "event returns (4 inst)": lambda: data._returns.uncached(d, ids[:4], "1m", t0),
         "confounders": lambda: data.confounders.uncached(d, ev["event_id"][0], t0, 3600, 14_400),
-        "bucket closes (6 inst, 1M, 1h)": lambda: data._bucket_closes.uncached(
+        "bucket closes (6 inst, 1M, 1h)": lambda: data.bucket_closes.uncached(
             d, ids[:6], ("1m",) * 6, last - timedelta(days=30), last, 3600
         ),
         "articles (words)": lambda: data.articles.uncached(d, words=("tariff",), limit=300),

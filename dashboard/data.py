@@ -282,7 +282,7 @@ def _with_bar_prices(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 @cached
-def sparklines(
+def bucket_closes(
     db: str,
     ids: tuple[str, ...],
     tfs: tuple[str, ...],
@@ -290,7 +290,7 @@ def sparklines(
     end: datetime,
     bucket_s: int,
 ) -> pl.DataFrame:
-    """Last close per bucket for each instrument since `since` (small: a sparkline per instrument)."""
+    """Last close per bucket for each instrument in [since, end) (sparklines, correlations)."""
     return query(
         db,
         "dash_bucket_closes",
@@ -313,7 +313,9 @@ def watch_sparklines(days: int = 7, points: int = 168) -> pl.DataFrame:
         return pl.DataFrame()
     end = whole[1] + timedelta(seconds=1)
     since = end - timedelta(days=days)
-    return sparklines(ids, tuple(tfs[i] for i in ids), since, end, max(60, days * 86_400 // points))
+    return bucket_closes(
+        ids, tuple(tfs[i] for i in ids), since, end, max(60, days * 86_400 // points)
+    )
 
 
 # ---------------------------------------------------------------------------- prices
@@ -584,28 +586,6 @@ def event_movers(ev: pl.DataFrame, horizon_s: int = 3600) -> pl.DataFrame:
 # ---------------------------------------------------------------------------- correlations
 
 
-@cached
-def _bucket_closes(
-    db: str,
-    ids: tuple[str, ...],
-    tfs: tuple[str, ...],
-    start: datetime,
-    end: datetime,
-    bucket_s: int,
-) -> pl.DataFrame:
-    return query(
-        db,
-        "dash_bucket_closes",
-        {
-            "inst_ids": list(ids),
-            "inst_tfs": list(tfs),
-            "start": start,
-            "end": end,
-            "bucket_s": bucket_s,
-        },
-    )
-
-
 def bucket_returns(
     ids: Sequence[str], start: datetime, end: datetime, bucket_s: int
 ) -> pl.DataFrame:
@@ -614,7 +594,7 @@ def bucket_returns(
     ids = tuple(i for i in ids if i in tfs)
     if not ids:
         return pl.DataFrame()
-    long = _bucket_closes(ids, tuple(tfs[i] for i in ids), start, end, bucket_s)
+    long = bucket_closes(ids, tuple(tfs[i] for i in ids), start, end, bucket_s)
     if long.height == 0:
         return pl.DataFrame()
     wide = long.pivot(on="instrument_id", index="t_ms", values="close").sort("t_ms")
