@@ -139,3 +139,39 @@ def fmt_ts(ts: datetime | None) -> str:
 def event_label(row: dict[str, Any]) -> str:
     """How an event is listed in pickers: time · title."""
     return f"{row['event_at'].astimezone(UTC):%Y-%m-%d %H:%M} · {row['title'][:90]}"
+
+
+def price_controls(inst_col: Any, kind_col: Any) -> tuple[str, str] | None:
+    """Instrument picker and candles/line switch (both in the URL); None with a notice if no bars."""
+    instruments = data.instruments_with_bars()
+    if not instruments:
+        st.info(
+            "No bars stored yet: `tickerwire import bars FILE …` or `tickerwire refresh` adds some."
+        )
+        return None
+    default = "BTC" if "BTC" in instruments else instruments[0]
+    inst = inst_col.selectbox(
+        "Instrument",
+        instruments,
+        index=instruments.index(default),
+        key="instrument",
+        bind="query-params",
+    )
+    kind = kind_col.segmented_control(
+        "Chart",
+        ["candles", "line"],
+        default="candles",
+        key="chart",
+        bind="query-params",
+        required=True,
+    )
+    return inst, kind
+
+
+def load_prices(inst: str, kind: str, start: datetime, end: datetime) -> Any:
+    """Candles or a down-sampled line for the range; None with a notice when there are no bars."""
+    prices = data.candles(inst, start, end) if kind == "candles" else data.line(inst, start, end)
+    if prices is None or prices.frame.height == 0:
+        st.info(f"No {inst} bars between {fmt_ts(start)} and {fmt_ts(end)}.")
+        return None
+    return prices

@@ -12,29 +12,11 @@ from dashboard import charts, data, ui
 
 def body() -> None:
     """The Timeline page."""
-    instruments = data.instruments_with_bars()
-    if not instruments:
-        st.info(
-            "No bars stored yet: `tickerwire import bars FILE …` or `tickerwire refresh` adds some."
-        )
-        return
     c1, c2, c3 = st.columns([2, 1, 2])
-    default = "BTC" if "BTC" in instruments else instruments[0]
-    inst = c1.selectbox(
-        "Instrument",
-        instruments,
-        index=instruments.index(default),
-        key="instrument",
-        bind="query-params",
-    )
-    kind = c2.segmented_control(
-        "Chart",
-        ["candles", "line"],
-        default="candles",
-        key="chart",
-        bind="query-params",
-        required=True,
-    )
+    picked = ui.price_controls(c1, c2)
+    if picked is None:
+        return
+    inst, kind = picked
     scope = c3.segmented_control(
         "Events",
         ["all", "linked to this instrument"],
@@ -49,9 +31,8 @@ def body() -> None:
     )
     first, last = data.span([inst])
     start, end = ui.range_picker(first, last)
-    prices = data.candles(inst, start, end) if kind == "candles" else data.line(inst, start, end)
-    if prices is None or prices.frame.height == 0:
-        st.info(f"No {inst} bars between {ui.fmt_ts(start)} and {ui.fmt_ts(end)}.")
+    prices = ui.load_prices(inst, kind, start, end)
+    if prices is None:
         return
     events = data.events(
         start=start,
