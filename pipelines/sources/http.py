@@ -29,6 +29,7 @@ from typing import Any
 import requests
 
 from pipelines.errors import NetworkUnavailable, SourceError
+from pipelines.sources.retry import root_cause
 
 USER_AGENT = "tickerwire/0.1 (+https://github.com/; news and price research tool)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -183,9 +184,7 @@ def fetch(url: str, **kwargs: Any) -> FetchResult:
 
 def _root_cause(exc: BaseException) -> str:
     """The innermost reason of a requests/urllib3 error, on one line."""
-    seen = exc
-    while seen.__cause__ is not None or seen.__context__ is not None:
-        seen = seen.__cause__ or seen.__context__
+    seen = root_cause(exc)
     text = str(seen) or type(seen).__name__
     if (
         "Name or service not known" in text

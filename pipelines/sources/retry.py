@@ -41,21 +41,22 @@ _OFFLINE_MARKERS = (
 )
 
 
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """The exception and those it wraps (__cause__, else __context__), outermost first."""
+    chain = [exc]
+    while (nxt := chain[-1].__cause__ or chain[-1].__context__) is not None and nxt not in chain:
+        chain.append(nxt)
+    return chain
+
+
 def root_cause(exc: BaseException) -> BaseException:
     """The innermost exception of a chain (ccxt and yfinance wrap the requests error)."""
-    seen = {id(exc)}
-    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
-        seen.add(id(nxt))
-        exc = nxt
-    return exc
+    return exception_chain(exc)[-1]
 
 
 def is_offline(exc: BaseException) -> bool:
     """True when the failure means the machine has no network (DNS or route), not a busy server."""
-    chain = [exc]
-    while (nxt := chain[-1].__cause__ or chain[-1].__context__) is not None and nxt not in chain:
-        chain.append(nxt)
-    return any(marker in str(e) for e in chain for marker in _OFFLINE_MARKERS)
+    return any(marker in str(e) for e in exception_chain(exc) for marker in _OFFLINE_MARKERS)
 
 
 def describe(exc: BaseException, limit: int = 240) -> str:
