@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from pipelines import store
 from pipelines.errors import DataError, StoreLocked
@@ -164,3 +166,98 @@ def test_duckdb_cli_reads_the_file_read_only(db_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["n,o", "2,true"]
+
+
+def test_bars_key_is_unenforced_but_upsert_keeps_it_unique(db_path):
+    with store.writer(db_path) as st:
+        declared = st.con.execute(
+            "select count(*) from duckdb_constraints() "
+            "where table_name = 'bars' and constraint_type = 'PRIMARY KEY'"
+        ).fetchall()[0][0]
+        assert declared == 0  # migration 0020: no ART index on the largest table
+        assert st.primary_key("bars") == ["instrument_id", "timeframe", "ts"]
+        st.upsert("bars", bars([1.0, 2.0, 3.0]))
+        st.upsert("bars", bars([2.5, 3.5, 4.0], start=1))  # overlaps two stored keys
+        st.upsert("bars", bars([9.0], instrument="ETH"))  # same ts, another instrument
+        assert store.duplicate_keys(st.con, "bars") == 0
+        stored = st.query("select instrument_id, close from bars order by instrument_id, ts")
+    assert stored.rows() == [("BTC", 1.0), ("BTC", 2.5), ("BTC", 3.5), ("BTC", 4.0), ("ETH", 9.0)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=hst.lists(
+        hst.lists(
+            hst.tuples(hst.sampled_from(["BTC", "ETH"]), hst.integers(0, 30), hst.floats(1, 100)),
+            max_size=25,
+        ),  # fmt: skip
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_upsert_matches_a_dict_of_last_values(tmp_path_factory, batches):
+    """Any sequence of overlapping batches leaves exactly one row per key, the last value sent."""
+    path = tmp_path_factory.mktemp("prop") / "p.duckdb"
+    expected: dict[tuple[str, datetime], float] = {}
+    with store.writer(path) as st:
+        for batch in batches:
+            frame = pl.DataFrame(
+                {
+                    "instrument_id": [b[0] for b in batch],
+                    "timeframe": ["1m"] * len(batch),
+                    "ts": [T0 + timedelta(minutes=b[1]) for b in batch],
+                    "close": [b[2] for b in batch],
+                },
+                schema={
+                    "instrument_id": pl.Utf8,
+                    "timeframe": pl.Utf8,
+                    "ts": pl.Datetime("us", "UTC"),
+                    "close": pl.Float64,
+                },  # fmt: skip
+            )
+            st.upsert("bars", frame)
+            expected.update({(b[0], T0 + timedelta(minutes=b[1])): b[2] for b in batch})
+        rows = st.con.execute("select instrument_id, ts, close from bars").fetchall()
+    assert len(rows) == len(expected)
+    assert {(r[0], r[1].astimezone(UTC)): r[2] for r in rows} == expected
+
+
+def test_migration_0020_keeps_the_bars_of_an_older_file(tmp_path):
+    """A file made before 0020 (bars with a declared PRIMARY KEY) keeps every bar, in key order."""
+    path = tmp_path / "old.duckdb"
+    core = next(p for p in store.migration_files() if p.name.startswith("0001_"))
+    with store.writer(path, migrate_first=False) as st:
+        st.con.execute(
+            "create table _migrations (name varchar primary key, applied_at timestamptz not null)"
+        )
+        st.con.execute(core.read_text(encoding="utf-8"))
+        st.con.execute("insert into _migrations values (?, ?)", [core.name, T0])
+        st.upsert("bars", bars([3.0, 4.0], start=5))
+        st.upsert("bars", bars([1.0, 2.0]))
+        applied = st.migrate()
+        declared = st.con.execute(
+            "select count(*) from duckdb_constraints() "
+            "where table_name = 'bars' and constraint_type = 'PRIMARY KEY'"
+        ).fetchall()[0][0]
+        stored = st.query("select close from bars")["close"].to_list()
+        again = st.upsert("bars", bars([1.0, 2.0, 3.0], start=0))
+    assert applied[0] == "0020_bars_unenforced_key.sql"
+    assert declared == 0
+    assert stored == [1.0, 2.0, 3.0, 4.0]  # copied in key order
+    assert (again.inserted, again.updated, again.unchanged) == (1, 0, 2)
+
+
+def test_health_reports_a_bar_key_that_a_hand_made_insert_repeated(db_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    with store.writer(db_path) as st:
+        st.upsert("bars", bars([1.0, 2.0]))
+        st.con.execute(
+            "insert into bars (instrument_id, timeframe, ts, close) values ('BTC', '1m', ?, 9.0)",
+            [T0],
+        )
+    result = CliRunner().invoke(app, ["--db", str(db_path), "health", "--check"])
+    assert "bars: 1 rows repeat a key" in result.output
+    assert result.exit_code == 1

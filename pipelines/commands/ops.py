@@ -119,7 +119,7 @@ def health_cmd(
         "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
     ),
     check: bool = typer.Option(
-        False, "--check", help="Exit 1 when anything is stale (for monitoring)."
+        False, "--check", help="Exit 1 when anything is stale or a key repeats (for monitoring)."
     ),
 ) -> None:
     """Source health (last runs, failures in a row) and freshness of sources and instruments."""
@@ -128,6 +128,11 @@ def health_cmd(
     app = state(ctx)
     with store.reader(app.db_path) as con:
         sources = health.source_health(con)
+        duplicates = {t: store.duplicate_keys(con, t) for t in store.UNENFORCED_KEYS}
+    broken = {t: n for t, n in duplicates.items() if n}
+    for table, n in broken.items():
+        # only a hand-made INSERT can do this: the pipelines write through Store.upsert
+        typer.echo(f"{table}: {n:,} rows repeat a key; keep one per key (see README, Data model)")
     if fmt == "table":
         typer.echo("sources:")
         emit_frame(sources.drop("kinds"), fmt)
@@ -135,7 +140,7 @@ def health_cmd(
     else:
         emit_frame(sources, fmt)
     n_stale = show_freshness(ctx, fmt)
-    if check and n_stale:
+    if check and (n_stale or broken):
         raise typer.Exit(1)
 
 
