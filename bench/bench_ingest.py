@@ -4,7 +4,7 @@ Three timed phases over the same batches (20 instruments, batches of --batch-row
 instrument, generated on the fly and not timed):
 
   floor     plain `insert into bars select … from <arrow batch>` into an empty bars table (same
-            DDL as the real one, primary key included) in its own file
+            DDL as the real one, made by the same migrations) in its own file
   upsert    `store.commit_batch` (Store.upsert + cursor, one transaction per batch) into another
             empty file; floor and upsert alternate batch by batch so both meet the same load
   re-upsert the same batches again: every row is already there, nothing is written
