@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from pipelines import store
-from pipelines.analytics import StudySpec, run_study
+from pipelines.analytics import StudySpec, run_study, study
 
 FIVE = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
@@ -54,29 +54,39 @@ def align(
     k_lo: int,
     k_hi: int,
     stale: int = 2,
+    full_rule: bool = False,
 ) -> dict[tuple[int, int], tuple[float | None, float | None]]:
-    """Run the intraday alignment query; (pair, k) → (price, ret)."""
+    """Run the intraday alignment as run_study does (or only its full rule); (pair, k) → (price, ret)."""
     frame = pl.DataFrame(
         pairs, schema=["pair_id", "instrument_id", "calendar", "t0"], orient="row"
     ).with_columns(pl.col("t0").cast(pl.Datetime("us", "UTC")))
+    binds = {
+        "timeframe": timeframe,
+        "step_us": step_us,
+        "k_lo": k_lo,
+        "k_hi": k_hi,
+        "stale": stale,
+        "l1": k_lo,
+        "l2": k_lo,
+        "t1": k_lo + 1,
+        "t2": k_hi,
+    }
     with store.reader(db) as con:
         con.register("_pairs", frame.to_arrow())
         con.execute("create temp table study_pairs as select * from _pairs")
-        out = store.query_frame(
-            con,
-            store.load_sql("study_align_intraday"),
-            {
-                "timeframe": timeframe,
-                "step_us": step_us,
-                "k_lo": k_lo,
-                "k_hi": k_hi,
-                "stale": stale,
-                "l1": k_lo,
-                "l2": k_lo,
-                "t1": k_lo + 1,
-                "t2": k_hi,
-            },
-        )
+        if full_rule:
+            # every pair through the full as-of rule, none through the fast path
+            con.execute("create temp table study_slow_pairs as select * from study_pairs")
+            study._create_temp(
+                con, "study_slow_prices", store.load_sql("study_align_intraday"), binds
+            )
+            con.execute(
+                "create temp table study_fast_prices as select * from study_slow_prices limit 0"
+            )
+            study._create_temp(con, "study_aligned", store.load_sql("study_align_returns"), binds)
+        else:
+            study._align_intraday(con, binds)
+        out = store.query_frame(con, "select * from study_aligned")
     return {(r["pair_id"], r["k"]): (r["price"], r["ret"]) for r in out.iter_rows(named=True)}
 
 
@@ -275,3 +285,43 @@ def test_daily_weekend_event_maps_to_the_next_session(db_path: Path):
     assert ar["ts"].dt.date().to_list() == [t("2025-01-13").date(), t("2025-01-14").date()]
     assert ar["ret"].to_list() == pytest.approx([math.log(1.01)] * 2)
     assert ar["ar"].to_list() == pytest.approx([0.0, 0.0], abs=1e-12)
+
+
+def test_fast_path_and_full_rule_give_the_same_rows(five_minute_db):
+    """Complete pairs take the fast path; its rows equal the full as-of rule's, pair by pair."""
+    off_grid = bars(  # bars opening 1 minute past the 5-minute grid: always the full rule
+        "OFF",
+        "5m",
+        [t("2025-01-06 10:01") + i * FIVE for i in range(12)],
+        [50.0 + i for i in range(12)],
+    )
+    load(five_minute_db, off_grid)
+    pairs = [
+        (0, "AAA", "24/7", t("2025-01-06 10:30")),  # complete: 10:15 … 10:35 slots all present
+        (1, "AAA", "24/7", t("2025-01-06 10:32:30")),  # complete, mid-bar
+        (2, "AAA", "24/7", t("2025-01-06 10:50")),  # the 10:40/10:45 gap: full rule
+        (3, "OFF", "24/7", t("2025-01-06 10:30")),  # off the grid: full rule
+        (4, "ZZZ", "24/7", t("2025-01-06 10:30")),  # no data
+        (5, "AAA", "24/7", t("2025-01-06 10:10")),  # before the first bar: full rule
+    ]
+    kwargs = dict(step_us=STEP_5M, timeframe="5m", k_lo=-3, k_hi=2)
+    auto = align(five_minute_db, pairs, **kwargs)
+    full = align(five_minute_db, pairs, **kwargs, full_rule=True)
+    assert auto.keys() == full.keys() == {(p, k) for p in range(6) for k in range(-3, 3)}
+    for key, (price, ret) in full.items():
+        assert auto[key][0] == price, key
+        assert auto[key][1] == pytest.approx(ret) if ret is not None else auto[key][1] is None, key
+    with store.reader(five_minute_db) as con:
+        con.execute(
+            "create temp table study_pairs as select * from (values "
+            "(0, 'AAA', '24/7', timestamptz '2025-01-06 10:30+00'), "
+            "(2, 'AAA', '24/7', timestamptz '2025-01-06 10:50+00'), "
+            "(3, 'OFF', '24/7', timestamptz '2025-01-06 10:30+00')) p(pair_id, instrument_id, calendar, t0)"
+        )
+        fast = store.query_frame(
+            con,
+            store.load_sql("study_align_intraday_fast"),
+            {"timeframe": "5m", "step_us": STEP_5M, "k_lo": -3, "k_hi": 2},
+        )
+    assert sorted(set(fast["pair_id"].to_list())) == [0]  # only the complete on-grid pair
+    assert fast.sort("k")["price"].to_list() == [102.0, 103.0, 104.0, 105.0, 106.0, 107.0]

@@ -517,11 +517,9 @@ def _abnormal_rows(
         con.execute("create or replace temp table study_pairs as select * from _study_pairs_in")
         binds = geometry.binds()
         if geometry.daily:
-            align_sql = load_sql("study_align_daily")
+            _create_temp(con, "study_aligned", load_sql("study_align_daily"), binds)
         else:
-            align_sql = load_sql("study_align_intraday")
-            binds = {**binds, "step_us": geometry.step_us, "stale": stale}
-        _create_temp(con, "study_aligned", align_sql, binds)
+            _align_intraday(con, {**binds, "step_us": geometry.step_us, "stale": stale})
         _create_temp(con, "study_fit", load_sql("study_fit"), {"model": model})
         _create_temp(con, "study_ar_rows", load_sql("study_ar"), {"model": model})
         event = query_frame(
@@ -536,6 +534,27 @@ def _abnormal_rows(
     finally:
         con.unregister("_study_pairs_in")
     return _Rows(event=event, estimation=estimation, params=params)
+
+
+def _align_intraday(con: duckdb.DuckDBPyConnection, binds: dict) -> None:
+    """Intraday grid prices and returns into temp table study_aligned.
+
+    Pairs with a bar in every slot take the fast path; only the others (gaps, sessions, stale
+    prices, bars off the grid) pay for the full as-of rule, which is skipped when there are none.
+    """
+    _create_temp(con, "study_fast_prices", load_sql("study_align_intraday_fast"), binds)
+    con.execute(
+        "create or replace temp table study_slow_pairs as select * from study_pairs "
+        "where pair_id not in (select distinct pair_id from study_fast_prices)"
+    )
+    if con.execute("select count(*) from study_slow_pairs").fetchall()[0][0]:
+        _create_temp(con, "study_slow_prices", load_sql("study_align_intraday"), binds)
+    else:
+        con.execute(
+            "create or replace temp table study_slow_prices as "
+            "select pair_id, k, grid_at, price from study_fast_prices limit 0"
+        )
+    _create_temp(con, "study_aligned", load_sql("study_align_returns"), binds)
 
 
 def _create_temp(con: duckdb.DuckDBPyConnection, name: str, sql: str, binds: dict) -> None:

@@ -1,19 +1,19 @@
--- Event-time grid for intraday studies (DESIGN §4): for every study pair (event × instrument)
--- and offset k in [$k_lo, $k_hi], the instant grid_at = t0 + k·Δ, the as-of price
--- P(grid_at) = close of the last bar whose close time (ts + Δ) ≤ grid_at, and
--- r_k = ln P(grid_at_k) − ln P(grid_at_{k−1}).
+-- Intraday prices, full rule (DESIGN §4), for the pairs the fast path
+-- (study_align_intraday_fast.sql) left: for every such pair and offset k in [$k_lo, $k_hi], the
+-- instant grid_at = t0 + k·Δ and the as-of price P(grid_at) = close of the last bar whose close
+-- time (ts + Δ) ≤ grid_at. Returns are taken afterwards (study_align_returns.sql).
 -- A price is missing when stale: more than $stale bar slots that should have closed are absent
 -- (for session calendars only in-session slots count), or, away from the anchor (k ≠ 0), when
 -- the market of a session calendar is closed at grid_at.
 -- The as-of lookup is done in two steps with the same result: bars on the Δ grid are found by
 -- an equi-join on their slot number (fast); grid points without such a bar, and instruments
 -- with bars off the Δ grid, go through an ASOF join.
--- Inputs: temp relation study_pairs(pair_id, instrument_id, calendar, t0); binds $timeframe,
--- $step_us (Δ in microseconds), $k_lo, $k_hi, $stale, and the window bounds $l1 $l2 $t1 $t2.
+-- Inputs: temp relation study_slow_pairs(pair_id, instrument_id, calendar, t0); binds
+-- $timeframe, $step_us (Δ in microseconds), $k_lo, $k_hi, $stale.
 with grid as (
     select p.pair_id, p.instrument_id, p.calendar, o.k,
            p.t0 + to_microseconds(o.k::bigint * $step_us) as grid_at
-    from study_pairs p
+    from study_slow_pairs p
     cross join range($k_lo, $k_hi + 1) as o(k)
 ),
 grid_slots as (
@@ -26,12 +26,13 @@ aligned_bars as (
     select instrument_id, ts, close, epoch_us(ts) // $step_us as slot
     from bars
     where timeframe = $timeframe and epoch_us(ts) % $step_us = 0
+      and instrument_id in (select instrument_id from study_slow_pairs)
 ),
 off_grid_instruments as (
     select distinct instrument_id
     from bars
     where timeframe = $timeframe and epoch_us(ts) % $step_us <> 0
-      and instrument_id in (select instrument_id from study_pairs)
+      and instrument_id in (select instrument_id from study_slow_pairs)
 ),
 slot_hits as (
     select g.*, b.ts as bar_ts, b.close
@@ -77,14 +78,7 @@ fresh as (
     from aged
 ),
 final as (
-    select pair_id, k, grid_at,
-           case when is_fresh then close end as price,
-           case when is_fresh then ln(close) end
-               - lag(case when is_fresh then ln(close) end) over (partition by pair_id order by k) as ret,
-           case
-               when k between $l1 and $l2 then 'estimation'
-               when k between $t1 and $t2 then 'event'
-           end as role
+    select pair_id, k, grid_at, case when is_fresh then close end as price
     from fresh
 )
 select * from final
