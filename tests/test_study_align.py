@@ -77,13 +77,8 @@ def align(
         if full_rule:
             # every pair through the full as-of rule, none through the fast path
             con.execute("create temp table study_slow_pairs as select * from study_pairs")
-            study._create_temp(
-                con, "study_slow_prices", store.load_sql("study_align_intraday"), binds
-            )
-            con.execute(
-                "create temp table study_fast_prices as select * from study_slow_prices limit 0"
-            )
-            study._create_temp(con, "study_aligned", store.load_sql("study_align_returns"), binds)
+            sql = store.load_sql("study_align_intraday")
+            study._create_temp(con, "study_aligned", sql, binds)
         else:
             study._align_intraday(con, binds)
         out = store.query_frame(con, "select * from study_aligned")
@@ -321,7 +316,16 @@ def test_fast_path_and_full_rule_give_the_same_rows(five_minute_db):
         fast = store.query_frame(
             con,
             store.load_sql("study_align_intraday_fast"),
-            {"timeframe": "5m", "step_us": STEP_5M, "k_lo": -3, "k_hi": 2},
+            {
+                "timeframe": "5m",
+                "step_us": STEP_5M,
+                "k_lo": -3,
+                "k_hi": 2,
+                "l1": -3,
+                "l2": -3,
+                "t1": -2,
+                "t2": 2,
+            },  # fmt: skip
         )
     assert sorted(set(fast["pair_id"].to_list())) == [0]  # only the complete on-grid pair
     assert fast.sort("k")["price"].to_list() == [102.0, 103.0, 104.0, 105.0, 106.0, 107.0]

@@ -520,6 +520,7 @@ def _abnormal_rows(
             _create_temp(con, "study_aligned", load_sql("study_align_daily"), binds)
         else:
             _align_intraday(con, {**binds, "step_us": geometry.step_us, "stale": stale})
+        _create_temp(con, "study_paired", load_sql("study_paired"), {})
         _create_temp(con, "study_fit", load_sql("study_fit"), {"model": model})
         _create_temp(con, "study_ar_rows", load_sql("study_ar"), {"model": model})
         event = query_frame(
@@ -542,28 +543,25 @@ def _align_intraday(con: duckdb.DuckDBPyConnection, binds: dict) -> None:
     Pairs with a bar in every slot take the fast path; only the others (gaps, sessions, stale
     prices, bars off the grid) pay for the full as-of rule, which is skipped when there are none.
     """
-    _create_temp(con, "study_fast_prices", load_sql("study_align_intraday_fast"), binds)
+    _create_temp(con, "study_aligned", load_sql("study_align_intraday_fast"), binds)
     con.execute(
         "create or replace temp table study_slow_pairs as select * from study_pairs "
-        "where pair_id not in (select distinct pair_id from study_fast_prices)"
+        "where pair_id not in (select distinct pair_id from study_aligned)"
     )
     if con.execute("select count(*) from study_slow_pairs").fetchall()[0][0]:
-        _create_temp(con, "study_slow_prices", load_sql("study_align_intraday"), binds)
-    else:
-        con.execute(
-            "create or replace temp table study_slow_prices as "
-            "select pair_id, k, grid_at, price from study_fast_prices limit 0"
-        )
-    _create_temp(con, "study_aligned", load_sql("study_align_returns"), binds)
+        sql = load_sql("study_align_intraday")
+        con.execute(f"insert into study_aligned {sql}", _used_binds(sql, binds))
 
 
 def _create_temp(con: duckdb.DuckDBPyConnection, name: str, sql: str, binds: dict) -> None:
     """Materialise a named query as a temp table, passing only the binds it uses."""
-    code = "\n".join(
-        line.split("--")[0] for line in sql.splitlines()
-    )  # binds named in comments don't count
-    used = {k: v for k, v in binds.items() if f"${k}" in code}
-    con.execute(f"create or replace temp table {name} as {sql}", used)
+    con.execute(f"create or replace temp table {name} as {sql}", _used_binds(sql, binds))
+
+
+def _used_binds(sql: str, binds: dict) -> dict:
+    """The binds a query names outside its comments (DuckDB refuses unused named parameters)."""
+    code = "\n".join(line.split("--")[0] for line in sql.splitlines())
+    return {k: v for k, v in binds.items() if f"${k}" in code}
 
 
 def _ar_frame(event_rows: pl.DataFrame, targets: pl.DataFrame, timeframe: str) -> pl.DataFrame:

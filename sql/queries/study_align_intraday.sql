@@ -1,7 +1,7 @@
 -- Intraday prices, full rule (DESIGN §4), for the pairs the fast path
 -- (study_align_intraday_fast.sql) left: for every such pair and offset k in [$k_lo, $k_hi], the
--- instant grid_at = t0 + k·Δ and the as-of price P(grid_at) = close of the last bar whose close
--- time (ts + Δ) ≤ grid_at. Returns are taken afterwards (study_align_returns.sql).
+-- instant grid_at = t0 + k·Δ, the as-of price P(grid_at) = close of the last bar whose close
+-- time (ts + Δ) ≤ grid_at, and r_k = ln P(grid_at_k) − ln P(grid_at_{k−1}).
 -- A price is missing when stale: more than $stale bar slots that should have closed are absent
 -- (for session calendars only in-session slots count), or, away from the anchor (k ≠ 0), when
 -- the market of a session calendar is closed at grid_at.
@@ -9,7 +9,8 @@
 -- an equi-join on their slot number (fast); grid points without such a bar, and instruments
 -- with bars off the Δ grid, go through an ASOF join.
 -- Inputs: temp relation study_slow_pairs(pair_id, instrument_id, calendar, t0); binds
--- $timeframe, $step_us (Δ in microseconds), $k_lo, $k_hi, $stale.
+-- $timeframe, $step_us (Δ in microseconds), $k_lo, $k_hi, $stale, and the window bounds
+-- $l1 $l2 $t1 $t2.
 with grid as (
     select p.pair_id, p.instrument_id, p.calendar, o.k,
            p.t0 + to_microseconds(o.k::bigint * $step_us) as grid_at
@@ -78,7 +79,14 @@ fresh as (
     from aged
 ),
 final as (
-    select pair_id, k, grid_at, case when is_fresh then close end as price
+    select pair_id, k, grid_at,
+           case when is_fresh then close end as price,
+           case when is_fresh then ln(close) end
+               - lag(case when is_fresh then ln(close) end) over (partition by pair_id order by k) as ret,
+           case
+               when k between $l1 and $l2 then 'estimation'
+               when k between $t1 and $t2 then 'event'
+           end as role
     from fresh
 )
 select * from final

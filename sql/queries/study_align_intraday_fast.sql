@@ -9,7 +9,8 @@
 -- pairs through a hash join on (instrument, block) whose table has a few rows per pair, so the
 -- bars are scanned once and never hashed.
 -- Inputs: temp relation study_pairs(pair_id, instrument_id, t0); binds $timeframe, $step_us,
--- $k_lo, $k_hi. Output: (pair_id, k, grid_at, price) of the complete pairs only.
+-- $k_lo, $k_hi and the window bounds $l1 $l2 $t1 $t2. Output: study_aligned's columns
+-- (pair_id, k, grid_at, price, ret, role) for the complete pairs only.
 with pair_slots as (
     select pair_id, instrument_id, t0,
            epoch_us(t0) // $step_us as s0,
@@ -40,11 +41,20 @@ complete_pairs as (
     group by pair_id
     having count(*) = $k_hi - $k_lo + 1 and bool_and(on_grid)
 ),
-final as (
+priced as (
     select s.pair_id, s.k, p.t0 + to_microseconds(s.k * $step_us) as grid_at,
            case when s.close > 0 then s.close end as price
     from slot_bars s
     join complete_pairs c on c.pair_id = s.pair_id
     join pair_slots p on p.pair_id = s.pair_id
+),
+final as (
+    select pair_id, k, grid_at, price,
+           ln(price) - lag(ln(price)) over (partition by pair_id order by k) as ret,
+           case
+               when k between $l1 and $l2 then 'estimation'
+               when k between $t1 and $t2 then 'event'
+           end as role
+    from priced
 )
 select * from final
