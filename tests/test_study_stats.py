@@ -20,6 +20,28 @@ def test_rank_rows_ignores_missing_values_and_averages_ties():
     assert ranks[1:, 1].tolist() == [2.0, 1.0, 3.0]
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    hnp.arrays(
+        float,
+        hs.tuples(hs.integers(0, 30), hs.integers(1, 6)),
+        # few distinct values so ties are common; NaN for missing offsets
+        elements=hs.sampled_from([-2.0, -0.5, 0.0, 0.25, 1.0, 3.0, np.nan]) | hs.floats(-5, 5),
+    )
+)
+def test_ranks_and_medians_match_scipy_and_numpy(values):
+    ranks, medians = st.ranks_and_medians(values)
+    for j in range(values.shape[1]):
+        column = values[:, j]
+        present = ~np.isnan(column)
+        assert np.array_equal(np.isnan(ranks[:, j]), ~present)
+        if present.any():
+            assert ranks[present, j] == pytest.approx(sps.rankdata(column[present]))
+            assert medians[j] == pytest.approx(np.median(column[present]))
+        else:
+            assert np.isnan(medians[j])
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     hnp.arrays(

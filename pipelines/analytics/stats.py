@@ -63,9 +63,40 @@ def _two_sided_t(t: np.ndarray, df: np.ndarray | float) -> np.ndarray:
 
 def rank_rows(values: np.ndarray) -> np.ndarray:
     """Average ranks along axis 0 of each column, ignoring NaN (which stays NaN)."""
-    filled = np.where(np.isnan(values), np.inf, values)
-    ranks = sps.rankdata(filled, axis=0, method="average")
-    return np.where(np.isnan(values), np.nan, ranks)
+    return ranks_and_medians(values)[0]
+
+
+def ranks_and_medians(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks along axis 0 of each column (NaN stays NaN) and each column's median of
+    its non-NaN values, from one sort (scipy's rankdata and np.nanmedian sort twice, the
+    latter column by column in Python)."""
+    n = values.shape[0]
+    if n == 0:
+        return np.empty(values.shape), np.full(values.shape[1], np.nan)
+    missing = np.isnan(values)
+    # Work along rows of the transpose: each column's values are then contiguous in memory,
+    # which makes the sort and the gathers several times faster than along axis 0.
+    filled = np.ascontiguousarray(np.where(missing, np.inf, values).T)  # NaN sorts last
+    order = np.argsort(filled, axis=1)  # ties get averaged ranks, so stability is not needed
+    ordered = np.take_along_axis(filled, order, axis=1)
+    # Tied values share the mean of the positions their run spans.
+    idx = np.broadcast_to(np.arange(n)[None, :], ordered.shape)
+    starts = np.ones(ordered.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(ordered.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, idx, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, idx, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    ranks_t = np.empty(ordered.shape)
+    np.put_along_axis(ranks_t, order, (first + last) / 2 + 1, axis=1)
+    ranks = ranks_t.T
+    ranks[missing] = np.nan
+    count = n - missing.sum(axis=0)
+    rows = np.arange(values.shape[1])
+    lo = ordered[rows, np.maximum((count - 1) // 2, 0)]
+    hi = ordered[rows, np.minimum(count // 2, n - 1)]
+    medians = np.where(count > 0, (lo + hi) / 2, np.nan)
+    return ranks, medians
 
 
 def signed_rank_null_cdf(n_max: int) -> list[np.ndarray]:
@@ -212,9 +243,7 @@ def cross_section(data: CrossSectionInput) -> dict[str, np.ndarray]:
     mean_length_full = float(np.mean(length_full)) if length_full.size else np.nan
 
     # Corrado–Zivney 1992 sign test: signs around each pair's median.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median_i = np.nanmedian(full, axis=0)
+    ranks, median_i = ranks_and_medians(full)
     signs = np.sign(full - median_i[None, :])
     sign_sums = _nanmean(signs, 1) * n_pairs
     cs_sd = np.sqrt(np.nansum((sign_sums / np.sqrt(n_full_t)) ** 2) / mean_length_full)
@@ -222,7 +251,6 @@ def cross_section(data: CrossSectionInput) -> dict[str, np.ndarray]:
     out["corrado_sign_p"] = _two_sided_normal(out["corrado_sign_stat"])
 
     # Corrado 1989 rank test and the modified (standardised-rank) version.
-    ranks = rank_rows(full)
     mean_rank = _nanmean(ranks, 0)
     rank_dev = _nanmean(ranks - mean_rank[None, :], 1) * n_pairs
     rank_sd = np.sqrt(np.nansum((rank_dev / n_full_t) ** 2) / mean_length_full)

@@ -648,11 +648,14 @@ def _matrix(rows: pl.DataFrame, columns: pl.DataFrame, lo: int, hi: int, column:
     """Offsets lo..hi × pairs matrix of `column` (NaN where missing); columns maps pair_id → col."""
     out = np.full((hi - lo + 1, columns.height), np.nan)
     if rows.height:
-        placed = rows.select("pair_id", "k", column).join(columns, on="pair_id")
-        ks = placed["k"].to_numpy().astype(np.int64) - lo
-        cols = placed["col"].to_numpy().astype(np.int64)
-        vals = placed[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
-        ok = (ks >= 0) & (ks < out.shape[0])
+        # pair_id → column by direct indexing (pair ids are small non-negative integers)
+        pair_ids = columns["pair_id"].to_numpy().astype(np.int64)
+        col_of = np.full(int(max(pair_ids.max(), rows["pair_id"].max())) + 1, -1, dtype=np.int64)
+        col_of[pair_ids] = columns["col"].to_numpy().astype(np.int64)
+        cols = col_of[rows["pair_id"].to_numpy().astype(np.int64)]
+        ks = rows["k"].to_numpy().astype(np.int64) - lo
+        vals = rows[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        ok = (cols >= 0) & (ks >= 0) & (ks < out.shape[0])
         out[ks[ok], cols[ok]] = vals[ok]
     return out
 
