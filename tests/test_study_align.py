@@ -197,8 +197,10 @@ def test_instrument_without_data_gives_no_prices(five_minute_db):
                 min_estimation=3,
             ),
         )
+        leftover = con.execute("select table_name from duckdb_tables() where temporary").fetchall()
     assert set(result.car["instrument_id"]) == {"AAA"}
     assert any("ZZZ" in note for note in result.notes)
+    assert leftover == []  # the study's temp tables do not outlive it on the caller's connection
 
 
 @pytest.fixture

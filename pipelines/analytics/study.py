@@ -43,6 +43,12 @@ DEFAULT_BENCHMARKS = {"crypto": "BTC", "commodity": "XAU"}
 INTRADAY = ("1m", "2m", "5m", "15m", "30m", "1h", "4h")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# Every temp table a study creates on the caller's connection; dropped when it is done.
+STUDY_TEMP_TABLES = (
+    "study_pairs", "study_aligned", "study_slow_pairs", "study_paired", "study_fit",
+    "study_ar_rows", "study_car_windows", "study_events",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class StudySettings:
@@ -143,6 +149,7 @@ def run_study(
             how="left",
         )
     car = car.select(CAR_COLUMNS)
+    _drop_temps(con, *STUDY_TEMP_TABLES)
     return StudyResult(
         spec=spec,
         timeframe=timeframe,
@@ -523,6 +530,8 @@ def _abnormal_rows(
         _create_temp(con, "study_paired", load_sql("study_paired"), {})
         _create_temp(con, "study_fit", load_sql("study_fit"), {"model": model})
         _create_temp(con, "study_ar_rows", load_sql("study_ar"), {"model": model})
+        # The grid rows are no longer needed: give their memory back before the Python steps.
+        _drop_temps(con, "study_aligned", "study_paired", "study_slow_pairs")
         event = query_frame(
             con,
             "select pair_id, k, grid_at, price, ret, mret, expected, ar from study_ar_rows "
@@ -551,6 +560,12 @@ def _align_intraday(con: duckdb.DuckDBPyConnection, binds: dict) -> None:
     if con.execute("select count(*) from study_slow_pairs").fetchall()[0][0]:
         sql = load_sql("study_align_intraday")
         con.execute(f"insert into study_aligned {sql}", _used_binds(sql, binds))
+
+
+def _drop_temps(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Drop the study's temp tables (they would otherwise live as long as the connection)."""
+    for name in names:
+        con.execute(f"drop table if exists temp.{name}")
 
 
 def _create_temp(con: duckdb.DuckDBPyConnection, name: str, sql: str, binds: dict) -> None:
