@@ -59,7 +59,11 @@ def align(
     """Run the intraday alignment as run_study does (or only its full rule); (pair, k) → (price, ret)."""
     frame = pl.DataFrame(
         pairs, schema=["pair_id", "instrument_id", "calendar", "t0"], orient="row"
-    ).with_columns(pl.col("t0").cast(pl.Datetime("us", "UTC")))
+    ).with_columns(
+        pl.col("t0").cast(pl.Datetime("us", "UTC")),
+        pl.lit(None, pl.Int64).alias("bench_pair_id"),
+        pl.lit(True).alias("is_target"),
+    )
     binds = {
         "timeframe": timeframe,
         "step_us": step_us,
@@ -75,13 +79,13 @@ def align(
         con.register("_pairs", frame.to_arrow())
         con.execute("create temp table study_pairs as select * from _pairs")
         if full_rule:
-            # every pair through the full as-of rule, none through the fast path
+            # every pair through the full as-of rule and the pairing join, none fast
             con.execute("create temp table study_slow_pairs as select * from study_pairs")
-            sql = store.load_sql("study_align_intraday")
-            study._create_temp(con, "study_aligned", sql, binds)
+            study._create_temp(con, "study_aligned", store.load_sql("study_align_intraday"), binds)
+            study._create_temp(con, "study_paired", store.load_sql("study_paired"), {})
         else:
             study._align_intraday(con, binds)
-        out = store.query_frame(con, "select * from study_aligned")
+        out = store.query_frame(con, "select * from study_paired")
     return {(r["pair_id"], r["k"]): (r["price"], r["ret"]) for r in out.iter_rows(named=True)}
 
 
@@ -284,50 +288,66 @@ def test_daily_weekend_event_maps_to_the_next_session(db_path: Path):
     assert ar["ar"].to_list() == pytest.approx([0.0, 0.0], abs=1e-12)
 
 
+def _paired(db: Path, pairs: pl.DataFrame, binds: dict, *, full_rule: bool) -> tuple[dict, set]:
+    """study_paired as (pair, k) → (price, ret, mret), and the pairs that took the full rule."""
+    with store.reader(db) as con:
+        con.register("_pairs", pairs.to_arrow())
+        con.execute("create temp table study_pairs as select * from _pairs")
+        if full_rule:
+            con.execute("create temp table study_slow_pairs as select * from study_pairs")
+            study._create_temp(con, "study_aligned", store.load_sql("study_align_intraday"), binds)
+            study._create_temp(con, "study_paired", store.load_sql("study_paired"), {})
+        else:
+            study._align_intraday(con, binds)
+        rows = store.query_frame(con, "select pair_id, k, price, ret, mret from study_paired")
+        slow = {r[0] for r in con.execute("select pair_id from study_slow_pairs").fetchall()}
+    return {(r[0], r[1]): r[2:] for r in rows.iter_rows()}, slow
+
+
 def test_fast_path_and_full_rule_give_the_same_rows(five_minute_db):
-    """Complete pairs take the fast path; its rows equal the full as-of rule's, pair by pair."""
-    off_grid = bars(  # bars opening 1 minute past the 5-minute grid: always the full rule
-        "OFF",
-        "5m",
-        [t("2025-01-06 10:01") + i * FIVE for i in range(12)],
-        [50.0 + i for i in range(12)],
-    )
-    load(five_minute_db, off_grid)
-    pairs = [
-        (0, "AAA", "24/7", t("2025-01-06 10:30")),  # complete: 10:15 … 10:35 slots all present
-        (1, "AAA", "24/7", t("2025-01-06 10:32:30")),  # complete, mid-bar
-        (2, "AAA", "24/7", t("2025-01-06 10:50")),  # the 10:40/10:45 gap: full rule
-        (3, "OFF", "24/7", t("2025-01-06 10:30")),  # off the grid: full rule
-        (4, "ZZZ", "24/7", t("2025-01-06 10:30")),  # no data
-        (5, "AAA", "24/7", t("2025-01-06 10:10")),  # before the first bar: full rule
-    ]
-    kwargs = dict(step_us=STEP_5M, timeframe="5m", k_lo=-3, k_hi=2)
-    auto = align(five_minute_db, pairs, **kwargs)
-    full = align(five_minute_db, pairs, **kwargs, full_rule=True)
-    assert auto.keys() == full.keys() == {(p, k) for p in range(6) for k in range(-3, 3)}
-    for key, (price, ret) in full.items():
-        assert auto[key][0] == price, key
-        assert auto[key][1] == pytest.approx(ret) if ret is not None else auto[key][1] is None, key
-    with store.reader(five_minute_db) as con:
-        con.execute(
-            "create temp table study_pairs as select * from (values "
-            "(0, 'AAA', '24/7', timestamptz '2025-01-06 10:30+00'), "
-            "(2, 'AAA', '24/7', timestamptz '2025-01-06 10:50+00'), "
-            "(3, 'OFF', '24/7', timestamptz '2025-01-06 10:30+00')) p(pair_id, instrument_id, calendar, t0)"
-        )
-        fast = store.query_frame(
-            con,
-            store.load_sql("study_align_intraday_fast"),
-            {
-                "timeframe": "5m",
-                "step_us": STEP_5M,
-                "k_lo": -3,
-                "k_hi": 2,
-                "l1": -3,
-                "l2": -3,
-                "t1": -2,
-                "t2": 2,
-            },  # fmt: skip
-        )
-    assert sorted(set(fast["pair_id"].to_list())) == [0]  # only the complete on-grid pair
-    assert fast.sort("k")["price"].to_list() == [102.0, 103.0, 104.0, 105.0, 106.0, 107.0]
+    """Targets whose series and benchmark series are complete take the fast path; every row
+    (price, return, benchmark return) equals the full as-of rule's."""
+    opens = [t("2025-01-06 10:00") + i * FIVE for i in range(13)]
+    load(five_minute_db, bars("BBB", "5m", opens, [200.0 + 2 * i for i in range(13)]))
+    off_grid = [t("2025-01-06 10:01") + i * FIVE for i in range(12)]  # 1 minute off the grid
+    load(five_minute_db, bars("OFF", "5m", off_grid, [50.0 + i for i in range(12)]))
+    at = {"10:30": t("2025-01-06 10:30"), "10:50": t("2025-01-06 10:50")}
+    pairs = pl.DataFrame(
+        [
+            (0, "AAA", at["10:30"], 10, True),  # target and benchmark complete: fast
+            (6, "BBB", at["10:30"], 10, True),  # shares benchmark pair 10: fast
+            (5, "AAA", t("2025-01-06 10:32:30"), None, True),  # mid-bar, no benchmark: fast
+            (1, "AAA", at["10:50"], 11, True),  # the 10:40/10:45 gap in the target: full rule
+            (2, "BBB", at["10:50"], 12, True),  # the gap in its benchmark: full rule
+            (3, "OFF", at["10:30"], None, True),  # bars off the grid: full rule
+            (4, "ZZZ", at["10:30"], None, True),  # no data: full rule
+            (10, "BBB", at["10:30"], None, False),
+            (11, "BBB", at["10:50"], None, False),
+            (12, "AAA", at["10:50"], None, False),
+        ],
+        schema={
+            "pair_id": pl.Int64,
+            "instrument_id": pl.Utf8,
+            "t0": pl.Datetime("us", "UTC"),
+            "bench_pair_id": pl.Int64,
+            "is_target": pl.Boolean,
+        },  # fmt: skip
+        orient="row",
+    ).with_columns(pl.lit("24/7").alias("calendar"))
+    binds = {"timeframe": "5m", "step_us": STEP_5M, "k_lo": -3, "k_hi": 2, "stale": 2,
+             "l1": -2, "l2": -1, "t1": 0, "t2": 2}  # fmt: skip
+    auto, slow = _paired(five_minute_db, pairs, binds, full_rule=False)
+    full, _ = _paired(five_minute_db, pairs, binds, full_rule=True)
+    assert slow == {1, 2, 3, 4, 11, 12}  # the slow targets and their benchmarks
+    assert auto.keys() == full.keys() == {(p, k) for p in range(7) for k in range(-2, 3)}
+    for key, want in full.items():
+        for got_value, want_value in zip(auto[key], want, strict=True):
+            if want_value is None:
+                assert got_value is None, key
+            else:
+                assert got_value == pytest.approx(want_value, rel=1e-12), key
+    # spot values: AAA at 10:30, k = 1 → the 10:30 bar (106) over the 10:25 bar (105);
+    # its benchmark BBB over the same bars: 212 / 210
+    assert auto[(0, 1)][1] == pytest.approx(math.log(106 / 105))
+    assert auto[(0, 1)][2] == pytest.approx(math.log(212 / 210))
+    assert auto[(5, 0)][0] == 105.0  # mid-bar: the last closed bar

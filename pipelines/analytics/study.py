@@ -525,10 +525,16 @@ def _abnormal_rows(
         binds = geometry.binds()
         if geometry.daily:
             _create_temp(con, "study_aligned", load_sql("study_align_daily"), binds)
+            _create_temp(con, "study_paired", load_sql("study_paired"), {})
         else:
             _align_intraday(con, {**binds, "step_us": geometry.step_us, "stale": stale})
-        _create_temp(con, "study_paired", load_sql("study_paired"), {})
-        _create_temp(con, "study_fit", load_sql("study_fit"), {"model": model})
+        # intraday, a benchmark shares its target's grid: its window is the paired rows' mret
+        _create_temp(
+            con,
+            "study_fit",
+            load_sql("study_fit"),
+            {"model": model, "same_grid": not geometry.daily},
+        )
         _create_temp(con, "study_ar_rows", load_sql("study_ar"), {"model": model})
         # The grid rows are no longer needed: give their memory back before the Python steps.
         _drop_temps(con, "study_aligned", "study_paired", "study_slow_pairs")
@@ -547,19 +553,32 @@ def _abnormal_rows(
 
 
 def _align_intraday(con: duckdb.DuckDBPyConnection, binds: dict) -> None:
-    """Intraday grid prices and returns into temp table study_aligned.
+    """Intraday grid rows of every target pair, with its benchmark's return, into study_paired.
 
-    Pairs with a bar in every slot take the fast path; only the others (gaps, sessions, stale
-    prices, bars off the grid) pay for the full as-of rule, which is skipped when there are none.
+    Pairs whose series (and benchmark series) have a bar in every slot take the fast path;
+    only the others (gaps, sessions, stale prices, bars off the grid) and their benchmarks pay
+    for the full as-of rule and the pairing join, which are skipped when there are none.
     """
-    _create_temp(con, "study_aligned", load_sql("study_align_intraday_fast"), binds)
+    _create_temp(con, "study_paired", load_sql("study_align_intraday_fast"), binds)
     con.execute(
-        "create or replace temp table study_slow_pairs as select * from study_pairs "
-        "where pair_id not in (select distinct pair_id from study_aligned)"
+        """create or replace temp table study_slow_pairs as
+           with slow_targets as (
+               select * from study_pairs
+               where is_target and pair_id not in (select distinct pair_id from study_paired)
+           )
+           select * from slow_targets
+           union
+           select * from study_pairs
+           where pair_id in (select bench_pair_id from slow_targets)"""
     )
     if con.execute("select count(*) from study_slow_pairs").fetchall()[0][0]:
-        sql = load_sql("study_align_intraday")
-        con.execute(f"insert into study_aligned {sql}", _used_binds(sql, binds))
+        _create_temp(con, "study_aligned", load_sql("study_align_intraday"), binds)
+        con.execute(f"insert into study_paired {load_sql('study_paired')}")
+    else:  # study_fit names the table whichever path ran
+        con.execute(
+            "create or replace temp table study_aligned (pair_id bigint, k bigint, "
+            "grid_at timestamptz, price double, ret double, role varchar)"
+        )
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection, *names: str) -> None:

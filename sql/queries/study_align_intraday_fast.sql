@@ -1,27 +1,39 @@
--- Intraday prices, fast path (DESIGN §4): the pairs whose every grid point has its own bar.
--- The bar that prices grid point k (grid_at = t0 + k·Δ; the last bar whose close ts + Δ is
--- ≤ grid_at) is the one opening in slot s0 + k − 1, where slot = open time // Δ and
--- s0 = t0 // Δ. A pair whose slot range [s0 + $k_lo − 1, s0 + $k_hi − 1] holds exactly one
--- on-grid bar per slot is priced from those bars directly: nothing is stale or missing, and an
--- ASOF lookup would find the same bars. Every other pair (gaps, closed sessions, bars off the
--- Δ grid, no data) is left to study_align_intraday.sql, which applies the full rule.
--- Why blocks: each pair's slot range is cut into blocks of 256 slots, and bars meet their
--- pairs through a hash join on (instrument, block) whose table has a few rows per pair, so the
--- bars are scanned once and never hashed.
--- Inputs: temp relation study_pairs(pair_id, instrument_id, t0); binds $timeframe, $step_us,
--- $k_lo, $k_hi and the window bounds $l1 $l2 $t1 $t2. Output: study_aligned's columns
--- (pair_id, k, grid_at, price, ret, role) for the complete pairs only.
-with pair_slots as (
-    select pair_id, instrument_id, t0,
-           epoch_us(t0) // $step_us as s0,
-           epoch_us(t0) // $step_us + $k_lo - 1 as slot_lo,
-           epoch_us(t0) // $step_us + $k_hi - 1 as slot_hi
-    from study_pairs
+-- Intraday fast path (DESIGN §4): study_paired rows (each target pair's estimation and event
+-- window rows with the benchmark's return at the same grid point) for the target pairs whose
+-- own series and benchmark series both have a bar in every slot of the grid.
+--
+-- Why it is exact: the bar that prices grid point k (grid_at = t0 + k·Δ; the last bar whose
+-- close ts + Δ is ≤ grid_at) is the one opening in slot s0 + k − 1, where slot = open time // Δ
+-- and s0 = t0 // Δ. When each slot of [s0 + $k_lo − 1, s0 + $k_hi − 1] holds exactly one
+-- on-grid bar, nothing is stale or missing and an ASOF lookup would find the same bars. Every
+-- other target pair (gaps, closed sessions, bars off the Δ grid, no data) is left to
+-- study_align_intraday.sql, the full rule, and then study_paired.sql.
+-- Why it is fast: each series' slot range is cut into blocks of 256 slots and the bars meet
+-- their series through a hash join on (instrument, block) whose table has a few rows per pair,
+-- so the bars are scanned once and never hashed. A target's series and its benchmark's are
+-- then ordered together by (k, is_bench) in one window: per k the target row comes right
+-- after the benchmark's row of k − 1, so r_k = ln P_k − (2 rows back) and the benchmark's
+-- return is (1 row ahead) − (1 row back); no join pairs them afterwards.
+-- Inputs: temp relation study_pairs(pair_id, instrument_id, t0, bench_pair_id, is_target);
+-- binds $timeframe, $step_us, $k_lo, $k_hi and the window bounds $l1 $l2 $t1 $t2.
+with targets as (
+    select t.pair_id, t.instrument_id, b.instrument_id as bench_instrument_id, t.t0,
+           epoch_us(t.t0) // $step_us as s0
+    from study_pairs t
+    left join study_pairs b on b.pair_id = t.bench_pair_id
+    where t.is_target
 ),
-pair_blocks as (
-    select pair_id, instrument_id, s0, slot_lo, slot_hi,
-           unnest(range(slot_lo // 256, slot_hi // 256 + 1)) as block
-    from pair_slots
+series as (
+    select pair_id, instrument_id, false as is_bench, t0, s0 from targets
+    union all
+    select pair_id, bench_instrument_id, true, t0, s0 from targets
+    where bench_instrument_id is not null
+),
+series_blocks as (
+    select pair_id, instrument_id, is_bench, t0, s0,
+           s0 + $k_lo - 1 as slot_lo, s0 + $k_hi - 1 as slot_hi,
+           unnest(range((s0 + $k_lo - 1) // 256, (s0 + $k_hi - 1) // 256 + 1)) as block
+    from series
 ),
 block_bars as (
     select instrument_id, ts, close, epoch_us(ts) // ($step_us::bigint * 256) as block
@@ -29,32 +41,50 @@ block_bars as (
     where timeframe = $timeframe
 ),
 slot_bars as (
-    select p.pair_id, epoch_us(b.ts) // $step_us - p.s0 + 1 as k, b.close,
+    select s.pair_id, s.is_bench, s.t0, epoch_us(b.ts) // $step_us - s.s0 + 1 as k,
+           case when b.close > 0 then b.close end as price,
            epoch_us(b.ts) % $step_us = 0 as on_grid
     from block_bars b
-    join pair_blocks p on p.instrument_id = b.instrument_id and p.block = b.block
-    where epoch_us(b.ts) // $step_us between p.slot_lo and p.slot_hi
+    join series_blocks s on s.instrument_id = b.instrument_id and s.block = b.block
+    where epoch_us(b.ts) // $step_us between s.slot_lo and s.slot_hi
 ),
-complete_pairs as (
-    select pair_id
+series_counts as (
+    select pair_id, bool_and(on_grid) as on_grid,
+           count(*) filter (where not is_bench) as n_target,
+           count(*) filter (where is_bench) as n_bench
     from slot_bars
     group by pair_id
-    having count(*) = $k_hi - $k_lo + 1 and bool_and(on_grid)
 ),
-priced as (
-    select s.pair_id, s.k, p.t0 + to_microseconds(s.k * $step_us) as grid_at,
-           case when s.close > 0 then s.close end as price
+complete_pairs as (
+    -- one on-grid bar per slot in the target's series and, if it has one, the benchmark's
+    select t.pair_id, t.bench_instrument_id is not null as has_bench
+    from targets t
+    join series_counts c on c.pair_id = t.pair_id
+    where c.on_grid
+      and c.n_target = $k_hi - $k_lo + 1
+      and c.n_bench = case when t.bench_instrument_id is null then 0 else $k_hi - $k_lo + 1 end
+),
+ordered as (
+    select s.pair_id, s.is_bench, s.t0, s.k, s.price, c.has_bench,
+           ln(s.price) as lnp
     from slot_bars s
     join complete_pairs c on c.pair_id = s.pair_id
-    join pair_slots p on p.pair_id = s.pair_id
+),
+windowed as (
+    select pair_id, is_bench, t0, k, price,
+           case when has_bench then lnp - lag(lnp, 2) over w else lnp - lag(lnp, 1) over w end as ret,
+           case when has_bench then lead(lnp, 1) over w - lag(lnp, 1) over w end as mret
+    from ordered
+    window w as (partition by pair_id order by k, is_bench)
 ),
 final as (
-    select pair_id, k, grid_at, price,
-           ln(price) - lag(ln(price)) over (partition by pair_id order by k) as ret,
+    select pair_id, k, t0 + to_microseconds(k * $step_us) as grid_at,
            case
                when k between $l1 and $l2 then 'estimation'
                when k between $t1 and $t2 then 'event'
-           end as role
-    from priced
+           end as role,
+           price, ret, mret
+    from windowed
+    where not is_bench and (k between $l1 and $l2 or k between $t1 and $t2)
 )
 select * from final

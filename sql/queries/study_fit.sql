@@ -2,8 +2,8 @@
 -- (mean estimation-window return), 'market-adjusted' (α = 0, β = 1), 'market' (OLS α + β·benchmark
 -- on the complete cases). Also the benchmark's own estimation-window mean and Σ(m − m̄)², which
 -- Patell's prediction-error correction uses.
--- Inputs: temp tables study_paired (from study_paired.sql), study_aligned and
--- study_pairs(pair_id, bench_pair_id, is_target).
+-- Inputs: temp tables study_paired (from study_paired.sql or the intraday fast path),
+-- study_aligned and study_pairs(pair_id, bench_pair_id, is_target); binds $model, $same_grid.
 with fit as (
     select pair_id,
            count(ret) as n_ret,
@@ -16,14 +16,23 @@ with fit as (
     group by pair_id
 ),
 benchmark_window as (
-    -- over the benchmark's whole estimation window, whether or not the target traded
-    select p.pair_id,
-           avg(m.ret) as m_mean,
-           sum(m.ret * m.ret) - sum(m.ret) * sum(m.ret) / nullif(count(m.ret), 0) as m_sxx
-    from study_pairs p
-    join study_aligned m on m.pair_id = p.bench_pair_id
-    where p.is_target and m.role = 'estimation'
-    group by p.pair_id
+    select pair_id,
+           avg(m) as m_mean,
+           sum(m * m) - sum(m) * sum(m) / nullif(count(m), 0) as m_sxx
+    from (
+        -- intraday ($same_grid): the benchmark shares the target's grid, so its estimation
+        -- window is exactly the paired rows' mret
+        select pair_id, mret as m
+        from study_paired
+        where $same_grid and role = 'estimation'
+        union all
+        -- daily: the benchmark's own trading days, whether or not the target traded
+        select p.pair_id, m.ret as m
+        from study_pairs p
+        join study_aligned m on m.pair_id = p.bench_pair_id
+        where not $same_grid and p.is_target and m.role = 'estimation'
+    )
+    group by pair_id
 ),
 final as (
     select p.pair_id,
