@@ -57,7 +57,7 @@ series_counts as (
 ),
 complete_pairs as (
     -- one on-grid bar per slot in the target's series and, if it has one, the benchmark's
-    select t.pair_id, t.bench_instrument_id is not null as has_bench
+    select t.pair_id
     from targets t
     join series_counts c on c.pair_id = t.pair_id
     where c.on_grid
@@ -65,26 +65,33 @@ complete_pairs as (
       and c.n_bench = case when t.bench_instrument_id is null then 0 else $k_hi - $k_lo + 1 end
 ),
 ordered as (
-    select s.pair_id, s.is_bench, s.t0, s.k, s.price, c.has_bench,
-           ln(s.price) as lnp
+    -- o = 2k + is_bench orders a pair's rows as target k, benchmark k, target k + 1, …
+    -- (one integer sort key; only the columns the window needs)
+    select s.pair_id, s.k * 2 + s.is_bench::int as o, s.price, ln(s.price) as lnp
     from slot_bars s
-    join complete_pairs c on c.pair_id = s.pair_id
+    semi join complete_pairs c on c.pair_id = s.pair_id
 ),
 windowed as (
-    select pair_id, is_bench, t0, k, price,
-           case when has_bench then lnp - lag(lnp, 2) over w else lnp - lag(lnp, 1) over w end as ret,
-           case when has_bench then lead(lnp, 1) over w - lag(lnp, 1) over w end as mret
+    select pair_id, o, price,
+           lnp - lag(lnp, 1) over w as back_1,
+           lnp - lag(lnp, 2) over w as back_2,
+           lead(lnp, 1) over w - lag(lnp, 1) over w as around
     from ordered
-    window w as (partition by pair_id order by k, is_bench)
+    window w as (partition by pair_id order by o)
 ),
 final as (
-    select pair_id, k, t0 + to_microseconds(k * $step_us) as grid_at,
+    -- with a benchmark the target's previous row is 2 back and the benchmark's return at k is
+    -- its row ahead minus its row behind; without one the previous row is 1 back
+    select w.pair_id, w.o // 2 as k, t.t0 + to_microseconds((w.o // 2) * $step_us) as grid_at,
            case
-               when k between $l1 and $l2 then 'estimation'
-               when k between $t1 and $t2 then 'event'
+               when w.o // 2 between $l1 and $l2 then 'estimation'
+               when w.o // 2 between $t1 and $t2 then 'event'
            end as role,
-           price, ret, mret
-    from windowed
-    where not is_bench and (k between $l1 and $l2 or k between $t1 and $t2)
+           w.price,
+           case when t.bench_instrument_id is not null then w.back_2 else w.back_1 end as ret,
+           case when t.bench_instrument_id is not null then w.around end as mret
+    from windowed w
+    join targets t on t.pair_id = w.pair_id
+    where w.o % 2 = 0 and (w.o // 2 between $l1 and $l2 or w.o // 2 between $t1 and $t2)
 )
 select * from final
