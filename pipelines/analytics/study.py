@@ -4,8 +4,12 @@ The flow (no per-event Python loop over rows):
 1. choose the events and, per event, the instruments (arguments or event_instruments);
 2. build the study pairs (event × instrument, plus one benchmark pair per event and benchmark)
    as a small frame registered with DuckDB;
-3. sql/queries/study_align_{intraday,daily}.sql put every pair on its event-time grid;
-4. sql/queries/study_ar.sql fits the model on the estimation window and gives AR per offset;
+3. every target pair on its event-time grid, with its benchmark's return beside it
+   (study_paired): intraday, study_align_intraday_fast.sql for pairs with a bar in every
+   slot, else study_align_intraday.sql (the full as-of rule) + study_paired.sql; daily,
+   study_align_daily.sql + study_paired.sql;
+4. sql/queries/study_fit.sql fits the model on the estimation window; study_ar.sql (a view)
+   gives AR per offset and study_ar_params.sql the estimation-window AR volatility;
 5. sql/queries/study_car.sql sums AR over the CAR sub-windows;
 6. pipelines.analytics.stats computes the cross-sectional statistics per offset;
 7. placebo: the same steps at random non-event instants, for empirical p-values.
@@ -43,7 +47,8 @@ DEFAULT_BENCHMARKS = {"crypto": "BTC", "commodity": "XAU"}
 INTRADAY = ("1m", "2m", "5m", "15m", "30m", "1h", "4h")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# Every temp table a study creates on the caller's connection; dropped when it is done.
+# Every temp table and view a study creates on the caller's connection; dropped when it is done.
+STUDY_TEMP_VIEWS = frozenset({"study_ar_rows"})
 STUDY_TEMP_TABLES = (
     "study_pairs", "study_aligned", "study_slow_pairs", "study_paired", "study_fit",
     "study_ar_rows", "study_car_windows", "study_events",
@@ -506,7 +511,7 @@ def _abnormal_rows(
     model: str,
     stale: int,
 ) -> _Rows:
-    """Align every pair on its grid and compute AR in DuckDB; leaves temp table study_ar_rows."""
+    """Align every pair on its grid and compute AR in DuckDB; leaves temp view study_ar_rows."""
     con.complete()
     con.register(
         "_study_pairs_in",
@@ -535,9 +540,9 @@ def _abnormal_rows(
             load_sql("study_fit"),
             {"model": model, "same_grid": not geometry.daily},
         )
-        _create_temp(con, "study_ar_rows", load_sql("study_ar"), {"model": model})
+        con.execute(f"create or replace temp view study_ar_rows as {load_sql('study_ar')}")
         # The grid rows are no longer needed: give their memory back before the Python steps.
-        _drop_temps(con, "study_aligned", "study_paired", "study_slow_pairs")
+        _drop_temps(con, "study_aligned", "study_slow_pairs")
         event = query_frame(
             con,
             "select pair_id, k, grid_at, price, ret, mret, expected, ar from study_ar_rows "
@@ -582,9 +587,11 @@ def _align_intraday(con: duckdb.DuckDBPyConnection, binds: dict) -> None:
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection, *names: str) -> None:
-    """Drop the study's temp tables (they would otherwise live as long as the connection)."""
-    for name in names:
-        con.execute(f"drop table if exists temp.{name}")
+    """Drop the study's temp views and tables (they would otherwise live as long as the
+    connection); views first, as they read the tables."""
+    for name in sorted(names, key=lambda n: n not in STUDY_TEMP_VIEWS):
+        kind = "view" if name in STUDY_TEMP_VIEWS else "table"
+        con.execute(f"drop {kind} if exists temp.{name}")
 
 
 def _create_temp(con: duckdb.DuckDBPyConnection, name: str, sql: str, binds: dict) -> None:
@@ -625,7 +632,7 @@ def _car_windows(spec: StudySpec, geometry: _Geometry) -> list[tuple[int, int]]:
 
 
 def _car_sums(con: duckdb.DuckDBPyConnection, windows: list[tuple[int, int]]) -> pl.DataFrame:
-    """CAR per (pair, window) from the temp table study_ar_rows (sql/queries/study_car.sql)."""
+    """CAR per (pair, window) from the temp view study_ar_rows (sql/queries/study_car.sql)."""
     con.complete()
     con.register(
         "_study_windows_in",

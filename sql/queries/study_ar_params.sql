@@ -1,5 +1,5 @@
 -- Per target pair: the fitted model (study_fit) and the estimation-window AR volatility.
--- Inputs: temp tables study_fit and study_ar_rows (from study_ar).
+-- Inputs: temp table study_fit and temp view study_ar_rows (from study_ar).
 with ar_volatility as (
     select pair_id, stddev_samp(ar) as sigma
     from study_ar_rows

@@ -1,6 +1,6 @@
 -- CAR per (pair, sub-window): sum of abnormal returns over offsets [car_from, car_to] of the
 -- event window, with the number of valid (non-missing) abnormal returns.
--- Inputs: temp tables study_ar_rows (from study_ar) and study_car_windows(car_from, car_to).
+-- Inputs: temp view study_ar_rows (from study_ar) and temp table study_car_windows(car_from, car_to).
 with event_rows as (
     select pair_id, k, ar from study_ar_rows where role = 'event'
 ),

@@ -39,7 +39,8 @@ final as (
            case $model when 'constant' then f.n_ret else f.n_complete end as n_estimation,
            case $model when 'constant' then f.mean_ret when 'market' then f.alpha else 0.0 end as alpha,
            case $model when 'market' then f.beta when 'market-adjusted' then 1.0 else 0.0 end as beta,
-           bw.m_mean, bw.m_sxx
+           bw.m_mean, bw.m_sxx,
+           $model <> 'constant' as uses_benchmark
     from study_pairs p
     left join fit f on f.pair_id = p.pair_id
     left join benchmark_window bw on bw.pair_id = p.pair_id
