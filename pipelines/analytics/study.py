@@ -697,7 +697,7 @@ def _matrix(rows: pl.DataFrame, columns: pl.DataFrame, lo: int, hi: int, column:
         ks = rows["k"].to_numpy().astype(np.int64) - lo
         vals = rows[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
         ok = (cols >= 0) & (ks >= 0) & (ks < out.shape[0])
-        out[ks[ok], cols[ok]] = vals[ok]
+        out.ravel()[ks[ok] * out.shape[1] + cols[ok]] = vals[ok]  # flat index: one scatter
     return out
 
 
