@@ -18,6 +18,7 @@ The flow (no per-event Python loop over rows):
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -137,11 +138,15 @@ def run_study(
     rows = rows.without(short)
     targets = targets.filter(~pl.col("pair_id").is_in(list(short)))
 
-    ar = _ar_frame(rows.event, targets, timeframe)
-    windows = _car_windows(spec, geometry)
-    car = _car_frame(con, rows.params, targets, windows, timeframe)
-    summary = _summary_frame(rows, targets, spec.model)
-    confounders = _confounders(con, events, geometry)
+    # The statistics are numpy work on frames already fetched: they run in a second thread
+    # while this one has DuckDB sum the CARs and list the confounders (both release the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        summary_job = pool.submit(_summary_frame, rows, targets, spec.model)
+        ar = _ar_frame(rows.event, targets, timeframe)
+        windows = _car_windows(spec, geometry)
+        car = _car_frame(con, rows.params, targets, windows, timeframe)
+        confounders = _confounders(con, events, geometry)
+        summary = summary_job.result()
     placebo = _empty(PLACEBO_COLUMNS)
     placebo_draws = _empty(PLACEBO_DRAW_COLUMNS)
     if spec.placebo > 0 and targets.height:
