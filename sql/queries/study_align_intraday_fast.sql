@@ -24,13 +24,13 @@ with targets as (
     where t.is_target
 ),
 series as (
-    select pair_id, instrument_id, false as is_bench, t0, s0 from targets
+    select pair_id, instrument_id, false as is_bench, s0 from targets
     union all
-    select pair_id, bench_instrument_id, true, t0, s0 from targets
+    select pair_id, bench_instrument_id, true, s0 from targets
     where bench_instrument_id is not null
 ),
 series_blocks as (
-    select pair_id, instrument_id, is_bench, t0, s0,
+    select pair_id, instrument_id, is_bench, s0,
            s0 + $k_lo - 1 as slot_lo, s0 + $k_hi - 1 as slot_hi,
            unnest(range((s0 + $k_lo - 1) // 256, (s0 + $k_hi - 1) // 256 + 1)) as block
     from series
@@ -41,7 +41,7 @@ block_bars as (
     where timeframe = $timeframe
 ),
 slot_bars as (
-    select s.pair_id, s.is_bench, s.t0, epoch_us(b.ts) // $step_us - s.s0 + 1 as k,
+    select s.pair_id, s.is_bench, epoch_us(b.ts) // $step_us - s.s0 + 1 as k,
            case when b.close > 0 then b.close end as price,
            epoch_us(b.ts) % $step_us = 0 as on_grid
     from block_bars b
