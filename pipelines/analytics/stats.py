@@ -15,6 +15,7 @@ follow the conventions of the estudy2 R package (so its published example is rep
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,6 +176,21 @@ def average_cross_correlation(est: np.ndarray) -> float:
 def cross_section(data: CrossSectionInput) -> dict[str, np.ndarray]:
     """Every statistic of the summary frame, one value per event-window offset."""
     est, ev = data.est, data.ev
+    # The one sort behind the rank and sign tests runs in a second thread (numpy releases the
+    # GIL while sorting) while the parametric statistics are computed here.
+    full = np.vstack([est, ev])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ranked = pool.submit(ranks_and_medians, full)
+        out = _parametric(data)
+        ranks, median_i = ranked.result()
+    _rank_based(out, est, ev, full, ranks, median_i)
+    out["wilcoxon_stat"], out["wilcoxon_p"] = wilcoxon_signed_rank(ev)
+    return out
+
+
+def _parametric(data: CrossSectionInput) -> dict[str, np.ndarray]:
+    """Mean AR and the parametric tests, per offset."""
+    est, ev = data.est, data.ev
     n_pairs = ev.shape[1]
     n_t = (~np.isnan(ev)).sum(axis=1).astype(float)
     n_t_or_nan = np.where(n_t > 0, n_t, np.nan)
@@ -233,8 +249,22 @@ def cross_section(data: CrossSectionInput) -> dict[str, np.ndarray]:
     )
     out["generalized_sign_p"] = _two_sided_normal(out["generalized_sign_stat"])
 
+    return out
+
+
+def _rank_based(
+    out: dict[str, np.ndarray],
+    est: np.ndarray,
+    ev: np.ndarray,
+    full: np.ndarray,
+    ranks: np.ndarray,
+    median_i: np.ndarray,
+) -> None:
+    """Corrado–Zivney sign, Corrado rank and modified rank tests, per offset, into `out`."""
+    n_pairs = ev.shape[1]
+    n_t = (~np.isnan(ev)).sum(axis=1).astype(float)
+    n_t_or_nan = np.where(n_t > 0, n_t, np.nan)
     # Tests on the pooled estimation + event series of each pair.
-    full = np.vstack([est, ev])
     event_rows = slice(est.shape[0], full.shape[0])
     present = ~np.isnan(full)
     n_full_t = present.sum(axis=1).astype(float)
@@ -243,7 +273,6 @@ def cross_section(data: CrossSectionInput) -> dict[str, np.ndarray]:
     mean_length_full = float(np.mean(length_full)) if length_full.size else np.nan
 
     # Corrado–Zivney 1992 sign test: signs around each pair's median.
-    ranks, median_i = ranks_and_medians(full)
     signs = np.sign(full - median_i[None, :])
     sign_sums = _nanmean(signs, 1) * n_pairs
     cs_sd = np.sqrt(np.nansum((sign_sums / np.sqrt(n_full_t)) ** 2) / mean_length_full)
@@ -261,7 +290,3 @@ def cross_section(data: CrossSectionInput) -> dict[str, np.ndarray]:
     mrank_sd = np.sqrt(np.nansum((mrank_dev / np.sqrt(n_full_t)) ** 2) / mean_length_full)
     out["modified_rank_stat"] = _safe_div(mrank_dev[event_rows] / np.sqrt(n_t_or_nan), mrank_sd)
     out["modified_rank_p"] = _two_sided_normal(out["modified_rank_stat"])
-
-    # Wilcoxon signed-rank on the cross-section of each offset.
-    out["wilcoxon_stat"], out["wilcoxon_p"] = wilcoxon_signed_rank(ev)
-    return out
