@@ -2,7 +2,7 @@
 -- Why: DuckDB maintains a PRIMARY KEY as an ART index on every append, which halved ingest
 -- speed (bench/bench_ingest.py: 300k → ~650k rows/s). Uniqueness is kept by the only writer
 -- path, Store.upsert (in-batch dedupe + anti-join against the stored key range), which reads
--- the key from store.UNENFORCED_KEYS; `tickerwire health` reports any duplicate that a hand-made
+-- the key from store.UNENFORCED_KEYS; `tickerwire health --keys` reports any duplicate a hand-made
 -- INSERT could still create. Rows are copied in key order so zone maps stay tight.
 create table bars_unenforced (
     instrument_id varchar not null,
