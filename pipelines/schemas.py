@@ -72,6 +72,16 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "is_manual": pl.Boolean,
 }
 
+# The link tables: which reports make up an event, which instruments it concerns and why.
+EVENT_ARTICLE_SCHEMA: dict[str, pl.DataType] = {"event_id": pl.Utf8, "article_id": pl.Utf8}
+
+EVENT_INSTRUMENT_SCHEMA: dict[str, pl.DataType] = {
+    "event_id": pl.Utf8,
+    "instrument_id": pl.Utf8,
+    "reason": pl.Utf8,
+    "confidence": pl.Float64,
+}
+
 PRECISIONS = ("second", "minute", "day", "unknown", "unknown-zone")
 
 

@@ -14,7 +14,7 @@ from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.enrich import run_enrichment
 from pipelines.errors import DataError
 from pipelines.news import normalise_articles, parse_iso_option
-from pipelines.schemas import UTC_TS
+from pipelines.schemas import EVENT_INSTRUMENT_SCHEMA, UTC_TS
 from pipelines.sources.article_files import read_article_files
 
 CATEGORIES = (
@@ -132,12 +132,7 @@ def events_add(
             "reason": ["manual"] * len(ids),
             "confidence": [1.0] * len(ids),
         },
-        schema={
-            "event_id": pl.Utf8,
-            "instrument_id": pl.Utf8,
-            "reason": pl.Utf8,
-            "confidence": pl.Float64,
-        },
+        schema=EVENT_INSTRUMENT_SCHEMA,
     )
     with store_mod.writer(app.db_path) as st:
         results = store_mod.commit_batch(

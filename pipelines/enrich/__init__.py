@@ -24,7 +24,7 @@ from pipelines.enrich.countries import CountryFinder
 from pipelines.enrich.entities import EntityMatcher, combine
 from pipelines.enrich.policy import PolicyTagger
 from pipelines.enrich.sentiment import SentimentScorer
-from pipelines.schemas import UTC_TS
+from pipelines.schemas import EVENT_ARTICLE_SCHEMA, EVENT_INSTRUMENT_SCHEMA, UTC_TS
 from pipelines.store import Store, load_sql, query_frame
 
 __all__ = ["run_enrichment", "enrich", "event_id_for"]
@@ -117,7 +117,7 @@ def run_enrichment(
         _apply_article_updates(store, article_updates)
         store.upsert(
             "event_articles",
-            pl.DataFrame(links, schema={"event_id": pl.Utf8, "article_id": pl.Utf8}, orient="row"),
+            pl.DataFrame(links, schema=EVENT_ARTICLE_SCHEMA, orient="row"),
             in_transaction=True,
         )
         touched_frame = pl.DataFrame({"event_id": sorted(touched)}, schema={"event_id": pl.Utf8})
@@ -244,14 +244,5 @@ def _event_entities(
         for a in articles:
             named |= finder.find(*texts[a])
         countries[event_id] = sorted(named)
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "event_id": pl.Utf8,
-            "instrument_id": pl.Utf8,
-            "reason": pl.Utf8,
-            "confidence": pl.Float64,
-        },
-        orient="row",
-    )
+    frame = pl.DataFrame(rows, schema=EVENT_INSTRUMENT_SCHEMA, orient="row")
     return frame, countries

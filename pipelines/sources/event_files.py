@@ -13,7 +13,14 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.errors import DataError
-from pipelines.schemas import ARTICLE_SCHEMA, EVENT_SCHEMA, UTC_TS, conform
+from pipelines.schemas import (
+    ARTICLE_SCHEMA,
+    EVENT_ARTICLE_SCHEMA,
+    EVENT_INSTRUMENT_SCHEMA,
+    EVENT_SCHEMA,
+    UTC_TS,
+    conform,
+)
 from pipelines.sources.bar_files import detect_column, read_table
 from pipelines.store import Reject
 from pipelines.timeparse import parse_times
@@ -192,16 +199,8 @@ def read_event_file(
         articles=conform(pl.DataFrame(articles), ARTICLE_SCHEMA)
         if articles
         else pl.DataFrame(schema=ARTICLE_SCHEMA),
-        event_articles=pl.DataFrame(links, schema={"event_id": pl.Utf8, "article_id": pl.Utf8}),
-        event_instruments=pl.DataFrame(
-            instruments,
-            schema={
-                "event_id": pl.Utf8,
-                "instrument_id": pl.Utf8,
-                "reason": pl.Utf8,
-                "confidence": pl.Float64,
-            },
-        ),
+        event_articles=pl.DataFrame(links, schema=EVENT_ARTICLE_SCHEMA),
+        event_instruments=pl.DataFrame(instruments, schema=EVENT_INSTRUMENT_SCHEMA),
         rejects=rejects,
         n_read=table.height,
         columns_used=used,
