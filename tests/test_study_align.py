@@ -45,6 +45,22 @@ def load(db: Path, frame: pl.DataFrame, instruments: pl.DataFrame | None = None)
             st.upsert("instruments", instruments)
 
 
+def _paired(db: Path, pairs: pl.DataFrame, binds: dict, *, full_rule: bool) -> tuple[dict, set]:
+    """study_paired as (pair, k) → (price, ret, mret), and the pairs that took the full rule."""
+    with store.reader(db) as con:
+        con.register("_pairs", pairs.to_arrow())
+        con.execute("create temp table study_pairs as select * from _pairs")
+        if full_rule:
+            con.execute("create temp table study_slow_pairs as select * from study_pairs")
+            study._create_temp(con, "study_aligned", store.load_sql("study_align_intraday"), binds)
+            study._create_temp(con, "study_paired", store.load_sql("study_paired"), {})
+        else:
+            study._align_intraday(con, binds)
+        rows = store.query_frame(con, "select pair_id, k, price, ret, mret from study_paired")
+        slow = {r[0] for r in con.execute("select pair_id from study_slow_pairs").fetchall()}
+    return {(r[0], r[1]): r[2:] for r in rows.iter_rows()}, slow
+
+
 def align(
     db: Path,
     pairs: list[tuple[int, str, str, datetime]],
@@ -54,9 +70,8 @@ def align(
     k_lo: int,
     k_hi: int,
     stale: int = 2,
-    full_rule: bool = False,
 ) -> dict[tuple[int, int], tuple[float | None, float | None]]:
-    """Run the intraday alignment as run_study does (or only its full rule); (pair, k) → (price, ret)."""
+    """Run the intraday alignment as run_study does; (pair, k) → (price, ret)."""
     frame = pl.DataFrame(
         pairs, schema=["pair_id", "instrument_id", "calendar", "t0"], orient="row"
     ).with_columns(
@@ -75,18 +90,8 @@ def align(
         "t1": k_lo + 1,
         "t2": k_hi,
     }
-    with store.reader(db) as con:
-        con.register("_pairs", frame.to_arrow())
-        con.execute("create temp table study_pairs as select * from _pairs")
-        if full_rule:
-            # every pair through the full as-of rule and the pairing join, none fast
-            con.execute("create temp table study_slow_pairs as select * from study_pairs")
-            study._create_temp(con, "study_aligned", store.load_sql("study_align_intraday"), binds)
-            study._create_temp(con, "study_paired", store.load_sql("study_paired"), {})
-        else:
-            study._align_intraday(con, binds)
-        out = store.query_frame(con, "select * from study_paired")
-    return {(r["pair_id"], r["k"]): (r["price"], r["ret"]) for r in out.iter_rows(named=True)}
+    rows, _ = _paired(db, frame, binds, full_rule=False)
+    return {key: (price, ret) for key, (price, ret, _mret) in rows.items()}
 
 
 @pytest.fixture
@@ -286,22 +291,6 @@ def test_daily_weekend_event_maps_to_the_next_session(db_path: Path):
     assert ar["ts"].dt.date().to_list() == [t("2025-01-13").date(), t("2025-01-14").date()]
     assert ar["ret"].to_list() == pytest.approx([math.log(1.01)] * 2)
     assert ar["ar"].to_list() == pytest.approx([0.0, 0.0], abs=1e-12)
-
-
-def _paired(db: Path, pairs: pl.DataFrame, binds: dict, *, full_rule: bool) -> tuple[dict, set]:
-    """study_paired as (pair, k) → (price, ret, mret), and the pairs that took the full rule."""
-    with store.reader(db) as con:
-        con.register("_pairs", pairs.to_arrow())
-        con.execute("create temp table study_pairs as select * from _pairs")
-        if full_rule:
-            con.execute("create temp table study_slow_pairs as select * from study_pairs")
-            study._create_temp(con, "study_aligned", store.load_sql("study_align_intraday"), binds)
-            study._create_temp(con, "study_paired", store.load_sql("study_paired"), {})
-        else:
-            study._align_intraday(con, binds)
-        rows = store.query_frame(con, "select pair_id, k, price, ret, mret from study_paired")
-        slow = {r[0] for r in con.execute("select pair_id from study_slow_pairs").fetchall()}
-    return {(r[0], r[1]): r[2:] for r in rows.iter_rows()}, slow
 
 
 def test_fast_path_and_full_rule_give_the_same_rows(five_minute_db):
