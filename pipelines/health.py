@@ -107,8 +107,12 @@ def freshness(
     con: duckdb.DuckDBPyConnection,
     config: Config | None = None,
     now: datetime | None = None,
+    sources: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per refreshed source and per watched instrument: last data, age, stale, why."""
+    """One row per refreshed source and per watched instrument: last data, age, stale, why.
+
+    `sources` is source_health's frame when the caller has already read it.
+    """
     now = now or datetime.now(UTC)
     if config is None:
         try:
@@ -117,7 +121,7 @@ def freshness(
             config = None
     policy = FreshnessPolicy.from_config(config) if config is not None else _default_policy()
     frames = [
-        _source_rows(source_health(con, now), policy, now),
+        _source_rows(sources if sources is not None else source_health(con, now), policy, now),
         _instrument_rows(con, config, policy, now),
     ]
     return (

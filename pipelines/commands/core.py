@@ -67,9 +67,12 @@ def status(
     """Per instrument and timeframe: rows, first/last bar, last run (or --gaps / --quotes / --stale)."""
     db = state(ctx).db_path
     if stale:
+        from pipelines import health
         from pipelines.commands.ops import show_freshness
 
-        show_freshness(ctx, fmt, only_stale=True)
+        with store.reader(db) as con:
+            fresh = health.freshness(con, state(ctx).config)
+        show_freshness(fresh, fmt, only_stale=True)
         return
     if gaps or quotes:
         from pipelines.commands.prices import status_extras
