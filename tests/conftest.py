@@ -21,6 +21,21 @@ def db_path(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dashboard fixture database (tests/dashboard_fixture_db.py), built once per module."""
+    from tests.dashboard_fixture_db import build
+
+    return build(tmp_path_factory.mktemp("dash") / "dash.duckdb")
+
+
+@pytest.fixture
+def use_db(fixture_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the dashboard at the fixture database (modules opt in with pytestmark)."""
+    monkeypatch.setenv("TICKERWIRE_DB", str(fixture_db))
+    return fixture_db
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """../shared beside the checkout; tests that need it skip with the reason when it is absent."""

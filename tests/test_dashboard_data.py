@@ -13,18 +13,8 @@ from dashboard import data
 from pipelines import store
 from tests.dashboard_fixture_db import END, GAP_START, SEED_EVENT, START, T0, build
 
-
-@pytest.fixture(scope="module")
-def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The dashboard fixture database (built once for this module)."""
-    return build(tmp_path_factory.mktemp("data") / "dash.duckdb")
-
-
-@pytest.fixture(autouse=True)
-def use_db(fixture_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the dashboard at the fixture database."""
-    monkeypatch.setenv("TICKERWIRE_DB", str(fixture_db))
-    return fixture_db
+# every test here reads the dashboard fixture database (conftest.fixture_db)
+pytestmark = pytest.mark.usefixtures("use_db")
 
 
 def _raw_bars(db: Path, instrument: str) -> pl.DataFrame:

@@ -13,17 +13,8 @@ VIEWS = Path(__file__).resolve().parent.parent / "dashboard" / "views"
 PAGES = ["overview", "event", "timeline", "study", "correlations", "news", "sql", "health"]
 
 
-@pytest.fixture(scope="module")
-def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The dashboard fixture database (built once for this module)."""
-    return build(tmp_path_factory.mktemp("pages") / "dash.duckdb")
-
-
-@pytest.fixture(autouse=True)
-def use_db(fixture_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the dashboard at the fixture database."""
-    monkeypatch.setenv("TICKERWIRE_DB", str(fixture_db))
-    return fixture_db
+# every test here reads the dashboard fixture database (conftest.fixture_db)
+pytestmark = pytest.mark.usefixtures("use_db")
 
 
 def page(name: str, **params: str) -> AppTest:

@@ -8,15 +8,8 @@ from pathlib import Path
 import pytest
 
 from dashboard.sandbox import check_statement, run_sandboxed
-from tests.dashboard_fixture_db import build
 
 TIMEOUT_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The dashboard fixture database (built once for this module)."""
-    return build(tmp_path_factory.mktemp("sandbox") / "dash.duckdb")
 
 
 # (query, expected kind, a word the message must contain)
