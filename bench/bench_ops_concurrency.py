@@ -15,10 +15,8 @@ connection (p50, p99, max), reader failures, and the ratios baseline / gate.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,14 +30,9 @@ from pipelines.config import load_config  # noqa: E402
 from pipelines.refresh import run_refresh  # noqa: E402
 from pipelines.sources.http import HttpClient  # noqa: E402
 from pipelines.sources.synthetic_source import SyntheticSource  # noqa: E402
+from tests import ops_reader  # noqa: E402
+from tests.ops_reader import SYMBOLS, percentile  # noqa: E402
 from tests.ops_server import MarketServer  # noqa: E402
-
-SYMBOLS = ["BTC", "ETH", "SOL", "XRP"]
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def run_mode(gate: bool, seconds: float, readers: int, workdir: Path) -> dict:
@@ -55,20 +48,7 @@ def run_mode(gate: bool, seconds: float, readers: int, workdir: Path) -> dict:
         run_refresh(db, config, "prices,quotes", sources={"synthetic": source})  # initial fill
         outs = [workdir / f"reader-{gate}-{i}.json" for i in range(readers)]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        procs = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    str(ROOT / "tests" / "ops_reader.py"),
-                    str(db),
-                    str(seconds),
-                    str(out),
-                ],
-                env=env,
-                cwd=ROOT,
-            )  # fmt: skip
-            for out in outs
-        ]
+        procs = ops_reader.spawn(db, seconds, outs, env=env, cwd=ROOT)
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             t0 = time.perf_counter()
@@ -78,18 +58,18 @@ def run_mode(gate: bool, seconds: float, readers: int, workdir: Path) -> dict:
             time.sleep(max(0.0, 1.0 - (time.perf_counter() - t0)))
         for proc in procs:
             proc.wait(timeout=seconds + 120)
-    stats = [json.loads(out.read_text()) for out in outs]
+    stats = ops_reader.collect(outs)
     reader_waits = [w for s in stats for w in s["waits"]]
     return {
         "rounds": len(rounds_s),
         "round_s_median": statistics.median(rounds_s),
         "writer_wait_median": statistics.median(waits),
-        "writer_wait_p95": _pct(waits, 0.95),
+        "writer_wait_p95": percentile(waits, 0.95),
         "writer_wait_max": max(waits),
         "reader_rounds": sum(s["rounds"] for s in stats),
         "reader_failures": sum(s["failures"] for s in stats),
-        "reader_wait_p50": _pct(reader_waits, 0.5),
-        "reader_wait_p99": _pct(reader_waits, 0.99),
+        "reader_wait_p50": percentile(reader_waits, 0.5),
+        "reader_wait_p99": percentile(reader_waits, 0.99),
         "reader_wait_max": max(reader_waits),
     }
 

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from pipelines import store
+
+# The instruments the soak's market server serves and the readers chart.
+SYMBOLS = ["BTC", "ETH", "SOL", "XRP"]
 
 QUERIES = (
     "select coalesce(max(run_id), 0) from ingest_runs",  # the cache key (data version)
@@ -48,11 +54,7 @@ def main(db: str, seconds: float, out: str) -> None:
             with store.reader(db, retries=12, base_delay=0.02, max_delay=0.5) as con:
                 t1 = time.perf_counter()
                 for sql in QUERIES:
-                    params = (
-                        {"instrument": rng.choice(["BTC", "ETH", "SOL", "XRP"])}
-                        if "$instrument" in sql
-                        else None
-                    )
+                    params = {"instrument": rng.choice(SYMBOLS)} if "$instrument" in sql else None
                     store.query_frame(con, sql, params)
             waits.append(t1 - t0)
             query_seconds.append(time.perf_counter() - t1)
@@ -70,6 +72,30 @@ def main(db: str, seconds: float, out: str) -> None:
             },
             fh,
         )
+
+
+def spawn(
+    db: Path, seconds: float, outs: Sequence[Path], *, env: Mapping[str, str], cwd: Path
+) -> list[subprocess.Popen]:
+    """Start one reader process per output file."""
+    script = Path(__file__).resolve()
+    return [
+        subprocess.Popen(
+            [sys.executable, str(script), str(db), str(seconds), str(out)], env=env, cwd=cwd
+        )
+        for out in outs
+    ]
+
+
+def collect(outs: Sequence[Path]) -> list[dict]:
+    """The readers' reports, one dict per output file."""
+    return [json.loads(Path(out).read_text()) for out in outs]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-quantile (nearest rank below) of values; NaN for none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ query like the dashboard (short read-only connections, retry on lock). No reader
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,17 +14,13 @@ from pathlib import Path
 import pytest
 
 from pipelines import store
+from tests import ops_reader
+from tests.ops_reader import SYMBOLS
 from tests.ops_server import T0_MS, MarketServer
 
 REPO = Path(__file__).resolve().parent.parent
 SOAK_SECONDS = 62
 READERS = 4
-SYMBOLS = ["BTC", "ETH", "SOL", "XRP"]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @pytest.mark.slow
@@ -56,20 +51,7 @@ def test_scheduler_writes_while_readers_query_without_a_single_reader_failure(tm
         drain = threading.Thread(target=lambda: lines.extend(sched.stdout), daemon=True)
         drain.start()
         outs = [tmp_path / f"reader{i}.json" for i in range(READERS)]
-        readers = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    str(REPO / "tests" / "ops_reader.py"),
-                    str(db_path),
-                    str(SOAK_SECONDS),
-                    str(out),
-                ],
-                env=env,
-                cwd=REPO,
-            )  # fmt: skip
-            for out in outs
-        ]
+        readers = ops_reader.spawn(db_path, SOAK_SECONDS, outs, env=env, cwd=REPO)
         for proc in readers:
             assert proc.wait(timeout=SOAK_SECONDS + 120) == 0
         sched.send_signal(signal.SIGTERM)
@@ -79,7 +61,7 @@ def test_scheduler_writes_while_readers_query_without_a_single_reader_failure(tm
     assert sched.returncode == 0, log
     assert "SIGTERM: finishing the current commit" in log and "scheduler stopped after" in log
 
-    stats = [json.loads(out.read_text()) for out in outs]
+    stats = ops_reader.collect(outs)
     failures = sum(s["failures"] for s in stats)
     waits = [w for s in stats for w in s["waits"]]
     rounds = sum(s["rounds"] for s in stats)
@@ -103,7 +85,7 @@ def test_scheduler_writes_while_readers_query_without_a_single_reader_failure(tm
         cursor = cursors[f"{sym}/1m"]
         assert counts[sym] == (cursor.timestamp() * 1000 - T0_MS) / 60_000 + 1
         assert counts[sym] > 1500
-    p50, p99 = _percentile(waits, 0.5), _percentile(waits, 0.99)
+    p50, p99 = ops_reader.percentile(waits, 0.5), ops_reader.percentile(waits, 0.99)
     writer_wait = {r[0]: (round(r[2] or 0, 3), round(r[3] or 0, 3)) for r in runs}
     print(
         f"\nsoak: {SOAK_SECONDS} s, {READERS} readers, {rounds} reader rounds, {failures} failures; "
