@@ -262,7 +262,7 @@ def _rank_based(
 ) -> None:
     """Corrado–Zivney sign, Corrado rank and modified rank tests, per offset, into `out`."""
     n_pairs = ev.shape[1]
-    n_t = (~np.isnan(ev)).sum(axis=1).astype(float)
+    n_t = out["n"]  # valid event-window ARs per offset, from _parametric
     n_t_or_nan = np.where(n_t > 0, n_t, np.nan)
     # Tests on the pooled estimation + event series of each pair.
     event_rows = slice(est.shape[0], full.shape[0])
