@@ -50,7 +50,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Every temp table and view a study creates on the caller's connection; dropped when it is done.
 STUDY_TEMP_VIEWS = frozenset({"study_ar_rows"})
-STUDY_TEMP_TABLES = (
+STUDY_TEMP_OBJECTS = (
     "study_pairs", "study_aligned", "study_slow_pairs", "study_paired", "study_fit",
     "study_ar_rows", "study_car_windows", "study_events",
 )  # fmt: skip
@@ -159,7 +159,7 @@ def run_study(
             how="left",
         )
     car = car.select(CAR_COLUMNS)
-    _drop_temps(con, *STUDY_TEMP_TABLES)
+    _drop_temps(con, *STUDY_TEMP_OBJECTS)
     return StudyResult(
         spec=spec,
         timeframe=timeframe,
@@ -584,10 +584,10 @@ def _align_intraday(con: duckdb.DuckDBPyConnection, binds: dict) -> None:
     if con.execute("select count(*) from study_slow_pairs").fetchall()[0][0]:
         _create_temp(con, "study_aligned", load_sql("study_align_intraday"), binds)
         con.execute(f"insert into study_paired {load_sql('study_paired')}")
-    else:  # study_fit names the table whichever path ran
+    else:  # study_fit names the table whichever path ran: an empty one of the same columns
         con.execute(
-            "create or replace temp table study_aligned (pair_id bigint, k bigint, "
-            "grid_at timestamptz, price double, ret double, role varchar)"
+            "create or replace temp table study_aligned as "
+            "select pair_id, k, grid_at, price, ret, role from study_paired limit 0"
         )
 
 
