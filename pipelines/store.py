@@ -294,8 +294,11 @@ class Store:
         if missing:
             raise DataError(f"{table}: batch lacks key column(s) {missing}")
         # Batches from the sources arrive in key order; checking that costs a tenth of unique().
-        in_order = _strictly_increasing(frame, keys)
-        batch = frame if in_order else frame.unique(subset=keys, keep="last", maintain_order=True)
+        batch = (
+            frame
+            if _strictly_increasing(frame, keys)
+            else frame.unique(subset=keys, keep="last", maintain_order=True)
+        )
         result.duplicates_in_batch = frame.height - batch.height
         cols = list(batch.columns)
         values = [c for c in cols if c not in keys]
@@ -436,7 +439,7 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> str:
-    """A token that changes whenever data is written: newest run id plus table row counts."""
+    """A token that changes whenever data is written: the newest run's id and finish time."""
     row = con.execute(
         "select coalesce(max(run_id), 0), coalesce(max(finished_at)::varchar, '') from ingest_runs"
     ).fetchall()[0]
