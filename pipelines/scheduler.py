@@ -27,7 +27,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.config import Config, Section
-from pipelines.refresh import RefreshLocked, RefreshSummary, load_sources, run_refresh
+from pipelines.errors import RefreshLocked
+from pipelines.refresh import RefreshSummary, load_sources, run_refresh
 from pipelines.sources import KINDS, Source
 
 DEFAULT_CADENCE = {"quotes": "1m", "prices": "5m", "news": "2m"}
@@ -375,16 +376,10 @@ def _one_round(
 def _retention_round(db_path: str | Path, policy: Any, report: Callable[[str], None]) -> None:
     """The daily retention pass, under the same lock as refresh (never both at once)."""
     from pipelines import retention, store
-    from pipelines.gate import writer_gate
-    from pipelines.refresh import RefreshLock
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        with (
-            RefreshLock(db_path, "retention"),
-            writer_gate(db_path),
-            store.writer(db_path) as st,
-        ):
+        with store.writing(db_path, "retention") as st:
             result = retention.apply(st, policy, datetime.now(UTC))
     except Exception as exc:  # retention failing must not stop the refreshes
         report(f"{started} retention failed: {type(exc).__name__}: {exc}")

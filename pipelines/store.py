@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 import re
+import socket
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +19,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.errors import DataError, StoreError, StoreLocked
-from pipelines.gate import pass_gate
+from pipelines.errors import DataError, StoreError, StoreLocked, first_line
+from pipelines.gate import RefreshLock, pass_gate, writer_gate
 from pipelines.paths import default_db_path, sql_dir
 
 # Storage format of new files: readable by duckdb 1.4+ (and so by the PyPI duckdb CLI).
@@ -30,6 +33,14 @@ UNENFORCED_KEYS: dict[str, tuple[str, ...]] = {"bars": ("instrument_id", "timefr
 
 # Columns that record when a row was written; they never count as a change.
 BOOKKEEPING_COLUMNS = frozenset({"ingested_at", "fetched_at", "updated_at"})
+
+# What a run closed on behalf of its dead owner says.
+STALE_RUN_NOTE = "the process running it stopped before finishing (killed or crashed)"
+
+# The writer waits longer than a reader would: readers come and go, the commit must land.
+WRITER_OPEN = {"retries": 60, "base_delay": 0.02, "max_delay": 0.25}
+# Seconds a write waits for another writer's session (refresh commit, import…) to end.
+WRITE_WAIT = 60.0
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>\S+)(?: \(PID (?P<pid>\d+)\))?")
 
@@ -134,10 +145,39 @@ def reader(db_path: str | Path | None = None, **kwargs: Any) -> Iterator[duckdb.
 
 
 @contextmanager
+def writing(
+    db_path: str | Path | None = None,
+    command: str = "write",
+    *,
+    wait: float = WRITE_WAIT,
+    migrate: bool = True,
+    fresh: bool = False,
+) -> Iterator[Store]:
+    """The one way to write: take the refresh lock, then the writer gate, then a writer Store.
+
+    Every write path (refresh, schedule, import, events add, demo, retention, init) comes
+    through here, so writers queue for each other on the lock (`wait` seconds, then
+    RefreshLocked naming the holder) and readers yield at the gate while the write lasts.
+    The lock comes first so that a writer waiting for another one does not hold the gate.
+    `fresh` deletes the file (and its WAL) once both are held, to write a new one: readers
+    wait at the gate for the new file instead of finding none (those inside keep the old one).
+    """
+    path = Path(db_path) if db_path is not None else default_db_path()
+    with RefreshLock(path, command, timeout=wait), writer_gate(path):
+        if fresh:
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + ".wal").unlink(missing_ok=True)
+        with writer(path, migrate_first=migrate, **WRITER_OPEN) as st:
+            if migrate:
+                st.close_stale_runs()  # any writer tidies up after a killed one
+            yield st
+
+
+@contextmanager
 def writer(
     db_path: str | Path | None = None, *, migrate_first: bool = True, **kwargs: Any
 ) -> Iterator[Store]:
-    """A writer Store on a migrated database; closed (and the lock released) on exit."""
+    """A bare writer Store (no lock, no gate: tests and one-process tools); use `writing` to write."""
     con = open_connection(db_path, read_only=False, **kwargs)
     store = Store(con, Path(db_path) if db_path else default_db_path())
     try:
@@ -216,11 +256,20 @@ class Store:
     # -- schema ----------------------------------------------------------------------------
 
     def migrate(self) -> list[str]:
-        """Apply each migration not yet recorded in _migrations (one transaction each); refresh views."""
+        """Apply each migration not yet recorded in _migrations (one transaction each); refresh views.
+
+        Writes only when something changed: an up-to-date file is only read, so opening a
+        writer on a full disk fails at the write that needs space, not here.
+        """
         con = self.con
-        con.execute(
-            "create table if not exists _migrations (name varchar primary key, applied_at timestamptz not null)"
-        )
+        has_log = con.execute(
+            "select count(*) from duckdb_tables() where table_name = '_migrations' "
+            "and schema_name = 'main' and database_name = current_database()"
+        ).fetchall()[0][0]
+        if not has_log:
+            con.execute(
+                "create table _migrations (name varchar primary key, applied_at timestamptz not null)"
+            )
         done = {row[0] for row in con.execute("select name from _migrations").fetchall()}
         applied: list[str] = []
         for path in migration_files():
@@ -232,16 +281,32 @@ class Store:
                 con.execute("insert into _migrations values (?, ?)", [path.name, datetime.now(UTC)])
                 con.execute("commit")
             except duckdb.Error as exc:
-                con.execute("rollback")
+                _rollback(con)
                 raise StoreError(
                     f"migration {path.name} failed: {str(exc).splitlines()[0]}"
                 ) from exc
             applied.append(path.name)
-        for path in view_files():
-            con.execute(path.read_text(encoding="utf-8"))
+        self._refresh_views(force=bool(applied))
         self._keys.clear()
         self._columns.clear()
         return applied
+
+    def _refresh_views(self, *, force: bool) -> None:
+        """Re-create the views when their definitions changed (a digest of them is kept in meta)."""
+        texts = [p.read_text(encoding="utf-8") for p in view_files()]
+        digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+        stored = self.con.execute("select value from meta where key = 'views_sha256'").fetchall()
+        if not force and stored and stored[0][0] == digest:
+            return
+        self.con.execute("begin transaction")
+        try:
+            for text in texts:
+                self.con.execute(text)
+            self.set_meta("views_sha256", digest)
+            self.con.execute("commit")
+        except duckdb.Error as exc:
+            _rollback(self.con)
+            raise StoreError(f"creating the views failed: {first_line(exc)}") from exc
 
     def table_columns(self, table: str) -> list[str]:
         """The table's column names in declaration order."""
@@ -358,10 +423,13 @@ class Store:
                 con.execute("commit")
         except duckdb.Error as exc:
             if own_tx:
-                con.execute("rollback")
-            raise StoreError(f"upsert into {table} failed: {str(exc).splitlines()[0]}") from exc
+                _rollback(con)
+            raise StoreError(f"upsert into {table} failed: {first_line(exc)}") from exc
         finally:
-            con.unregister(name)
+            # After a failed write (disk full) the connection may refuse even this; the
+            # error being raised is the one that says why.
+            with suppress(duckdb.Error):
+                con.unregister(name)
         return result
 
     def record_rejects(self, source: str, rejects: Sequence[Reject]) -> int:
@@ -373,12 +441,36 @@ class Store:
     # -- run log ---------------------------------------------------------------------------
 
     def start_run(self, source: str) -> RunLog:
-        """Open a row in ingest_runs with status 'running'."""
+        """Open a row in ingest_runs with status 'running', owned by this process (pid, host)."""
         row = self.con.execute(
-            "insert into ingest_runs (source, started_at, status) values (?, ?, 'running') returning run_id",
-            [source, datetime.now(UTC)],
+            "insert into ingest_runs (source, started_at, status, pid, host) "
+            "values (?, ?, 'running', ?, ?) returning run_id",
+            [source, datetime.now(UTC), os.getpid(), socket.gethostname()],
         ).fetchall()[0]
         return RunLog(run_id=int(row[0]), source=source)
+
+    def close_stale_runs(self) -> int:
+        """Mark 'interrupted' every run left 'running' by a process that is gone; return how many.
+
+        A run's owner is gone when it ran on this host and its pid is no longer alive (or it
+        predates the pid column). Runs of other hosts cannot be checked and stay as they are;
+        `tickerwire health` lists them.
+        """
+        rows = self.con.execute(
+            "select run_id, pid, host from ingest_runs where status = 'running'"
+        ).fetchall()
+        here = socket.gethostname()
+        stale = [
+            rid for rid, pid, host in rows if pid is None or (host == here and not _alive(pid))
+        ]
+        if stale:
+            self.con.execute(
+                "update ingest_runs set status = 'interrupted', finished_at = ?, "
+                "errors = coalesce(errors || chr(10), '') || ? "
+                "where run_id in (select unnest(?::bigint[]))",
+                [datetime.now(UTC), STALE_RUN_NOTE, stale],
+            )
+        return len(stale)
 
     def finish_run(self, run: RunLog, status: str | None = None) -> str:
         """Close the run with its counts; status defaults to ok / partial / failed from the errors."""
@@ -444,6 +536,21 @@ def data_version(con: duckdb.DuckDBPyConnection) -> str:
         "select coalesce(max(run_id), 0), coalesce(max(finished_at)::varchar, '') from ingest_runs"
     ).fetchall()[0]
     return f"{row[0]}:{row[1]}"
+
+
+def _alive(pid: int) -> bool:
+    """True when a process with this pid exists on this host."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":
+        return True  # os.kill(pid, 0) would send CTRL_C_EVENT there, not probe
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but belongs to someone else (or cannot be asked): assume alive
+    return True
 
 
 def _strictly_increasing(frame: pl.DataFrame, keys: Sequence[str]) -> bool:
@@ -517,9 +624,15 @@ def commit_batch(
             )
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        _rollback(con)
         raise
     return results
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, never masking the error that made us roll back (the transaction may be gone)."""
+    with suppress(duckdb.Error):
+        con.execute("rollback")
 
 
 def read_state(

@@ -15,13 +15,13 @@ import responses
 
 from pipelines import store
 from pipelines.config import load_config
+from pipelines.errors import RefreshLocked
+from pipelines.gate import RefreshLock
 from pipelines.refresh import (
     EXIT_LOCKED,
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
-    RefreshLock,
-    RefreshLocked,
     parse_only,
     run_refresh,
 )

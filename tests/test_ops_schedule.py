@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pipelines import store
 from pipelines.config import parse_config
 from pipelines.errors import ConfigError
-from pipelines.refresh import RefreshLock
+from pipelines.gate import RefreshLock
 from pipelines.scheduler import (
     Cron,
     CronError,

@@ -41,7 +41,7 @@ def import_bars(
         file, instrument, timeframe, tz=tz, source=source, time_column=time_column
     )
     instrument_row = _instrument_row(app.config, instrument, source)
-    with store.writer(app.db_path) as st:
+    with store.writing(app.db_path, "import bars") as st:
         run = st.start_run("import:bars")
         created = (
             st.upsert("instruments", instrument_row, in_transaction=False)
@@ -96,7 +96,7 @@ def import_events(
 ) -> None:
     """Import timestamped events (one row = one event with one report) from CSV or JSONL."""
     app = state(ctx)
-    with store.writer(app.db_path) as st:
+    with store.writing(app.db_path, "import events") as st:
         known = {r[0] for r in st.con.execute("select instrument_id from instruments").fetchall()}
         known |= set(app.config.watchlist)
         parsed = read_event_file(

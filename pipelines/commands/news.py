@@ -51,7 +51,7 @@ def import_articles(
     now = datetime.now(UTC)
     frame, more = normalise_articles(raws, now)
     rejects += more
-    with store_mod.writer(app.db_path) as st:
+    with store_mod.writing(app.db_path, "import articles") as st:
         run = st.start_run("import:articles")
         results = store_mod.commit_batch(
             st, "import:articles", "files", {"articles": frame}, rejects=rejects
@@ -134,7 +134,7 @@ def events_add(
         },
         schema=EVENT_INSTRUMENT_SCHEMA,
     )
-    with store_mod.writer(app.db_path) as st:
+    with store_mod.writing(app.db_path, "events add") as st:
         results = store_mod.commit_batch(
             st, "manual", event_id, {"events": event, "event_instruments": links}
         )

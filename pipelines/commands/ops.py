@@ -10,7 +10,8 @@ import polars as pl
 import typer
 
 from pipelines.commands import FORMATS, emit_frame, state
-from pipelines.refresh import EXIT_LOCKED, EXIT_NOTHING, RefreshLocked, run_refresh
+from pipelines.errors import RefreshLocked
+from pipelines.refresh import EXIT_LOCKED, EXIT_NOTHING, run_refresh
 from pipelines.scheduler import install_stop_handlers, run_schedule
 
 
@@ -174,8 +175,6 @@ def retention_cmd(
 ) -> None:
     """Roll bars older than the retention after_days up from 1m to 1h, then CHECKPOINT."""
     from pipelines import retention, store
-    from pipelines.gate import writer_gate
-    from pipelines.refresh import RefreshLock
 
     app = state(ctx)
     policy = retention.RetentionPolicy.from_config(app.config)
@@ -188,11 +187,7 @@ def retention_cmd(
             typer.echo("retention is off ([retention] enabled = false); use --force to run it once")
             raise typer.Exit(0)
         try:
-            with (
-                RefreshLock(app.db_path, "retention"),
-                writer_gate(app.db_path),
-                store.writer(app.db_path) as st,
-            ):
+            with store.writing(app.db_path, "retention") as st:
                 result = retention.apply(st, policy, now)
         except RefreshLocked as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -88,7 +88,7 @@ def import_strip_file(
     source = f"strip:{outlet}"
     frame, bad = validate_quotes(result.frame(outlet, str(file)))
     rejects = result.rejects + bad
-    with store.writer(db_path) as st:
+    with store.writing(db_path, "import strip") as st:
         run = st.start_run("import:strip")
         results = store.commit_batch(st, source, str(file), {"quotes": frame}, rejects=rejects)
         run.add(results["quotes"])
@@ -241,7 +241,7 @@ def backfill(
     bars = bars.filter(
         (pl.col("ts") + step <= now) & (pl.col("ts") >= since) & (pl.col("ts") < until)
     )
-    with store.writer(store_path) as st:
+    with store.writing(store_path, "backfill") as st:
         run = st.start_run("backfill")
         results = store.commit_batch(
             st,
