@@ -21,6 +21,7 @@ Config (`[freshness]`, all optional):
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,6 +102,19 @@ def source_health(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -
     return store.query_frame(
         con, store.load_sql("ops_source_health"), {"now": now or datetime.now(UTC)}
     )
+
+
+def running_runs(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Runs still marked 'running' and who owns them (pid, host, and whether that process lives)."""
+    frame = store.query_frame(con, store.load_sql("ops_running_runs"))
+    here = socket.gethostname()
+    owner = [
+        "gone"
+        if pid is None or (host == here and not store.process_alive(pid))
+        else ("alive" if host == here else "other host")
+        for pid, host in zip(frame["pid"], frame["host"], strict=True)
+    ]
+    return frame.with_columns(pl.Series("owner", owner, dtype=pl.Utf8))
 
 
 def freshness(

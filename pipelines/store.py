@@ -461,7 +461,9 @@ class Store:
         ).fetchall()
         here = socket.gethostname()
         stale = [
-            rid for rid, pid, host in rows if pid is None or (host == here and not _alive(pid))
+            rid
+            for rid, pid, host in rows
+            if pid is None or (host == here and not process_alive(pid))
         ]
         if stale:
             self.con.execute(
@@ -538,7 +540,7 @@ def data_version(con: duckdb.DuckDBPyConnection) -> str:
     return f"{row[0]}:{row[1]}"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """True when a process with this pid exists on this host."""
     if pid == os.getpid():
         return True

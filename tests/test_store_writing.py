@@ -148,3 +148,35 @@ def test_the_store_imports_and_reads_without_fcntl(db_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["0", "True"]
     assert "fcntl" not in (REPO / "pipelines/gate.py").read_text().split('"""', 2)[2]
+
+
+def test_health_lists_runs_still_running_with_their_owner(db_path):
+    with store.writer(db_path) as st:
+        st.start_run("ccxt")  # owned by this (live) process
+        st.con.execute(
+            "insert into ingest_runs (source, started_at, status, pid, host) "
+            "values ('rss', now(), 'running', 7, 'another-host.example')"
+        )
+    env = dict(os.environ, TICKERWIRE_DB=str(db_path))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "health"],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    block = proc.stdout.split("runs still running", 1)[1].split("\n\n", 1)[0]
+    lines = [ln for ln in block.splitlines() if "ccxt" in ln or "rss" in ln]
+    assert len(lines) == 2
+    assert "alive" in lines[0] and str(os.getpid()) in lines[0]
+    assert "other host" in lines[1] and "another-host.example" in lines[1]
+
+
+def test_opening_an_up_to_date_file_writes_nothing(db_path):
+    """Migrations and views are only written when they changed (a full disk can still be read)."""
+    with store.writing(db_path, "test"):
+        pass  # the first writer records the views' digest
+    before = db_path.read_bytes()
+    for _ in range(2):
+        with store.writing(db_path, "test") as st:
+            assert st.migrate() == []
+    assert db_path.read_bytes() == before
+    assert not db_path.with_name(db_path.name + ".wal").exists()

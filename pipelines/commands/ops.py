@@ -130,6 +130,7 @@ def health_cmd(
     with store.reader(app.db_path) as con:
         sources = health.source_health(con)
         fresh = health.freshness(con, app.config, sources=sources)
+        running = health.running_runs(con)
         # Opt-in: the check groups every bar by its key, too slow for a per-minute monitor.
         duplicates = (
             {t: store.duplicate_keys(con, t) for t in store.UNENFORCED_KEYS} if keys else {}
@@ -146,6 +147,10 @@ def health_cmd(
         typer.echo("")
     else:
         emit_frame(sources, fmt)
+    if fmt == "table" and running.height:
+        typer.echo("runs still running (an owner that is gone is closed by the next writer):")
+        emit_frame(running, fmt)
+        typer.echo("")
     n_stale = show_freshness(fresh, fmt)
     if check and (n_stale or broken):
         raise typer.Exit(1)
