@@ -495,7 +495,7 @@ def _pairs_frame(targets: pl.DataFrame, meta: dict[str, dict[str, str | None]]) 
 class _Rows:
     """What the SQL steps hand to Python: event-window rows, estimation ARs, per-pair parameters."""
 
-    event: pl.DataFrame  # pair_id, k, grid_at, price, ret, mret, expected, ar
+    event: pl.DataFrame  # pair_id, k, grid_at, price, ret, mret, expected, ar, reopen_at
     estimation: pl.DataFrame  # pair_id, k, ar
     params: pl.DataFrame  # pair_id, n_estimation, alpha, beta, m_mean, m_sxx, sigma
 
@@ -550,7 +550,7 @@ def _abnormal_rows(
         _drop_temps(con, "study_aligned", "study_slow_pairs")
         event = query_frame(
             con,
-            "select pair_id, k, grid_at, price, ret, mret, expected, ar from study_ar_rows "
+            "select pair_id, k, grid_at, price, ret, mret, expected, ar, reopen_at from study_ar_rows "
             "where role = 'event'",
         )
         estimation = query_frame(
@@ -587,7 +587,8 @@ def _align_intraday(con: duckdb.DuckDBPyConnection, binds: dict) -> None:
     else:  # study_fit names the table whichever path ran: an empty one of the same columns
         con.execute(
             "create or replace temp table study_aligned as "
-            "select pair_id, k, grid_at, price, ret, role from study_paired limit 0"
+            "select pair_id, k, grid_at, price, ret, role, null::timestamptz as prev_at, "
+            "reopen_at from study_paired limit 0"
         )
 
 
@@ -628,6 +629,7 @@ def _ar_frame(event_rows: pl.DataFrame, targets: pl.DataFrame, timeframe: str) -
         "expected",
         "ar",
         "car",
+        pl.col("reopen_at").cast(pl.Datetime("us", "UTC")),
     ).select(AR_COLUMNS)
 
 
@@ -941,7 +943,7 @@ def _dtype(column: str) -> pl.DataType:
         "window",
     ):
         return pl.Utf8()
-    if column in ("ts", "event_at", "other_event_at"):
+    if column in ("ts", "event_at", "other_event_at", "reopen_at"):
         return pl.Datetime("us", "UTC")
     if column in ("offset", "car_from", "car_to", "n", "n_positive", "n_placebo", "n_estimation"):
         return pl.Int64()
