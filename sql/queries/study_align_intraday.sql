@@ -11,7 +11,9 @@
 -- closed at grid_at itself. The anchor P(t0) is the last price known before the news, open or
 -- not. In the event window, the first price after a closure takes its return from the last
 -- price before it (at most back to k = $t1 − 1, with nothing but closed grid points between):
--- the reaction "at reopen", flagged by reopen_at (the instant the market reopened).
+-- the reaction "at reopen", flagged by reopen_at (the instant the market reopened). Grid points
+-- of the event window after the reopen but before the session's first bar has closed count as
+-- closed, so that reaction is the first price made after the reopen.
 -- The as-of lookup is done in two steps with the same result: bars on the Δ grid are found by
 -- an equi-join on their slot number (fast); grid points without such a bar, and instruments
 -- with bars off the Δ grid, go through an ASOF join.
@@ -122,22 +124,31 @@ aged as (
     left join open_before_lo l on l.pair_id = p.pair_id and l.k = p.k
     left join grid_sessions gs on gs.pair_id = p.pair_id and gs.k = p.k
 ),
-fresh as (
-    select pair_id, k, grid_at, close, market_open, session_open,
-           bar_ts is not null and close is not null and close > 0 and n_missing <= $stale
-           and (k = 0 or market_open) as is_fresh
-    from aged
-),
-lagged as (
-    select *, case when is_fresh then ln(close) end as lnp,
+roles as (
+    select *,
            case
                when k between $l1 and $l2 then 'estimation'
                when k between $t1 and $t2 then 'event'
            end as role,
+           -- in the event window, an open market whose newest bar closed before this session
+           -- opened has not reacted yet: the reaction is measured at its first bar after it
+           role = 'event' and k <> 0 and session_open is not null
+               and bar_ts + to_microseconds($step_us) <= session_open as waiting
+    from aged
+),
+fresh as (
+    select pair_id, k, grid_at, close, role, market_open and not coalesce(waiting, false) as has_traded,
+           session_open,
+           bar_ts is not null and close is not null and close > 0 and n_missing <= $stale
+           and (k = 0 or market_open) and not coalesce(waiting, false) as is_fresh
+    from roles
+),
+lagged as (
+    select *, case when is_fresh then ln(close) end as lnp,
            -- the last priced grid point before this one, and the last one missing while the
            -- market was open (stale or no data): a return may only bridge closed grid points
            max(case when is_fresh then k end) over back as last_priced_k,
-           max(case when not is_fresh and (k = 0 or market_open) then k end) over back as last_gap_k,
+           max(case when not is_fresh and (k = 0 or has_traded) then k end) over back as last_gap_k,
            last_value(case when is_fresh then ln(close) end ignore nulls) over back as last_lnp,
            last_value(case when is_fresh then grid_at end ignore nulls) over back as last_priced_at,
            lag(case when is_fresh then ln(close) end) over (partition by pair_id order by k) as prev_lnp
