@@ -22,7 +22,7 @@ import polars as pl
 from scipy.signal import lfilter
 
 from pipelines import store
-from pipelines.calendars import in_session_expr
+from pipelines.calendars import in_session
 from pipelines.config import Config, Instrument
 from pipelines.errors import DataError, StoreError, StoreLocked
 from pipelines.schemas import UTC_TS
@@ -182,11 +182,7 @@ def simulate_bars(config: Config, seed: int = DEFAULT_SEED) -> tuple[pl.DataFram
     latest: list[dict] = []
     for inst in config.instruments:
         if inst.calendar not in sessions:
-            sessions[inst.calendar] = (
-                grid_frame.select(in_session_expr(inst.calendar, pl.col("ts")))
-                .to_series()
-                .to_numpy()
-            )
+            sessions[inst.calendar] = in_session(inst.calendar, grid_frame["ts"]).to_numpy()
         open_mask = sessions[inst.calendar]
         if not open_mask.any():
             raise DataError(f"demo: calendar {inst.calendar!r} of {inst.id} is never open")

@@ -119,10 +119,12 @@ def test_row_counts_per_instrument(con, built):
     for iid in CRYPTO:
         assert counts[iid] == DAYS * 1440, iid
     # CME Globex: Sunday 17:00 → Friday 16:00 Chicago, less four 1 h breaks = 115 h a week;
-    # ICE Brent: 01:00–23:00 London on five days = 110 h a week. The span is exactly 4 weeks.
+    # ICE Brent: 20:00 → 18:00 New York on five days = 110 h a week. The span is exactly 4 weeks
+    # and holds Memorial Day (25 May 2026): CME halts at 13:30 CT (2.5 h early), ICE closes at
+    # 13:00 ET (5 h early).
     for iid in ("XAU", "XAG", "WTI", "NATGAS"):
-        assert counts[iid] == 4 * 115 * 60, iid
-    assert counts["BRENT"] == 4 * 110 * 60
+        assert counts[iid] == 4 * 115 * 60 - 150, iid
+    assert counts["BRENT"] == 4 * 110 * 60 - 300
     assert built.rows["bars"] == sum(counts.values())
     span = frame(con, "select min(ts) as lo, max(ts) as hi from bars where instrument_id = 'BTC'")
     assert span.row(0) == (
@@ -456,9 +458,10 @@ def test_tick_rounding_keeps_seven_significant_digits(price):
 
 def test_a_config_with_other_instruments(small):
     # An instrument the strip does not list starts from 100.0 at its last open bar before the
-    # strip instant; an NYSE one trades 13:30–20:00 UTC (EDT) on weekdays only.
+    # strip instant; an NYSE one trades 13:30–20:00 UTC (EDT) on weekdays only, and not on
+    # Memorial Day (25 May 2026): 19 sessions.
     stats = small
-    assert stats.rows["instruments"] == 2 and stats.rows["bars"] == DAYS * 1440 + 20 * 390
+    assert stats.rows["instruments"] == 2 and stats.rows["bars"] == DAYS * 1440 + 19 * 390
     with store.reader(stats.db_path) as c:
         anchor = c.execute(
             "select ts, close from bars where instrument_id = 'SPY' and ts <= ? "

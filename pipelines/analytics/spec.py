@@ -22,6 +22,9 @@ AR_COLUMNS = (
     "expected",
     "ar",
     "car",
+    # set when the return at this offset bridges a market closure (an event while the market
+    # was shut): the instant the market reopened; the return runs from the last price before
+    "reopen_at",
 )
 CAR_COLUMNS = (
     "event_id",
