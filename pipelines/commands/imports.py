@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import typer
 from pipelines import store
 from pipelines.commands import state
 from pipelines.config import Config
-from pipelines.sources.bar_files import read_bar_file
+from pipelines.sources.bar_files import iter_bar_file
 from pipelines.sources.event_files import read_event_file
 from pipelines.store import Reject, UpsertResult
 
@@ -19,7 +21,7 @@ from pipelines.store import Reject, UpsertResult
 def import_bars(
     ctx: typer.Context,
     file: Path = typer.Argument(
-        ..., help="CSV or Parquet with a time column and OHLCV or a price column."
+        ..., help="CSV, Parquet or Arrow/Feather with a time column and OHLCV or a price column."
     ),
     instrument: str = typer.Option(
         ..., "--instrument", "-i", help="Instrument id, e.g. BTC (created if unknown)."
@@ -35,12 +37,18 @@ def import_bars(
         None, "--time-column", help="Name the time column if not detected."
     ),
 ) -> None:
-    """Import OHLCV bars (or close-only Date,Price) from a CSV or Parquet file."""
+    """Import OHLCV bars (or close-only Date,Price) from a CSV, Parquet or Arrow/Feather file."""
     app = state(ctx)
-    parsed = read_bar_file(
+    # Read in bounded chunks; each chunk is one batch (rows + rejects in one transaction), so a
+    # file of any size imports in bounded memory and an interrupted import resumes by re-running.
+    chunks = iter_bar_file(
         file, instrument, timeframe, tz=tz, source=source, time_column=time_column
     )
+    first = next(chunks)  # the first chunk is checked before the store is opened
     instrument_row = _instrument_row(app.config, instrument, source)
+    result = UpsertResult(table="bars")
+    rejects: list[Reject] = []
+    n_read = 0
     with store.writing(app.db_path, "import bars") as st:
         run = st.start_run("import:bars")
         created = (
@@ -48,33 +56,34 @@ def import_bars(
             if not _known(st, instrument)
             else None
         )
-        results = store.commit_batch(
-            st,
-            f"import:bars:{source}",
-            f"{instrument}/{timeframe}",
-            {"bars": parsed.bars},
-            rejects=parsed.rejects,
-        )
-        result = results["bars"]
+        for chunk in itertools.chain([first], chunks):
+            results = store.commit_batch(
+                st,
+                f"import:bars:{source}",
+                f"{instrument}/{timeframe}",
+                {"bars": chunk.bars},
+                rejects=chunk.rejects,
+            )
+            result += results["bars"]
+            rejects += chunk.rejects
+            n_read += chunk.n_read
         run.add(result)
-        run.read = parsed.n_read
-        run.rejected = len(parsed.rejects)
+        run.read = n_read
+        run.rejected = len(rejects)
         run.details = {
             "file": str(file),
             "instrument": instrument,
             "timeframe": timeframe,
             "tz": tz,
         }
-        st.finish_run(
-            run, "ok" if result.stored or result.unchanged or not parsed.rejects else "partial"
-        )
-    cols = ", ".join(f"{k}←{v}" for k, v in parsed.columns_used.items())
+        st.finish_run(run, "ok" if result.stored or result.unchanged or not rejects else "partial")
+    cols = ", ".join(f"{k}←{v}" for k, v in first.columns_used.items())
     typer.echo(f"{file}: columns {cols}")
-    for note in parsed.notes:
+    for note in first.notes:
         typer.echo(note)
     if created is not None:
         typer.echo(f"created instrument {instrument}")
-    _report(parsed.n_read, result, parsed.rejects, unit="bars")
+    _report(n_read, result, rejects, unit="bars")
 
 
 def import_events(
@@ -165,9 +174,20 @@ def _report(n_read: int, result: UpsertResult, rejects: list[Reject], *, unit: s
     )
     if rejects:
         reasons = Counter(_reason_kind(r.reason) for r in rejects)
+        rows: dict[str, list[str]] = {}
+        for r in rejects:
+            found = _ROW.match(r.raw)
+            if found:
+                rows.setdefault(_reason_kind(r.reason), []).append(found.group(1))
         for reason, count in reasons.most_common(8):
-            typer.echo(f"  rejected {count}: {reason}")
+            where = rows.get(reason, [])
+            more = " …" if len(where) > 5 else ""
+            at = f" (rows {', '.join(where[:5])}{more})" if where else ""
+            typer.echo(f"  rejected {count}: {reason}{at}")
         typer.echo("  (each rejected row is kept in the `rejects` table with its raw text)")
+
+
+_ROW = re.compile(r"(?:row|line) (\d+): ")
 
 
 def _reason_kind(reason: str) -> str:

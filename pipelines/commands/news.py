@@ -93,13 +93,7 @@ def events_add(
     title = title.strip()
     if not title:
         raise DataError("--title must not be empty")
-    ids = [i.strip() for i in (instruments or "").split(",") if i.strip()]
-    known = set(app.config.watchlist)
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise DataError(
-            f"--instruments: {', '.join(unknown)} not in the watchlist; known: {', '.join(sorted(known))}"
-        )
+    ids = list(dict.fromkeys(i.strip() for i in (instruments or "").split(",") if i.strip()))
     event_id = "manual-" + hashlib.sha1(f"{when.isoformat()}|{title}".encode()).hexdigest()[:12]
     event = pl.DataFrame(
         [
@@ -135,11 +129,30 @@ def events_add(
         schema=EVENT_INSTRUMENT_SCHEMA,
     )
     with store_mod.writing(app.db_path, "events add") as st:
+        _check_instruments(st, ids, set(app.config.watchlist))
         results = store_mod.commit_batch(
             st, "manual", event_id, {"events": event, "event_instruments": links}
         )
     verb = "added" if results["events"].inserted else "already present"
     typer.echo(f"{verb}: {event_id} at {when.isoformat()} ({category}) {title}")
+
+
+def _check_instruments(st: store_mod.Store, ids: list[str], watchlist: set[str]) -> None:
+    """Refuse ids that are neither in the watchlist nor stored (as an instrument or in bars)."""
+    if not ids:
+        return
+    stored = {
+        r[0]
+        for r in st.con.execute(
+            "select instrument_id from instruments union select distinct instrument_id from bars"
+        ).fetchall()
+    }
+    unknown = [i for i in ids if i not in stored and i not in watchlist]
+    if unknown:
+        raise DataError(
+            f"--instruments: unknown instrument {', '.join(unknown)} (neither stored nor in the "
+            f"watchlist); `tickerwire status` lists the stored ones"
+        )
 
 
 def events_list(

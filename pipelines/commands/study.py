@@ -61,6 +61,15 @@ def study(
         "--events-file",
         help="CSV/JSONL of events (time + title columns) instead of the registry.",
     ),
+    tz: str = typer.Option(
+        "UTC", "--tz", help="With --events-file: zone of naive times (IANA name or +02:00)."
+    ),
+    time_column: str | None = typer.Option(
+        None, "--time-column", help="With --events-file: the time column, if not detected."
+    ),
+    title_column: str | None = typer.Option(
+        None, "--title-column", help="With --events-file: the title column, if not detected."
+    ),
     category: str | None = typer.Option(None, "--category", help="Events of this category."),
     since: str | None = typer.Option(None, "--since", help="Events at or after this time (UTC)."),
     until: str | None = typer.Option(None, "--until", help="Events at or before this time (UTC)."),
@@ -113,7 +122,21 @@ def study(
     if events_file is not None:
         from pipelines.sources.event_files import read_event_file
 
-        parsed = read_event_file(events_file, category=category)
+        parsed = read_event_file(
+            events_file,
+            tz=tz,
+            time_column=time_column,
+            title_column=title_column,
+            category=category,
+        )
+        for note in parsed.notes:  # naive times taken in --tz are said, not silently assumed
+            typer.echo(f"note: {note}", err=True)
+        if parsed.rejects:
+            typer.echo(
+                f"note: {len(parsed.rejects)} rows of {events_file.name} refused "
+                f"(first: {parsed.rejects[0].reason})",
+                err=True,
+            )
         if parsed.events.height == 0:
             raise DataError(f"{events_file}: no usable events")
         events_frame = parsed.events.select("event_id", "title", "event_at")
