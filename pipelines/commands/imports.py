@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -11,9 +12,62 @@ import typer
 from pipelines import store
 from pipelines.commands import state
 from pipelines.config import Config
-from pipelines.sources.bar_files import read_bar_file
-from pipelines.sources.event_files import read_event_file
+from pipelines.sources.bar_files import BarFile, read_bar_file
+from pipelines.sources.event_files import EventFile, read_event_file
 from pipelines.store import Reject, UpsertResult
+
+
+@dataclass
+class BarsImport:
+    """What importing one price file did: the parsed file, the upsert, a created instrument."""
+
+    parsed: BarFile
+    result: UpsertResult
+    created: bool
+
+
+def import_bars_file(
+    config: Config,
+    db_path: Path,
+    file: Path,
+    instrument: str,
+    timeframe: str,
+    *,
+    tz: str = "UTC",
+    source: str = "file",
+    time_column: str | None = None,
+) -> BarsImport:
+    """Read a price file and store its bars (creating the instrument when unknown)."""
+    parsed = read_bar_file(
+        file, instrument, timeframe, tz=tz, source=source, time_column=time_column
+    )
+    instrument_row = _instrument_row(config, instrument, source)
+    with store.writer(db_path) as st:
+        run = st.start_run("import:bars")
+        created = not _known(st, instrument)
+        if created:
+            st.upsert("instruments", instrument_row, in_transaction=False)
+        results = store.commit_batch(
+            st,
+            f"import:bars:{source}",
+            f"{instrument}/{timeframe}",
+            {"bars": parsed.bars},
+            rejects=parsed.rejects,
+        )
+        result = results["bars"]
+        run.add(result)
+        run.read = parsed.n_read
+        run.rejected = len(parsed.rejects)
+        run.details = {
+            "file": str(file),
+            "instrument": instrument,
+            "timeframe": timeframe,
+            "tz": tz,
+        }
+        st.finish_run(
+            run, "ok" if result.stored or result.unchanged or not parsed.rejects else "partial"
+        )
+    return BarsImport(parsed, result, created)
 
 
 def import_bars(
@@ -37,68 +91,49 @@ def import_bars(
 ) -> None:
     """Import OHLCV bars (or close-only Date,Price) from a CSV or Parquet file."""
     app = state(ctx)
-    parsed = read_bar_file(
-        file, instrument, timeframe, tz=tz, source=source, time_column=time_column
+    done = import_bars_file(
+        app.config,
+        app.db_path,
+        file,
+        instrument,
+        timeframe,
+        tz=tz,
+        source=source,
+        time_column=time_column,
     )
-    instrument_row = _instrument_row(app.config, instrument, source)
-    with store.writer(app.db_path) as st:
-        run = st.start_run("import:bars")
-        created = (
-            st.upsert("instruments", instrument_row, in_transaction=False)
-            if not _known(st, instrument)
-            else None
-        )
-        results = store.commit_batch(
-            st,
-            f"import:bars:{source}",
-            f"{instrument}/{timeframe}",
-            {"bars": parsed.bars},
-            rejects=parsed.rejects,
-        )
-        result = results["bars"]
-        run.add(result)
-        run.read = parsed.n_read
-        run.rejected = len(parsed.rejects)
-        run.details = {
-            "file": str(file),
-            "instrument": instrument,
-            "timeframe": timeframe,
-            "tz": tz,
-        }
-        st.finish_run(
-            run, "ok" if result.stored or result.unchanged or not parsed.rejects else "partial"
-        )
+    parsed = done.parsed
     cols = ", ".join(f"{k}←{v}" for k, v in parsed.columns_used.items())
     typer.echo(f"{file}: columns {cols}")
     for note in parsed.notes:
         typer.echo(note)
-    if created is not None:
+    if done.created:
         typer.echo(f"created instrument {instrument}")
-    _report(parsed.n_read, result, parsed.rejects, unit="bars")
+    _report(parsed.n_read, done.result, parsed.rejects, unit="bars")
 
 
-def import_events(
-    ctx: typer.Context,
-    file: Path = typer.Argument(..., help="CSV or JSONL with at least a time and a title column."),
-    tz: str = typer.Option(
-        "UTC", "--tz", help="Zone of naive times: IANA name or offset like +02:00."
-    ),
-    time_column: str | None = typer.Option(
-        None, "--time-column", help="Name the time column if not detected."
-    ),
-    title_column: str | None = typer.Option(
-        None, "--title-column", help="Name the title column if not detected."
-    ),
-    outlet: str | None = typer.Option(
-        None, "--outlet", help="Outlet for rows without one (default: file name)."
-    ),
-    category: str | None = typer.Option(None, "--category", help="Category for rows without one."),
-) -> None:
-    """Import timestamped events (one row = one event with one report) from CSV or JSONL."""
-    app = state(ctx)
-    with store.writer(app.db_path) as st:
+@dataclass
+class EventsImport:
+    """What importing one event file did: the parsed file and the upsert of each table."""
+
+    parsed: EventFile
+    results: dict[str, UpsertResult]
+
+
+def import_events_file(
+    config: Config,
+    db_path: Path,
+    file: Path,
+    *,
+    tz: str = "UTC",
+    time_column: str | None = None,
+    title_column: str | None = None,
+    outlet: str | None = None,
+    category: str | None = None,
+) -> EventsImport:
+    """Read an event file and store its events, reports and instrument links."""
+    with store.writer(db_path) as st:
         known = {r[0] for r in st.con.execute("select instrument_id from instruments").fetchall()}
-        known |= set(app.config.watchlist)
+        known |= set(config.watchlist)
         parsed = read_event_file(
             file,
             tz=tz,
@@ -121,18 +156,50 @@ def import_events(
             },
             rejects=parsed.rejects,
         )
-        result = results["events"]
-        run.add(result)
+        run.add(results["events"])
         run.read = parsed.n_read
         run.rejected = len(parsed.rejects)
         run.details = {"file": str(file), "tz": tz, "links": results["event_instruments"].stored}
         st.finish_run(run, "ok" if not parsed.rejects else "partial")
+    return EventsImport(parsed, results)
+
+
+def import_events(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV or JSONL with at least a time and a title column."),
+    tz: str = typer.Option(
+        "UTC", "--tz", help="Zone of naive times: IANA name or offset like +02:00."
+    ),
+    time_column: str | None = typer.Option(
+        None, "--time-column", help="Name the time column if not detected."
+    ),
+    title_column: str | None = typer.Option(
+        None, "--title-column", help="Name the title column if not detected."
+    ),
+    outlet: str | None = typer.Option(
+        None, "--outlet", help="Outlet for rows without one (default: file name)."
+    ),
+    category: str | None = typer.Option(None, "--category", help="Category for rows without one."),
+) -> None:
+    """Import timestamped events (one row = one event with one report) from CSV or JSONL."""
+    app = state(ctx)
+    done = import_events_file(
+        app.config,
+        app.db_path,
+        file,
+        tz=tz,
+        time_column=time_column,
+        title_column=title_column,
+        outlet=outlet,
+        category=category,
+    )
+    parsed = done.parsed
     typer.echo(f"{file}: columns {', '.join(f'{k}←{v}' for k, v in parsed.columns_used.items())}")
     for note in parsed.notes:
         typer.echo(note)
     if not parsed.notes:
         typer.echo(f"times carried their own zone; naive times would be taken as {tz}")
-    _report(parsed.n_read, result, parsed.rejects, unit="events")
+    _report(parsed.n_read, done.results["events"], parsed.rejects, unit="events")
 
 
 def _known(st: store.Store, instrument: str) -> bool:

@@ -1,4 +1,4 @@
-"""The offline demo database: deterministic, pinned to the strip, sessions respected, no fake reactions."""
+"""The synthetic database (benchmarks, scale tests): deterministic, pinned to the strip, sessions respected, no fake reactions."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from pipelines import demo, store
-from pipelines.cli import app
+from pipelines import store, synthetic
 from pipelines.config import load_config, parse_config
 from pipelines.errors import StoreError
 from pipelines.paths import REPO_ROOT
@@ -29,14 +27,14 @@ DAYS = 28  # 2026-05-12 00:00 → 2026-06-09 00:00 UTC
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> demo.DemoStats:
+def built(tmp_path_factory) -> synthetic.DemoStats:
     """One demo build shared by the read-only tests of this module."""
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    return demo.build_demo(path, CONFIG)
+    path = tmp_path_factory.mktemp("demo") / "synthetic.duckdb"
+    return synthetic.build_synthetic(path, CONFIG)
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory) -> demo.DemoStats:
+def small(tmp_path_factory) -> synthetic.DemoStats:
     """A demo of two instruments: BTC and an NYSE-listed one the strip does not know."""
     raw = {
         "instruments": [
@@ -53,7 +51,7 @@ def small(tmp_path_factory) -> demo.DemoStats:
     }
     folder = tmp_path_factory.mktemp("small")
     config = parse_config(raw, folder / "small.toml")
-    return demo.build_demo(folder / "small.duckdb", config)
+    return synthetic.build_synthetic(folder / "small.duckdb", config)
 
 
 @pytest.fixture
@@ -70,15 +68,13 @@ def frame(con, sql: str, params=None) -> pl.DataFrame:
 # ---------------------------------------------------------------------------- determinism
 
 
-def test_cli_rebuild_prints_counts_time_and_the_same_checksum(built, tmp_path):
-    # Rebuild over an existing demo file: it is deleted and built again, not appended to.
+def test_rebuild_over_the_file_gives_the_same_checksum(built, tmp_path):
+    # Rebuild over an existing synthetic file: it is deleted and built again, not appended to.
     path = tmp_path / "again.duckdb"
     shutil.copy(built.db_path, path)
-    result = CliRunner().invoke(app, ["--db", str(path), "demo"])
-    assert result.exit_code == 0, result.output
-    assert "build time:" in result.output
-    assert f"content checksum: {built.checksum}" in result.output
-    assert f"rows written: {built.total_rows:,}" in result.output
+    again = synthetic.build_synthetic(path, CONFIG)
+    assert again.checksum == built.checksum
+    assert again.total_rows == built.total_rows
     with store.reader(path) as c:
         assert c.execute("select count(*) from bars").fetchall()[0][0] == built.rows["bars"]
         assert c.execute("select count(*) from ingest_runs").fetchall()[0][0] == 1
@@ -91,22 +87,22 @@ def test_checksum_sees_content_but_not_wall_clock_columns(small, tmp_path):
     with store.writer(copy) as w:
         w.con.execute("update bars set ingested_at = now()")
         w.con.execute("update articles set fetched_at = now()")
-        assert demo.checksum(w.con) == small.checksum
+        assert synthetic.checksum(w.con) == small.checksum
         w.con.execute(
             "update bars set close = close + 0.01 "
             "where instrument_id = 'BTC' and ts = '2026-06-01 12:00:00+00'"
         )
-        assert demo.checksum(w.con) != small.checksum
+        assert synthetic.checksum(w.con) != small.checksum
 
 
 def test_other_seed_gives_other_prices_same_anchors(tmp_path):
-    bars, _ = demo.simulate_bars(CONFIG, seed=7)
-    base, _ = demo.simulate_bars(CONFIG)
+    bars, _ = synthetic.simulate_bars(CONFIG, seed=7)
+    base, _ = synthetic.simulate_bars(CONFIG)
     assert bars.height == base.height
     assert not bars["close"].equals(base["close"])
-    anchor = bars.filter(pl.col("ts") == demo.ANCHOR_BAR_TS).sort("instrument_id")
+    anchor = bars.filter(pl.col("ts") == synthetic.ANCHOR_BAR_TS).sort("instrument_id")
     assert dict(anchor.select("instrument_id", "close").iter_rows()) == {
-        k: v[0] for k, v in demo.STRIP.items()
+        k: v[0] for k, v in synthetic.STRIP.items()
     }
 
 
@@ -161,7 +157,7 @@ def test_strip_anchoring_is_exact(con):
         con,
         "select instrument_id, close from bars where ts = timestamptz '2026-05-27 04:56:00+00'",
     )
-    assert dict(anchored.iter_rows()) == {k: v[0] for k, v in demo.STRIP.items()}
+    assert dict(anchored.iter_rows()) == {k: v[0] for k, v in synthetic.STRIP.items()}
     strip = frame(
         con,
         "select instrument_id, ts, price, change_pct from quotes where source = 'strip:seed-001'",
@@ -169,15 +165,15 @@ def test_strip_anchoring_is_exact(con):
     assert strip.height == 20
     assert strip["ts"].unique().to_list() == [datetime(2026, 5, 27, 4, 57, tzinfo=UTC)]
     for iid, price, change in strip.select("instrument_id", "price", "change_pct").iter_rows():
-        assert (price, change) == demo.STRIP[iid]
-    assert demo.STRIP["XLM"] == (0.2680, 33.37) and demo.STRIP["TRX"] == (0.3425, -2.16)
+        assert (price, change) == synthetic.STRIP[iid]
+    assert synthetic.STRIP["XLM"] == (0.2680, 33.37) and synthetic.STRIP["TRX"] == (0.3425, -2.16)
 
 
 def test_bars_are_valid_ohlcv(con, built):
     bad = frame(
         con,
         "select count(*) as n from bars where high < greatest(open, close) "
-        "or low > least(open, close) or low <= 0 or volume < 0 or source <> 'demo'",
+        "or low > least(open, close) or low <= 0 or volume < 0 or source <> 'synthetic'",
     )
     assert bad["n"][0] == 0
     # Each bar opens where the previous one closed (crypto trades every minute).
@@ -300,7 +296,7 @@ def test_the_reaction_check_can_fail(built, tmp_path):
         )
     with store.reader(copy) as c:
         z = reaction_z(c)
-    seed = z.filter(pl.col("event_id") == demo.SEED_EVENT.event_id)
+    seed = z.filter(pl.col("event_id") == synthetic.SEED_EVENT.event_id)
     assert seed["z"].abs().mean() > 2.0
 
 
@@ -309,7 +305,7 @@ def test_the_reaction_check_can_fail(built, tmp_path):
 
 def test_seed_event_and_its_reports(con):
     event = frame(
-        con, "select * from events where event_id = $id", {"id": demo.SEED_EVENT.event_id}
+        con, "select * from events where event_id = $id", {"id": synthetic.SEED_EVENT.event_id}
     )
     assert event.height == 1
     row = event.row(0, named=True)
@@ -325,7 +321,7 @@ def test_seed_event_and_its_reports(con):
         con,
         "select a.* from event_articles ea join articles a using (article_id) "
         "where ea.event_id = $id order by a.published_at",
-        {"id": demo.SEED_EVENT.event_id},
+        {"id": synthetic.SEED_EVENT.event_id},
     )
     assert reports.height == 7 == row["n_articles"]
     assert reports["outlet"].n_unique() >= 6 and reports["outlet"].n_unique() == row["n_outlets"]
@@ -337,7 +333,7 @@ def test_seed_event_and_its_reports(con):
     links = frame(
         con,
         "select instrument_id, reason, confidence from event_instruments where event_id = $id",
-        {"id": demo.SEED_EVENT.event_id},
+        {"id": synthetic.SEED_EVENT.event_id},
     )
     assert sorted(links["instrument_id"]) == sorted(CONFIG.watchlist)
     assert links["reason"].unique().to_list() == ["demo: broad market"]
@@ -371,7 +367,7 @@ def test_event_counts_match_their_reports_and_samples_are_labelled(con):
         assert row["n_articles"] == row["n_reports"], row
         assert row["n_outlets"] == row["outlets_seen"], row
         assert row["first_outlet"] == row["first_seen"], row
-    samples = check.filter(pl.col("event_id") != demo.SEED_EVENT.event_id)
+    samples = check.filter(pl.col("event_id") != synthetic.SEED_EVENT.event_id)
     assert 4 <= samples.height <= 6
     assert all(t.startswith("[sample] ") for t in samples["title"])
     assert samples["n_reports"].is_between(1, 3).all()
@@ -386,11 +382,11 @@ def test_event_counts_match_their_reports_and_samples_are_labelled(con):
 
 def test_meta_run_log_and_data_version(con, built):
     meta = dict(frame(con, "select key, value from meta").iter_rows())
-    assert meta["dataset"] == "demo"
+    assert meta["dataset"] == "synthetic"
     assert "seed-001 strip" in meta["demo_built_from"]
     runs = frame(con, "select source, status, n_stored, n_rejected from ingest_runs")
     # The run counts every data row it wrote (all tables but ingest_runs itself).
-    assert runs.rows() == [("demo", "ok", built.total_rows - 1, 0)]
+    assert runs.rows() == [("synthetic", "ok", built.total_rows - 1, 0)]
     assert store.data_version(con).startswith("1:2")
 
 
@@ -410,7 +406,7 @@ def test_latest_quote_is_the_last_close_with_a_24h_change(con):
             select q.instrument_id, q.ts, q.price, q.change_pct, l.ts + interval 1 minute as expect_ts,
                    l.close as expect_price, (l.close / d.prior - 1) * 100 as expect_change
             from quotes q join last_bar l using (instrument_id) join day_before d using (instrument_id)
-            where q.source = 'demo'
+            where q.source = 'synthetic'
         )
         select * from final
         """,
@@ -420,13 +416,13 @@ def test_latest_quote_is_the_last_close_with_a_24h_change(con):
         assert (r["ts"], r["price"]) == (r["expect_ts"], r["expect_price"])
         assert r["change_pct"] == pytest.approx(r["expect_change"], abs=1e-4)
     latest = frame(con, "select instrument_id, source from latest_quotes")
-    assert latest.height == 20 and latest["source"].unique().to_list() == ["demo"]
+    assert latest.height == 20 and latest["source"].unique().to_list() == ["synthetic"]
 
 
 def test_refuses_to_replace_a_database_that_is_not_the_demo(db_path):
     before = db_path.read_bytes()
     with pytest.raises(StoreError, match="not a demo database"):
-        demo.build_demo(db_path, CONFIG)
+        synthetic.build_synthetic(db_path, CONFIG)
     assert db_path.read_bytes() == before
 
 
@@ -443,14 +439,14 @@ def test_seed_reports_are_paraphrased_not_copied(shared):
     for path in sorted((shared / "seeds").glob("*.txt")):
         seeds |= shingles(path.read_text(encoding="utf-8"))
     assert seeds
-    for art in demo.SEED_EVENT.articles:
+    for art in synthetic.SEED_EVENT.articles:
         copied = shingles(art.title) | shingles(art.summary)
         assert not copied & seeds, (art.outlet, copied & seeds)
 
 
 @given(st.floats(min_value=1e-5, max_value=1e7, allow_nan=False))
 def test_tick_rounding_keeps_seven_significant_digits(price):
-    rounded = round(price, demo.tick_decimals(price))
+    rounded = round(price, synthetic.tick_decimals(price))
     assert abs(rounded - price) <= price * 5e-7 + 1e-12
 
 
@@ -463,12 +459,12 @@ def test_a_config_with_other_instruments(small):
         anchor = c.execute(
             "select ts, close from bars where instrument_id = 'SPY' and ts <= ? "
             "order by ts desc limit 1",
-            [demo.ANCHOR_BAR_TS],
+            [synthetic.ANCHOR_BAR_TS],
         ).fetchall()[0]
         links = frame(c, "select event_id, instrument_id from event_instruments")
         strip = frame(c, "select instrument_id from quotes where source = 'strip:seed-001'")
     assert anchor == (datetime(2026, 5, 26, 19, 59, tzinfo=UTC), 100.0)
     assert strip["instrument_id"].to_list() == ["BTC"]
-    seed_links = links.filter(pl.col("event_id") == demo.SEED_EVENT.event_id)
+    seed_links = links.filter(pl.col("event_id") == synthetic.SEED_EVENT.event_id)
     assert sorted(seed_links["instrument_id"]) == ["BTC", "SPY"]
     assert set(links["instrument_id"]) <= {"BTC", "SPY"}  # sample links to absent ids are dropped
