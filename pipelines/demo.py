@@ -26,6 +26,7 @@ from pipelines.errors import StoreError, StoreLocked
 from pipelines.gate import writer_gate
 
 NO_BARS = "no bars in the bundled sample"
+SEED_FILE = "seed_story.parquet"
 # Files a rebuild may replace without --force: the sample, synthetic files, older demo files.
 REPLACEABLE = (sample.DATASET, "synthetic", "demo")
 
@@ -106,6 +107,16 @@ def instrument_rows(config: Config) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None).sort("instrument_id")
 
 
+def _seed_event(st: store.Store) -> str | None:
+    """The event the seed story's reports were clustered into (None if they were refused)."""
+    rows = st.con.execute(
+        "select min(ea.event_id) from event_articles ea join articles a using (article_id) "
+        "where a.feed = ?",
+        [f"file:{SEED_FILE}"],
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
 def _discard(path: Path) -> None:
     path.unlink(missing_ok=True)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
@@ -159,6 +170,9 @@ def build_demo(db_path: str | Path, config: Config, *, force: bool = False) -> D
                 stats.strip_note = done_strip.day_note
                 mark = phase("strip", mark)
         with store.writer(building) as st:
+            featured = _seed_event(st)
+            if featured:  # the dashboard opens on the seed story
+                st.set_meta("featured_event", featured)
             for table in ("instruments", "bars", "quotes", "articles", "events", "event_articles",
                           "event_instruments", "rejects"):  # fmt: skip
                 stats.rows[table] = st.con.execute(f'select count(*) from "{table}"').fetchall()[0][
