@@ -1,4 +1,4 @@
-"""Ships sql/ and the default tickerwire.toml inside the wheel (pyproject.toml holds the rest)."""
+"""Ships sql/, the default tickerwire.toml and the bundled sample inside the wheel (pyproject.toml holds the rest)."""
 
 import shutil
 from pathlib import Path
@@ -26,5 +26,7 @@ class BuildWithResources(build_py):
 
 setup(
     packages=find_packages(include=["pipelines", "pipelines.*", "dashboard", "dashboard.*"]),
+    # The bundled real sample: its Parquet files, manifest and PROVENANCE (pipelines/sample/).
+    package_data={"pipelines.sample": ["PROVENANCE.md", "manifest.json", "files/*/*"]},
     cmdclass={"build_py": BuildWithResources},
 )

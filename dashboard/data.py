@@ -123,14 +123,19 @@ def query(db: str, name: str, params: dict[str, Any] | None = None) -> pl.DataFr
 
 @cached
 def meta(db: str) -> dict[str, str]:
-    """The `meta` table as a dict (dataset = 'demo' for the synthetic demo)."""
+    """The `meta` table as a dict (dataset = 'sample' for the bundled sample, 'synthetic' …)."""
     frame = query(db, "dash_meta")
     return dict(zip(frame["key"].to_list(), frame["value"].to_list(), strict=True))
 
 
 def is_demo() -> bool:
-    """True when the open database is the synthetic demo."""
-    return meta().get("dataset") == "demo"
+    """True when the open database is synthetic (dataset 'synthetic', or 'demo' from older builds)."""
+    return meta().get("dataset") in ("synthetic", "demo")
+
+
+def is_sample() -> bool:
+    """True when the open database was built from the bundled sample (`tickerwire demo`)."""
+    return meta().get("dataset") == "sample"
 
 
 def watchlist() -> list[str]:
@@ -177,6 +182,21 @@ def instruments_with_bars() -> list[str]:
     have = set(finest_timeframes())
     order = [i for i in watchlist() if i in have]
     return order + sorted(have - set(order))
+
+
+@cached
+def _instruments_near(db: str, lo: datetime, hi: datetime) -> list[str]:
+    return query(db, "dash_instruments_near", {"lo": lo, "hi": hi})["instrument_id"].to_list()
+
+
+def instruments_near(t0: datetime, around: timedelta = timedelta(days=1)) -> list[str]:
+    """Instruments with bars within `around` of t0 (the ones an event page can chart)."""
+    return _instruments_near(t0 - around, t0 + around)
+
+
+def without_bars() -> pl.DataFrame:
+    """Instruments marked unavailable, with the reason (e.g. 'no bars in the bundled sample')."""
+    return instruments().filter(~pl.col("available")).select("instrument_id", "unavailable_reason")
 
 
 def span(instrument_ids: Sequence[str] | None = None) -> tuple[datetime, datetime] | None:

@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data
+from pipelines import sample
 from pipelines.errors import TickerwireError
 
 RANGES: dict[str, timedelta | None] = {
@@ -21,17 +22,35 @@ RANGES: dict[str, timedelta | None] = {
     "All": None,
 }
 DEMO_BANNER = (
-    "**Synthetic demo data** — prices and events on this page are generated offline by "
-    "`tickerwire demo`; they are not real market data. Run `tickerwire refresh` for live data."
+    "**Synthetic demo data** — prices and events on this page are generated offline; they are "
+    "not real market data. Run `tickerwire refresh` for live data."
+)
+SAMPLE_BANNER = (
+    "**Bundled sample: recorded real prices and news, not live** — built offline by "
+    "`tickerwire demo` from {sources}. Run `tickerwire refresh` for live data."
 )
 
 
+def dataset_banner() -> None:
+    """Say what the open file holds when it is not live data: the bundled sample or synthetic."""
+    if data.is_sample():
+        sources = data.meta().get("sample_sources") or "recorded third-party data"
+        missing = data.without_bars()
+        text = SAMPLE_BANNER.format(sources=sources)
+        if missing.height:
+            text += f" No bars in the bundled sample: {', '.join(missing['instrument_id'])}."
+        st.warning(text, icon=":material/inventory_2:")
+        with st.expander("Sources of the bundled sample (PROVENANCE)"):
+            st.markdown(sample.provenance_text() or "PROVENANCE.md is missing from this install.")
+    elif data.is_demo():
+        st.warning(DEMO_BANNER)
+
+
 def run_page(title: str, body: Callable[[], None], caption: str | None = None) -> None:
-    """Render a page: title, the demo banner when the file is the demo, then `body`; errors as one line."""
+    """Render a page: title, the sample/synthetic banner when it applies, then `body`; errors as one line."""
     st.title(title)
     try:
-        if data.is_demo():
-            st.warning(DEMO_BANNER)
+        dataset_banner()
         if caption:
             st.caption(caption)
         body()

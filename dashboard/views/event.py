@@ -52,10 +52,10 @@ def pick_event() -> dict | None:
     st.caption(f"{n:,} matching event(s){' (newest 500 listed)' if n > 500 else ''}.")
     if wanted in options:
         index = options.index(wanted)
-    else:  # no pick yet: open the biggest story listed (most reports, then newest)
-        index = options.index(
-            found.sort(["n_articles", "event_at"], descending=True)["event_id"][0]
-        )
+    else:  # no pick yet: the file's featured story if listed, else the biggest (most reports, newest)
+        featured = data.meta().get("featured_event")
+        biggest = found.sort(["n_articles", "event_at"], descending=True)["event_id"][0]
+        index = options.index(featured if featured in options else biggest)
     chosen = st.selectbox("Event", options, index=index, format_func=labels.get, key="event_pick")
     if chosen != wanted:
         st.query_params["event"] = chosen
@@ -76,10 +76,14 @@ def body() -> None:
         f"from {ev['n_outlets']} outlet(s) · first: {ev.get('first_outlet') or '—'} · id `{ev['event_id']}`"
     )
     available = data.instruments_with_bars()
-    linked = [i for i in ev["instruments"] if i in available]
+    near = data.instruments_near(t0)  # only series with bars around the event can show it
+    linked = [i for i in ev["instruments"] if i in near]
     # The most confident links first (dash_event orders them); six lines stay readable.
     default = (
-        linked or [i for i in ("BTC", "ETH", "XAU", "WTI") if i in available] or available[:3]
+        linked
+        or [i for i in ("BTC", "ETH", "XAU", "WTI", "NAS100") if i in near]
+        or near[:3]
+        or available[:3]
     )[:6]
     param = st.query_params.get("instruments")
     chosen_default = [i for i in param.split(",") if i in available] if param else default

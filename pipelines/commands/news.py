@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import typer
 
 from pipelines import store as store_mod
 from pipelines.commands import FORMATS, emit_frame, state
+from pipelines.config import Config
 from pipelines.enrich import run_enrichment
 from pipelines.errors import DataError
 from pipelines.news import normalise_articles, parse_iso_option
@@ -32,7 +34,7 @@ CATEGORIES = (
 def import_articles(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(
-        ..., help="TXT, HTML, Markdown (front matter), JSONL or CSV files."
+        ..., help="TXT, HTML, Markdown (front matter), JSONL, CSV or Parquet files."
     ),
     published: str | None = typer.Option(
         None, "--published", help="Publication time for every article, ISO 8601 with zone."
@@ -45,25 +47,12 @@ def import_articles(
 ) -> None:
     """Import articles from files, then cluster them into events."""
     app = state(ctx)
-    if published:
-        parse_iso_option(published)  # refuse a bad --published before reading anything
-    raws, rejects = read_article_files(files, published=published, outlet=outlet, tz=tz)
-    now = datetime.now(UTC)
-    frame, more = normalise_articles(raws, now)
-    rejects += more
-    with store_mod.writing(app.db_path, "import articles") as st:
-        run = st.start_run("import:articles")
-        results = store_mod.commit_batch(
-            st, "import:articles", "files", {"articles": frame}, rejects=rejects
-        )
-        run.add(results["articles"])
-        run.rejected = len(rejects)
-        counts = run_enrichment(st, app.config) if enrich else {}
-        run.details = {"files": len(files), "enrichment": counts}
-        st.finish_run(run)
-    result = results["articles"]
+    done = import_article_files(
+        app.config, app.db_path, files, published=published, outlet=outlet, tz=tz, enrich=enrich
+    )
+    result, rejects, counts = done.result, done.rejects, done.counts
     typer.echo(
-        f"articles: read {len(raws)}, new {result.inserted}, changed {result.updated}, "
+        f"articles: read {done.n_read}, new {result.inserted}, changed {result.updated}, "
         f"already present {result.unchanged + result.duplicates_in_batch}, rejected {len(rejects)}"
     )
     for reject in rejects[:10]:
@@ -74,6 +63,46 @@ def import_articles(
             f"existing ones, {counts['duplicates']} near-duplicates, "
             f"{counts['instrument_links']} instrument links"
         )
+
+
+@dataclass
+class ArticlesImport:
+    """What importing article files did: reports read, the upsert, rejects, enrichment counts."""
+
+    n_read: int
+    result: store_mod.UpsertResult
+    rejects: list[store_mod.Reject]
+    counts: dict[str, int]
+
+
+def import_article_files(
+    config: Config,
+    db_path: Path,
+    files: list[Path],
+    *,
+    published: str | None = None,
+    outlet: str | None = None,
+    tz: str | None = None,
+    enrich: bool = True,
+) -> ArticlesImport:
+    """Read article files, store the reports, then (by default) cluster them into events."""
+    if published:
+        parse_iso_option(published)  # refuse a bad --published before reading anything
+    raws, rejects = read_article_files(files, published=published, outlet=outlet, tz=tz)
+    now = datetime.now(UTC)
+    frame, more = normalise_articles(raws, now)
+    rejects += more
+    with store_mod.writing(db_path, "import articles") as st:
+        run = st.start_run("import:articles")
+        results = store_mod.commit_batch(
+            st, "import:articles", "files", {"articles": frame}, rejects=rejects
+        )
+        run.add(results["articles"])
+        run.rejected = len(rejects)
+        counts = run_enrichment(st, config) if enrich else {}
+        run.details = {"files": len(files), "enrichment": counts}
+        st.finish_run(run)
+    return ArticlesImport(len(raws), results["articles"], rejects, counts)
 
 
 def events_add(
