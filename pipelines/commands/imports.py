@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from collections import Counter
@@ -53,7 +54,8 @@ def import_bars_file(
     result = UpsertResult(table="bars")
     rejects: list[Reject] = []
     n_read = 0
-    with store.writing(db_path, "import bars") as st:
+    # closing(): the file reader stops at once on an error, not at interpreter exit.
+    with contextlib.closing(chunks), store.writing(db_path, "import bars") as st:
         run = st.start_run("import:bars")
         created = not _known(st, instrument)
         if created:

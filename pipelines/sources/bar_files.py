@@ -7,6 +7,7 @@ them for callers that want the whole file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -142,14 +143,19 @@ def _iter_csv(
     )
     pending: list[pa.RecordBatch] = []
     rows = 0
-    for batch in reader:
-        pending.append(batch)
-        rows += batch.num_rows
-        if rows >= chunk_rows:
+    try:
+        for batch in reader:
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= chunk_rows:
+                yield pl.from_arrow(pa.Table.from_batches(pending))
+                pending, rows = [], 0
+        if pending:
             yield pl.from_arrow(pa.Table.from_batches(pending))
-            pending, rows = [], 0
-    if pending:
-        yield pl.from_arrow(pa.Table.from_batches(pending))
+    finally:
+        # Close the reader as soon as the caller stops (an error in the first chunk included):
+        # left to interpreter shutdown, Arrow's read-ahead thread aborted the process.
+        reader.close()
 
 
 def read_table(path: Path) -> pl.DataFrame:
@@ -222,10 +228,28 @@ def iter_bar_file(
         raise DataError(f"unknown timeframe {timeframe!r}; allowed: {', '.join(TIMEFRAMES)}")
     step_us = int(TIMEFRAMES[timeframe].total_seconds() * 1_000_000)
     bad_lines: list[Reject] = []
+    tables = contextlib.closing(iter_table(path, chunk_rows, bad_lines))
+    with tables as chunks:
+        yield from _check_chunks(
+            path, chunks, instrument_id, timeframe, tz, source, time_column, step_us, bad_lines
+        )
+
+
+def _check_chunks(
+    path: Path,
+    tables: Iterator[pl.DataFrame],
+    instrument_id: str,
+    timeframe: str,
+    tz: str,
+    source: str,
+    time_column: str | None,
+    step_us: int,
+    bad_lines: list[Reject],
+) -> Iterator[BarFile]:
     state = _StreamState()
     used: dict[str, str] | None = None
     any_rows = False
-    for table in iter_table(path, chunk_rows, bad_lines):
+    for table in tables:
         if table.height == 0:
             continue
         if used is None:
