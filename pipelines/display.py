@@ -176,6 +176,16 @@ def clock(value: datetime) -> str:
     return aware.astimezone(UTC).strftime("%H:%M UTC")
 
 
+def offset(k: int) -> str:
+    """An event-time offset: `−12`, `0`, `+24`."""
+    return "0" if k == 0 else signed(f"{k:+d}")
+
+
+def offsets(lo: int, hi: int) -> str:
+    """An offset span in words: `−12 to +24`."""
+    return f"{offset(lo)} to {offset(hi)}"
+
+
 def horizon_words(horizon: str) -> str:
     """A horizon label as words: `+5m` → `5 min`, `+1h` → `1 h`, `+1d` → `1 day`, `+3d` → `3 days`."""
     text = horizon.lstrip("+")

@@ -125,26 +125,37 @@ def test_band_is_missing_for_a_single_pair():
 
 def test_event_verdict_names_only_supported_moves():
     moves = [
-        verdict.Move("ETH", -1.8, -2.7, 0.01),
-        verdict.Move("BTC", -0.9, -2.0, 0.04),
-        verdict.Move("XAU", 0.05, 0.3, 0.8),
-        verdict.Move("WTI", -0.1, -0.4, 0.7),
-        verdict.Move("BRENT", None, None, None),
+        verdict.Move("ETH", "+1h", -1.8, -2.7, 0.01),
+        verdict.Move("ETH", "+15m", -0.5, -1.1, 0.4),
+        verdict.Move("BTC", "+1h", -0.9, -2.0, 0.04),
+        verdict.Move("XAU", "+1h", 0.05, 0.3, 0.8),
+        verdict.Move("WTI", "+1h", -0.1, -0.4, 0.7),
+        verdict.Move("BRENT", "+1h", None, None, None),
     ]
-    text = verdict.event_verdict(moves, horizon="+1h", t0=T0, n_tests=45)
+    text = verdict.event_verdict(moves, window="+2h", t0=T0, n_tests=45)
     assert text.startswith(
-        "In the 1 h after 14:25 UTC: ETH −1.8 % (z −2.70), BTC −0.90 % (z −2.00)"
+        "In the 2 h after 14:25 UTC: ETH −1.8 % at 1 h (z −2.70), BTC −0.90 % at 1 h (z −2.00) "
+        "moved beyond their usual range; XAU, WTI stayed within their usual range"
     )
-    assert "XAU, WTI were within it" in text
     assert "no fresh price for BRENT" in text
     assert "45 tests" in text
 
 
+def test_event_verdict_quotes_each_instruments_most_distinct_supported_horizon():
+    moves = [
+        verdict.Move("BTC", "+5m", 2.0, 11.3, 1e-20),
+        verdict.Move("BTC", "+1h", 2.3, 3.7, 0.001),
+        verdict.Move("BTC", "+4h", 0.46, 0.37, 0.88),
+    ]
+    text = verdict.event_verdict(moves, window="+4h", t0=T0, n_tests=3)
+    assert "BTC +2.0 % at 5 min (z 11.30) moved beyond its usual range" in text
+
+
 def test_event_verdict_without_supported_moves_says_so_and_names_the_largest():
-    moves = [verdict.Move("ETH", -0.4, -1.2, 0.6), verdict.Move("BTC", 0.1, 0.5, 0.8)]
-    text = verdict.event_verdict(moves, horizon="+4h", t0=T0, n_tests=10)
+    moves = [verdict.Move("ETH", "+4h", -0.4, -1.2, 0.6), verdict.Move("BTC", "+4h", 0.1, 0.5, 0.8)]
+    text = verdict.event_verdict(moves, window="+4h", t0=T0, n_tests=10)
     assert "no instrument moved beyond its usual range" in text
-    assert "largest: ETH −0.40 % (z −1.20)" in text
+    assert "largest: ETH −0.40 % at 4 h (z −1.20)" in text
     assert text.startswith("In the 4 h after 14:25 UTC")
 
 

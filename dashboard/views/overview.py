@@ -67,7 +67,7 @@ def sparkline_section() -> None:
     if closes.height == 0:
         st.info("No bars stored yet.")
         return
-    st.plotly_chart(
+    ui.plot(
         charts.sparkline_grid(closes, data.instruments_with_bars()),
         key="sparklines",
         config={"displayModeBar": False},
@@ -91,7 +91,7 @@ def price_section() -> None:
         return
     events = data.events(start=start, end=end, limit=charts.MAX_EVENT_MARKERS)
     fig = charts.price_figure(prices.frame, kind=kind, events=events, title=f"{inst}")
-    st.plotly_chart(fig, key="overview-price")
+    ui.plot(fig, key="overview-price")
     shown = "candles" if kind == "candles" else "points"
     st.caption(
         f"{prices.raw_points:,} {prices.timeframe} bars → {prices.frame.height:,} {shown} "

@@ -161,54 +161,64 @@ class Move:
     """One instrument's return over one horizon after an event, with its z and q."""
 
     instrument: str
+    horizon: str
     ret_pct: float | None
     z: float | None
     q: float | None
 
 
 def _move_text(m: Move) -> str:
-    return f"{m.instrument} {display.pct(m.ret_pct)} (z {display.stat(m.z)})"
+    return (
+        f"{m.instrument} {display.pct(m.ret_pct)} at {display.horizon_words(m.horizon)} "
+        f"(z {display.stat(m.z)})"
+    )
 
 
-def event_verdict(
-    moves: Sequence[Move],
-    *,
-    horizon: str,
-    t0: datetime,
-    n_tests: int,
-    names: dict[str, str] | None = None,
-) -> str:
-    """One sentence on what moved in the `horizon` after t0, stating only moves with q < 0.05.
+def event_verdict(moves: Sequence[Move], *, window: str, t0: datetime, n_tests: int) -> str:
+    """One sentence on what moved in the `window` (a horizon label, e.g. `+4h`) after t0.
 
-    A move counts when its return is large against the instrument's own pre-event volatility
-    (z) after Benjamini–Hochberg control over the `n_tests` tests the page shows.
+    `moves` are the instrument × horizon returns inside that window. An instrument is said to
+    have moved only when some horizon has q < 0.05 (Benjamini–Hochberg over the `n_tests` tests
+    the page shows); its most distinct such horizon (largest |z|) is quoted.
     """
-    names = names or {}
-    lead = f"In the {display.horizon_words(horizon)} after {display.clock(t0)}"
-    priced = [m for m in moves if not display.is_missing(m.ret_pct)]
-    unpriced = [m.instrument for m in moves if display.is_missing(m.ret_pct)]
-    if not priced:
+    lead = f"In the {display.horizon_words(window)} after {display.clock(t0)}"
+    by_inst: dict[str, list[Move]] = {}
+    for m in moves:
+        by_inst.setdefault(m.instrument, []).append(m)
+    priced = {i: [m for m in ms if not display.is_missing(m.ret_pct)] for i, ms in by_inst.items()}
+    unpriced = [i for i, ms in priced.items() if not ms]
+    if len(unpriced) == len(by_inst):
         return (
             f"{lead}: no instrument has a fresh price, so nothing can be said about the reaction."
         )
-    strong = sorted(
-        (m for m in priced if not display.is_missing(m.q) and m.q < SUPPORTED),
-        key=lambda m: -abs(m.z or 0.0),
-    )
-    quiet = [m.instrument for m in priced if m not in strong]
+    strong: list[Move] = []
+    quiet: list[str] = []
+    for inst, ms in priced.items():
+        if not ms:
+            continue
+        supported = [m for m in ms if not display.is_missing(m.q) and m.q < SUPPORTED]
+        if supported:
+            strong.append(max(supported, key=lambda m: abs(m.z or 0.0)))
+        else:
+            quiet.append(inst)
+    strong.sort(key=lambda m: -abs(m.z or 0.0))
     basis = (
-        f"raw returns against each instrument's pre-event volatility; Benjamini–Hochberg q < {SUPPORTED:g} "
-        f"over the {n_tests} tests shown"
+        "raw returns against each instrument's pre-event volatility; Benjamini–Hochberg "
+        f"q < {SUPPORTED:g} over the {n_tests} tests shown"
     )
     if strong:
         text = f"{lead}: " + ", ".join(_move_text(m) for m in strong[:6])
         if len(strong) > 6:
             text += f" and {len(strong) - 6} more"
-        text += " moved beyond their usual range"
+        text += f" moved beyond {'its' if len(strong) == 1 else 'their'} usual range"
         if quiet:
-            text += f"; {_names(quiet)} {'was' if len(quiet) == 1 else 'were'} within it"
+            text += (
+                f"; {_names(quiet)} stayed within {'its' if len(quiet) == 1 else 'their'} "
+                "usual range"
+            )
     else:
-        largest = max(priced, key=lambda m: abs(m.z or 0.0))
+        every = [m for ms in priced.values() for m in ms]
+        largest = max(every, key=lambda m: abs(m.z or 0.0))
         text = (
             f"{lead}: no instrument moved beyond its usual range once the {n_tests} tests are "
             f"allowed for (largest: {_move_text(largest)})"
@@ -232,7 +242,7 @@ def study_verdict(
     n_events: int,
 ) -> str:
     """One sentence on the CAAR over `window`, saying only what the KP-adjusted test supports."""
-    span = f"offsets {window[0]:+d} to {window[1]:+d} ({unit}, {MODEL_WORDS.get(model, model)})"
+    span = f"offsets {display.offsets(*window)} ({unit}, {MODEL_WORDS.get(model, model)})"
     pairs = f"{test.n} event × instrument pair{'s' if test.n != 1 else ''} from {n_events} event{'s' if n_events != 1 else ''}"
     if test.n < 2 or test.p is None:
         return (
@@ -241,7 +251,8 @@ def study_verdict(
         )
     numbers = (
         f"CAAR {display.pct(test.mean, fraction=True)} "
-        f"(KP-adjusted t {display.stat(test.t)}, p {display.p_value(test.p)}, r̄ {test.rbar:.2f})"
+        f"(KP-adjusted t {display.stat(test.t)}, p {display.p_value(test.p)}, "
+        f"r̄ {display.stat(max(test.rbar, 0.0))})"
     )
     if test.p < SUPPORTED:
         direction = "rise" if (test.mean or 0) > 0 else "fall"
