@@ -37,6 +37,7 @@ _THEME_SCRIPT = r"""
   const paths = new Set([window.location.pathname, "/"]);
   const base = window.location.pathname.replace(/\/[^\/]*$/, "");
   paths.add(base + "/");
+  paths.add(base + "/overview");
   document.querySelectorAll('[data-testid="stSidebarNav"] a, [data-testid="stSidebarNavLink"]')
     .forEach((a) => { try { paths.add(new URL(a.href).pathname); } catch (e) {} });
   paths.forEach((p) => window.localStorage.setItem("stActiveTheme-" + p + "-v2", choice));
