@@ -152,7 +152,7 @@ def strip_html(frame: pl.DataFrame, as_of: datetime | None) -> str:
     )
     return (
         '<div class="tw-strip" style="font-family:ui-monospace,SFMono-Regular,Menlo,monospace;'
-        "font-size:0.92rem;line-height:1.9;overflow-x:auto;padding:0.4rem 0;"
+        "font-size:0.92rem;line-height:1.9;overflow-x:auto;white-space:nowrap;padding:0.4rem 0;"
         'border-top:1px solid rgba(128,128,128,0.35);border-bottom:1px solid rgba(128,128,128,0.35)">'
         + "".join(cells)
         + f'</div><div class="tw-strip-asof" style="font-size:0.8rem;opacity:0.75">{stamp}</div>'
@@ -606,39 +606,56 @@ def returns_grid(
     return out
 
 
+SPARK_MIN_RANGE_PCT = 1.0  # a sparkline's y axis spans at least ±1 %: a stablecoin stays flat
+
+
 def sparkline_grid(closes: pl.DataFrame, order: Sequence[str], *, columns: int = 5) -> go.Figure:
-    """A grid of small line charts (one per instrument) coloured by the direction over the span."""
+    """A grid of small charts of % change over the span (one per instrument, title `BTC +2.3 %`),
+    coloured by direction; every y axis spans at least ±1 % so tiny moves look tiny."""
     ids = [i for i in order if i in set(closes["instrument_id"].to_list())] if closes.height else []
     if not ids:
         return _base_layout(go.Figure(), None, 200)
     rows = math.ceil(len(ids) / columns)
+    series: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+    for inst in ids:
+        part = closes.filter(pl.col("instrument_id") == inst).drop_nulls("close")
+        if part.height == 0 or not part["close"][0]:
+            continue
+        y = 100 * (part["close"].to_numpy() / part["close"][0] - 1)
+        series[inst] = (part["t_ms"].to_numpy().astype(np.float64), y, float(y[-1]))
+    titles = [
+        f"{inst} {format_change(series[inst][2]) if inst in series else 'n/a'}" for inst in ids
+    ]
     fig = make_subplots(
         rows=rows,
         cols=columns,
-        subplot_titles=ids,
+        subplot_titles=titles,
         vertical_spacing=0.5 / rows,
         horizontal_spacing=0.04,
     )
     for n, inst in enumerate(ids):
-        part = closes.filter(pl.col("instrument_id") == inst).drop_nulls("close")
-        if part.height == 0:
+        if inst not in series:
             continue
-        first, last = part["close"][0], part["close"][-1]
-        change = 100 * (last / first - 1) if first else 0.0
+        t, y, change = series[inst]
+        row, col = n // columns + 1, n % columns + 1
         fig.add_trace(
             go.Scatter(
-                x=part["t_ms"].to_numpy().astype(np.float64),
-                y=part["close"].to_numpy(),
+                x=t,
+                y=y,
                 mode="lines",
                 line={"color": DOWN if change < 0 else UP, "width": 1.3},
-                hovertemplate=f"{html.escape(inst)} %{{x|%m-%d %H:%M}}: %{{y:,.4g}}<extra>{change:+.2f}% over span</extra>",
+                hovertemplate=f"{html.escape(inst)} %{{x|%m-%d %H:%M}} UTC: %{{y:+.2f}} %<extra></extra>",
                 showlegend=False,
             ),
-            row=n // columns + 1,
-            col=n % columns + 1,
+            row=row,
+            col=col,
         )
+        lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
+        mid = (lo + hi) / 2
+        half = max((hi - lo) / 2 * 1.1, SPARK_MIN_RANGE_PCT)
+        fig.update_yaxes(range=[mid - half, mid + half], row=row, col=col)
     fig.update_xaxes(type="date", showticklabels=False, showgrid=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=True)
     fig.update_annotations(font_size=11)
     return _base_layout(fig, None, 90 * rows + 60).update_layout(
         margin={"l": 10, "r": 10, "t": 30, "b": 10}

@@ -106,6 +106,15 @@ def _open(page: object, url: str) -> None:
     page.wait_for_selector(READY, timeout=90_000)  # type: ignore[attr-defined]
 
 
+def _charts_drawn(page: object) -> None:
+    """Wait until every Plotly container on the page has drawn its figure (they load lazily)."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.querySelectorAll('[data-testid=stPlotlyChart]').length <= "
+        "document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot .main-svg').length",
+        timeout=60_000,
+    )
+
+
 def test_every_page_renders(server: str, browser_page: object) -> None:
     """Each page shows its key element, the demo banner, and no exception box."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -175,6 +184,7 @@ def test_every_page_reads_cleanly_in_both_themes(server: str, browser: object, t
             url = f"{server}/{path}" + (f"?event={SEED_EVENT}" if path == "event" else "")
             _open(page, url)
             page.wait_for_selector(key, timeout=60_000)
+            _charts_drawn(page)
             main = page.inner_text('[data-testid="stMainBlockContainer"]')
             assert page.locator('[data-testid="stException"]').count() == 0, path
             assert not NONE_WORD.search(main), (path, NONE_WORD.findall(main))

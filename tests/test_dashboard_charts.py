@@ -221,3 +221,16 @@ def test_sparkline_grid_colours_by_direction() -> None:
     )
     fig = charts.sparkline_grid(closes, ["A", "B"])
     assert [t.line.color for t in fig.data] == [charts.UP, charts.DOWN]
+    # the lines are % change over the span, and the titles say it
+    assert list(fig.data[0].y) == [0.0, 100.0]
+    assert [a.text for a in fig.layout.annotations] == ["A ▲ 100.00%", "B ▼ 50.00%"]
+
+
+def test_sparkline_of_a_stablecoin_stays_flat() -> None:
+    """A 0.02 % wobble is drawn on at least a ±1 % axis, not stretched to fill the box."""
+    closes = pl.DataFrame(
+        {"instrument_id": ["USDS"] * 3, "t_ms": [1, 2, 3], "close": [1.0, 1.0002, 0.9999]}
+    )
+    fig = charts.sparkline_grid(closes, ["USDS"])
+    lo, hi = fig.layout.yaxis.range
+    assert hi - lo >= 2 * charts.SPARK_MIN_RANGE_PCT

@@ -221,3 +221,9 @@ def test_missing_database_is_one_line_error(
     monkeypatch.setenv("TICKERWIRE_DB", str(tmp_path / "nope.duckdb"))
     at = page("overview")
     assert "does not exist" in at.error[0].value and "tickerwire demo" in at.error[0].value
+
+
+def test_event_opens_with_linked_instruments_by_confidence() -> None:
+    """The seed links BTC (0.9) and ETH (0.8): the page opens with them, most confident first."""
+    at = page("event", event=SEED_EVENT)
+    assert at.multiselect(key=f"instruments-{SEED_EVENT}").value == ["BTC", "ETH"]

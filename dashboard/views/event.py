@@ -22,6 +22,29 @@ WINDOWS = {
 AXES = {"minutes": "minutes from the event", "clock": "clock time (UTC)"}
 
 
+def default_instruments(ev: dict, t0: datetime, available: list[str], n: int = 6) -> list[str]:
+    """The instruments a page opens with: linked ones with bars around t0, most confident link
+    first, ties in watchlist order; else the usual majors. Six lines stay readable."""
+    cov = data.coverage()
+    t0_ms = int(t0.timestamp() * 1000)
+    covering = set(
+        cov.filter(
+            (pl.col("first_ts").dt.epoch("ms") <= t0_ms)
+            & (pl.col("last_ts").dt.epoch("ms") >= t0_ms)
+        )["instrument_id"]
+        .unique()
+        .to_list()
+    )
+    confidence = dict(zip(ev["instruments"], ev.get("confidences") or [], strict=False))
+    position = {inst: k for k, inst in enumerate(available)}  # watchlist order first
+    linked = sorted(
+        (i for i in ev["instruments"] if i in covering and i in position),
+        key=lambda i: (-(confidence.get(i) or 0.0), position[i]),
+    )
+    majors = [i for i in ("BTC", "ETH", "XAU", "WTI") if i in covering]
+    return (linked or majors or [i for i in available if i in covering] or available)[:n]
+
+
 def window_after(after_s: int) -> str:
     """The window after the event as a horizon label: 14400 → `+4h`, 86400 → `+1d`."""
     for unit, secs in (("d", 86_400), ("h", 3_600), ("m", 60)):
@@ -91,11 +114,7 @@ def body() -> None:
         f"from {ev['n_outlets']} outlet(s) · first: {ev.get('first_outlet') or '—'}"
     )
     available = data.instruments_with_bars()
-    linked = [i for i in ev["instruments"] if i in available]
-    # The most confident links first (dash_event orders them); six lines stay readable.
-    default = (
-        linked or [i for i in ("BTC", "ETH", "XAU", "WTI") if i in available] or available[:3]
-    )[:6]
+    default = default_instruments(ev, t0, available)
     param = st.query_params.get("instruments")
     chosen_default = [i for i in param.split(",") if i in available] if param else default
     c1, c2, c3 = st.columns([3, 1, 1])
