@@ -268,3 +268,30 @@ def study_verdict(
     if n_events == 1:
         text += "; with one event this describes that moment, not how such news moves markets"
     return text + "."
+
+
+def car_report(car: pl.DataFrame, model: str) -> pl.DataFrame:
+    """The CAR frame as a person reads it (text columns): CAR in %, z, two-sided p, BH q over
+    the rows and its mark; alpha/beta only under the market model (elsewhere they are not fitted).
+    """
+    p = [two_sided_p(z) for z in car["z"].to_list()]
+    q = bh_q(p)
+    columns: dict[str, list[str]] = {
+        "event": car["event_id"].to_list(),
+        "instrument": car["instrument_id"].to_list(),
+        "window": [
+            display.offsets(a, b) for a, b in zip(car["car_from"], car["car_to"], strict=True)
+        ],
+        "CAR": [display.pct(v, fraction=True) for v in car["car"].to_list()],
+        "z": [display.stat(v) for v in car["z"].to_list()],
+        "p": [display.p_value(v) for v in p],
+        "q (BH)": [display.p_value(v) for v in q],
+        "mark": [mark(v) for v in q],
+        "bars": [str(v) for v in car["n_valid"].to_list()],
+    }
+    if model == "market":
+        columns["alpha"] = [display.number(v) for v in car["alpha"].to_list()]
+        columns["beta"] = [display.stat(v) for v in car["beta"].to_list()]
+    if car["placebo_p"].is_not_null().any():
+        columns["placebo p"] = [display.p_value(v) for v in car["placebo_p"].to_list()]
+    return pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.Utf8))
