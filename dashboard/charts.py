@@ -46,6 +46,9 @@ CATEGORY_COLOURS = {
     "crypto": "#eab308",
     "news": "#06b6d4",
     "other": "#ec4899",
+    "trade": "#14b8a6",
+    "energy": "#84cc16",
+    "flows": "#d97706",
     "uncategorised": MUTED,
 }
 # Per theme: text, grid and the neutral middle of diverging heatmaps (opaque, so the cell text

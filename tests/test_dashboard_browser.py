@@ -230,3 +230,13 @@ def test_theme_switch_changes_every_page(server: str, browser: object) -> None:
         assert background(page) == light
     finally:
         page.context.close()
+
+
+def test_overview_url_opens_the_overview(server: str, browser_page: object) -> None:
+    """A typed or shared /overview link opens the Overview with its query, not 'Page not found'."""
+    page = browser_page
+    _open(page, f"{server}/overview?range=All")
+    page.wait_for_selector(".tw-strip", timeout=60_000)
+    assert "Page not found" not in page.inner_text("body")
+    assert page.locator("h1").first.inner_text() == "Overview"
+    assert "range=All" in page.url
