@@ -205,7 +205,7 @@ def apply_theme(fig: go.Figure, theme: str = "light") -> go.Figure:
         if trace.type == "heatmap" and trace.meta == "diverging":
             lo, hi = trace.colorscale[0][1], trace.colorscale[-1][1]
             trace.colorscale = [[0, lo], [0.5, colours["mid"]], [1, hi]]
-            trace.textfont = {"color": colours["text"]}
+            trace.textfont.color = colours["text"]
     return fig
 
 
@@ -545,7 +545,13 @@ def event_paths_figure(
     if t0_ms is None:
         fig.update_xaxes(title="minutes from the event", hoverformat="+.0f")
     else:
-        fig.update_xaxes(title="time (UTC)", type="date", hoverformat="%Y-%m-%d %H:%M UTC")
+        # closed sessions shared by every series are cut out, as on the price charts
+        fig.update_xaxes(
+            title="time (UTC)",
+            type="date",
+            hoverformat="%Y-%m-%d %H:%M UTC",
+            rangebreaks=session_breaks(x_of(paths["minutes"].unique().sort().to_numpy())),
+        )
     fig.update_yaxes(title="% from P(t0)", range=[lo, hi])
     _base_layout(fig, title, height)
     fig.update_layout(hovermode="x unified")
@@ -773,6 +779,7 @@ def car_heatmap(
             zmax=bound,
             xgap=1,
             ygap=1,
+            textfont={"size": 12},
             colorbar={"title": "CAR %"},
             hovertemplate="%{y} × %{x}: %{text} %<extra></extra>",
         )

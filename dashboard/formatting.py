@@ -68,6 +68,8 @@ def table_view(
         c for c in frame.columns if c in display.FRACTION_COLUMNS and frame[c].dtype.is_numeric()
     ]
     shown = frame.with_columns([(pl.col(c) * 100) for c in scaled]) if scaled else frame
+    # NaN is missing too: it then shows as the placeholder dash, like null
+    shown = shown.with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))
     order = [c for c in shown.columns if c not in ID_COLUMNS] + [
         c for c in shown.columns if c in ID_COLUMNS
     ]

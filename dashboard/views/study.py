@@ -111,6 +111,7 @@ def car_tests(car: pl.DataFrame, windows: list[tuple[int, int]], rbar: float) ->
     for lo, hi in windows:
         values = car.filter((pl.col("car_from") == lo) & (pl.col("car_to") == hi))["car"]
         test = verdict.kp_mean_test(values.to_list(), rbar)
+        naive = verdict.kp_mean_test(values.to_list(), 0.0)
         rows.append(
             {
                 "window": display.offsets(lo, hi),
@@ -120,6 +121,7 @@ def car_tests(car: pl.DataFrame, windows: list[tuple[int, int]], rbar: float) ->
                 "t": test.t,
                 "p": test.p,
                 "mark": verdict.mark(test.p),
+                "naive_p": naive.p,
                 "n": test.n,
             }
         )
@@ -133,6 +135,7 @@ def car_tests(car: pl.DataFrame, windows: list[tuple[int, int]], rbar: float) ->
             "t": pl.Float64,
             "p": pl.Float64,
             "mark": pl.Utf8,
+            "naive_p": pl.Float64,
             "n": pl.Int64,
         },
     )
@@ -190,12 +193,19 @@ def show_result(
             "hi_pct": st.column_config.NumberColumn("95 % high", format="%+.3f %%"),
             "t": st.column_config.NumberColumn("KP-adjusted t", format="%.2f"),
             "p": st.column_config.NumberColumn("p", format="%.3f"),
+            "naive_p": st.column_config.NumberColumn(
+                "p if pairs were independent",
+                format="%.3f",
+                help="The plain cross-sectional t-test: too small when instruments co-move.",
+            ),
             "n": st.column_config.NumberColumn("pairs", format="localized"),
         },
         key="study-tests",
     )
-    for note in result.notes[:10]:  # type: ignore[attr-defined]
-        st.caption(note)
+    notes = result.notes  # type: ignore[attr-defined]
+    if notes:
+        with st.expander(f"Left out of the study ({len(notes)})"):
+            st.markdown("\n".join(f"- {note}" for note in notes[:200]))
 
     st.subheader("CAR by event × instrument")
     widest = car.filter((pl.col("car_from") == window[0]) & (pl.col("car_to") == window[1]))
