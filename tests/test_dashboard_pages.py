@@ -227,3 +227,20 @@ def test_event_opens_with_linked_instruments_by_confidence() -> None:
     """The seed links BTC (0.9) and ETH (0.8): the page opens with them, most confident first."""
     at = page("event", event=SEED_EVENT)
     assert at.multiselect(key=f"instruments-{SEED_EVENT}").value == ["BTC", "ETH"]
+
+
+@pytest.mark.parametrize("value", [["ETH"], "ETH", ["BTC", "ETH"], "BTC,ETH"])
+def test_instruments_param_is_read_the_same_on_event_and_study(value) -> None:
+    """`instruments` repeats (?instruments=BTC&instruments=ETH) on every page; the Event page
+    also reads a comma list."""
+    want = value if isinstance(value, list) else value.split(",")
+    at = AppTest.from_file(str(VIEWS / "event.py"), default_timeout=60)
+    at.query_params["event"] = SEED_EVENT
+    at.query_params["instruments"] = value
+    at.run()
+    assert at.multiselect(key=f"instruments-{SEED_EVENT}").value == want
+    if isinstance(value, list):
+        at = AppTest.from_file(str(VIEWS / "study.py"), default_timeout=60)
+        at.query_params["instruments"] = value
+        at.run()
+        assert at.multiselect(key="instruments").value == want

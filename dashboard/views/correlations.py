@@ -57,7 +57,7 @@ def body() -> None:
     b = d2.selectbox(
         "Second", present, index=min(1, len(present) - 1), key="b", bind="query-params"
     )
-    window = d3.slider("Window (intervals)", 5, 200, 24, key="window", bind="query-params")
+    window = d3.slider("Window (intervals)", 5, 200, 24, key="rolling", bind="query-params")
     if a == b:
         st.info("Pick two different instruments.")
         return

@@ -115,14 +115,16 @@ def body() -> None:
     )
     available = data.instruments_with_bars()
     default = default_instruments(ev, t0, available)
-    param = st.query_params.get("instruments")
-    chosen_default = [i for i in param.split(",") if i in available] if param else default
+    # `instruments` repeats like every bound multiselect (?instruments=BTC&instruments=ETH);
+    # a comma list is read too. The key carries the event, so a new event starts afresh.
+    param = [i for v in st.query_params.get_all("instruments") for i in v.split(",") if i]
+    chosen_default = [i for i in param if i in available] if param else default
     c1, c2, c3 = st.columns([3, 1, 1])
     chosen = c1.multiselect(
         "Instruments", available, default=chosen_default, key=f"instruments-{ev['event_id']}"
     )
-    if ",".join(chosen) != (param or ",".join(default)):
-        st.query_params["instruments"] = ",".join(chosen)
+    if chosen != (param or default):
+        st.query_params["instruments"] = chosen
     # the option is its own label: the URL binding writes the shown text (`window=-6h,1d`)
     window = c2.selectbox(
         "Window (before, after)",
