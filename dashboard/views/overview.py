@@ -75,8 +75,12 @@ def sparkline_section() -> None:
     ui.csv_button(closes, "watchlist_7d", key="csv-sparklines", label="sparkline closes")
 
 
+@st.fragment
 def price_section() -> None:
-    """A price chart for a chosen instrument and range, with event markers (headline on hover)."""
+    """A price chart for a chosen instrument and range, with event markers (headline on hover).
+
+    A fragment: changing its instrument, chart kind or range reruns only this section, not the
+    strip, the events table and the sparklines above it."""
     st.subheader("Price chart")
     # the columns exist before the pickers so the empty-database notice needs no layout
     c1, c2 = st.columns([2, 1])
