@@ -51,10 +51,10 @@ CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
 GRID = '[data-testid="stDataFrame"]'
 # url path -> (selector, how many must be present) that make the page "meaningfully rendered"
 PAGES: dict[str, tuple[str, int]] = {
-    "overview": (CHART, 2),
+    "overview": (CHART, 1),  # the price chart (the sparklines are inline SVG)
     "event": (CHART, 1),
     "timeline": (CHART, 1),
-    "study": ('[data-testid="stMainBlockContainer"] h1', 1),
+    "study": (CHART, 1),  # the CAAR chart
     "correlations": (CHART, 2),
     "news": (GRID, 2),
     "sql": ("textarea", 1),

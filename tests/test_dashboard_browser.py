@@ -196,7 +196,7 @@ def test_every_page_reads_cleanly_in_both_themes(server: str, browser: object, t
                 assert verdict.startswith(VERDICTS[path]), verdict
             if page.locator(".js-plotly-plot").count():
                 font = page.evaluate(
-                    "() => document.querySelector('.js-plotly-plot').layout.font.color"
+                    "() => document.querySelector('.js-plotly-plot')._fullLayout.font.color"
                 )
                 assert font == charts.THEMES[theme]["text"], (path, font)
             page.screenshot(path=str(SHOTS / f"{theme}_{path or 'overview'}.png"), full_page=True)

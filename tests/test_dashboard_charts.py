@@ -214,16 +214,17 @@ def test_report_spans_lines_and_bands() -> None:
     assert spans["label"][1] == "Bloomberg, some time on 2026-05-26: b"
 
 
-def test_sparkline_grid_colours_by_direction() -> None:
-    """A rising series is green, a falling one red."""
+def test_sparklines_colour_by_direction_and_show_percent_change() -> None:
+    """A rising series is green, a falling one red; each path is % change from the first close."""
     closes = pl.DataFrame(
         {"instrument_id": ["A", "A", "B", "B"], "t_ms": [1, 2, 1, 2], "close": [1.0, 2.0, 2.0, 1.0]}
     )
-    fig = charts.sparkline_grid(closes, ["A", "B"])
-    assert [t.line.color for t in fig.data] == [charts.UP, charts.DOWN]
-    # the lines are % change over the span, and the titles say it
-    assert list(fig.data[0].y) == [0.0, 100.0]
-    assert [a.text for a in fig.layout.annotations] == ["A ▲ 100.00%", "B ▼ 50.00%"]
+    series = charts.sparkline_series(closes, ["A", "B"])
+    assert [list(s["pct"]) for s in series] == [[0.0, 100.0], [0.0, -50.0]]
+    page = charts.sparkline_html(closes, ["A", "B"])
+    a, b = page.split('class="tw-spark"')[1:]
+    assert f'stroke="{charts.UP}"' in a and "▲ 100.00%" in a
+    assert f'stroke="{charts.DOWN}"' in b and "▼ 50.00%" in b
 
 
 def test_sparkline_of_a_stablecoin_stays_flat() -> None:
@@ -231,6 +232,6 @@ def test_sparkline_of_a_stablecoin_stays_flat() -> None:
     closes = pl.DataFrame(
         {"instrument_id": ["USDS"] * 3, "t_ms": [1, 2, 3], "close": [1.0, 1.0002, 0.9999]}
     )
-    fig = charts.sparkline_grid(closes, ["USDS"])
-    lo, hi = fig.layout.yaxis.range
+    (series,) = charts.sparkline_series(closes, ["USDS"])
+    lo, hi = series["range"]
     assert hi - lo >= 2 * charts.SPARK_MIN_RANGE_PCT

@@ -48,7 +48,10 @@ def test_overview_strip_events_and_chart() -> None:
     events = at.dataframe[0].value
     assert events["title"].tolist()[-1].startswith("China classifies")
     assert events["biggest mover (+1h)"].tolist()[-1] == "BTC"
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 1  # the price chart; sparklines are inline SVG
+    sparks = at.get("html")[0].proto.body
+    # one per instrument with bars (BTC, ETH, XAU in the fixture)
+    assert sparks.count('class="tw-spark"') == 3 and "<b>BTC</b>" in sparks
     assert "10,080 1m bars → 1,680 candles" in texts(at)  # "1W" of BTC in 6-minute candles
 
 

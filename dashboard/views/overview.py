@@ -67,11 +67,7 @@ def sparkline_section() -> None:
     if closes.height == 0:
         st.info("No bars stored yet.")
         return
-    ui.plot(
-        charts.sparkline_grid(closes, data.instruments_with_bars()),
-        key="sparklines",
-        config={"displayModeBar": False},
-    )
+    st.html(charts.sparkline_html(closes, data.instruments_with_bars(), days=7))
     ui.csv_button(closes, "watchlist_7d", key="csv-sparklines", label="sparkline closes")
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import charts, data, ui
 from pipelines import display
-from pipelines.analytics import verdict
+from pipelines.analytics import StudyResult, verdict
 
 # URL value (event window T1,T2 in bars) → (event window, estimation window).
 WINDOWS = {
@@ -15,8 +15,6 @@ WINDOWS = {
     "-5,60": ((-5, 60), (-300, -6)),
     "-2,10": ((-2, 10), (-120, -3)),
 }
-
-
 MODELS = ("constant", "market-adjusted", "market")
 
 
@@ -96,22 +94,12 @@ def body() -> None:
     show_result(result, window, model, n_events=found.height, placebo=int(placebo))
 
 
-def kp_rbar(result: object) -> float:
-    """The average cross-correlation r̄ the engine measured on the estimation windows."""
-    summary = result.summary  # type: ignore[attr-defined]
-    if summary.height == 0 or "kp_rbar" not in summary.columns:
-        return 0.0
-    value = summary["kp_rbar"].drop_nulls()
-    return float(value[0]) if value.len() else 0.0
-
-
-def car_tests(car: pl.DataFrame, windows: list[tuple[int, int]], rbar: float) -> pl.DataFrame:
-    """The key tests: per CAR window, the KP-adjusted t-test of the mean CAR."""
+def car_tests(result: StudyResult, windows: list[tuple[int, int]], rbar: float) -> pl.DataFrame:
+    """The key tests: per CAR window, the KP-adjusted t-test of the mean CAR (and the naive p)."""
     rows = []
     for lo, hi in windows:
-        values = car.filter((pl.col("car_from") == lo) & (pl.col("car_to") == hi))["car"]
-        test = verdict.kp_mean_test(values.to_list(), rbar)
-        naive = verdict.kp_mean_test(values.to_list(), 0.0)
+        test = verdict.window_test(result, (lo, hi), rbar)
+        naive = verdict.window_test(result, (lo, hi), 0.0)
         rows.append(
             {
                 "window": display.offsets(lo, hi),
@@ -142,20 +130,15 @@ def car_tests(car: pl.DataFrame, windows: list[tuple[int, int]], rbar: float) ->
 
 
 def show_result(
-    result: object, window: tuple[int, int], model: str, *, n_events: int, placebo: int
+    result: StudyResult, window: tuple[int, int], model: str, *, n_events: int, placebo: int
 ) -> None:
     """Summary first (verdict, CAAR chart, key tests), then the detail folded below."""
-    unit = f"{result.timeframe} bars"  # type: ignore[attr-defined]
-    rbar = kp_rbar(result)
-    car = result.car  # type: ignore[attr-defined]
+    unit = f"{result.timeframe} bars"
+    rbar = verdict.study_rbar(result)
+    car = result.car
     post = (0, window[1])
     n_study_events = car["event_id"].n_unique() if car.height else 0
-    headline = verdict.kp_mean_test(
-        car.filter((pl.col("car_from") == post[0]) & (pl.col("car_to") == post[1]))[
-            "car"
-        ].to_list(),
-        rbar,
-    )
+    headline = verdict.window_test(result, post, rbar)
     st.success(
         verdict.study_verdict(
             headline, window=post, unit=unit, model=model, n_events=n_study_events or n_events
@@ -164,7 +147,7 @@ def show_result(
     )
 
     st.subheader("CAAR with 95 % band")
-    band = verdict.caar_band(result.ar, rbar)  # type: ignore[attr-defined]
+    band = verdict.caar_band(result.ar, rbar)
     if band.height == 0:
         st.info("No abnormal returns: the selected instruments have no bars around these events.")
     else:
@@ -179,10 +162,10 @@ def show_result(
             + ", the average correlation of the pairs' estimation-window abnormal returns — instruments that move together count as fewer "
             "independent observations. The same test gives the verdict and the key tests."
         )
-        ui.csv_button(result.ar, "study_ar", key="csv-study-ar", label="abnormal returns")  # type: ignore[attr-defined]
+        ui.csv_button(result.ar, "study_ar", key="csv-study-ar", label="abnormal returns")
 
     st.subheader("Key tests")
-    tests = car_tests(car, [window, post], rbar)
+    tests = car_tests(result, [window, post], rbar)
     ui.table(
         tests,
         "study_key_tests",
@@ -202,7 +185,7 @@ def show_result(
         },
         key="study-tests",
     )
-    notes = result.notes  # type: ignore[attr-defined]
+    notes = result.notes
     if notes:
         with st.expander(f"Left out of the study ({len(notes)})"):
             st.markdown("\n".join(f"- {note}" for note in notes[:200]))
@@ -234,7 +217,7 @@ def show_result(
 
     with st.expander("Statistics per offset (all tests)"):
         ui.table(
-            result.summary,  # type: ignore[attr-defined]
+            result.summary,
             "study_summary",
             empty="No statistics (no valid event windows).",
             key="study-summary",
@@ -250,7 +233,7 @@ def show_result(
         ui.table(car.drop(fitted), "study_car", empty="No CARs.", key="study-car")
     with st.expander("Confounding events"):
         ui.table(
-            result.confounders,  # type: ignore[attr-defined]
+            result.confounders,
             "study_confounders",
             empty="No confounding events inside the windows.",
             key="study-confounders",
@@ -259,9 +242,9 @@ def show_result(
         placebo_section(result, placebo)
 
 
-def placebo_section(result: object, placebo: int) -> None:
+def placebo_section(result: StudyResult, placebo: int) -> None:
     """The placebo distribution of one event × instrument and the observed CAR."""
-    placebo_frame = result.placebo  # type: ignore[attr-defined]
+    placebo_frame = result.placebo
     if placebo == 0:
         st.info(
             "Off by default (it re-runs the study at random non-event instants): choose "
@@ -291,13 +274,13 @@ def placebo_section(result: object, placebo: int) -> None:
         & (pl.col("car_from") == row["car_from"])
         & (pl.col("car_to") == row["car_to"])
     )
-    observed = result.car.filter(match)  # type: ignore[attr-defined]
+    observed = result.car.filter(match)
     car_value = (
         row.get("car")
         if row.get("car") is not None
         else (observed["car"][0] if observed.height else None)
     )
-    draws = result.placebo_draws.filter(match)["car"]  # type: ignore[attr-defined]
+    draws = result.placebo_draws.filter(match)["car"]
     if car_value is None or draws.len() == 0:
         st.info("This pair has no usable placebo distribution.")
     else:

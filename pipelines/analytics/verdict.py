@@ -24,6 +24,7 @@ import polars as pl
 from scipy import stats as sps
 
 from pipelines import display
+from pipelines.analytics.spec import StudyResult
 
 # (threshold, mark): a result is marked when its q (or p) is below the threshold.
 MARKS = ((0.01, "***"), (0.05, "**"), (0.10, "*"))
@@ -295,3 +296,21 @@ def car_report(car: pl.DataFrame, model: str) -> pl.DataFrame:
     if car["placebo_p"].is_not_null().any():
         columns["placebo p"] = [display.p_value(v) for v in car["placebo_p"].to_list()]
     return pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.Utf8))
+
+
+def study_rbar(result: StudyResult) -> float:
+    """The average cross-correlation r̄ the engine measured on the estimation windows (0 if none)."""
+    summary = result.summary
+    if summary.height == 0 or "kp_rbar" not in summary.columns:
+        return 0.0
+    values = summary["kp_rbar"].drop_nulls()
+    return float(values[0]) if values.len() else 0.0
+
+
+def window_test(
+    result: StudyResult, window: tuple[int, int], rbar: float | None = None
+) -> MeanTest:
+    """The KP-adjusted t-test of the mean CAR over one of the study's CAR windows."""
+    car = result.car
+    cars = car.filter((pl.col("car_from") == window[0]) & (pl.col("car_to") == window[1]))["car"]
+    return kp_mean_test(cars.to_list(), study_rbar(result) if rbar is None else rbar)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from pipelines import store
-from pipelines.analytics import LEVELS, MODELS, StudySpec, run_study, verdict
+from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec, run_study, verdict
 from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.errors import DataError
 
@@ -161,19 +161,18 @@ def study(
     emit_frame(frame, fmt, out)
 
 
-def _verdict(result, spec: StudySpec) -> str:
+def _verdict(result: StudyResult, spec: StudySpec) -> str:
     """The KP-adjusted verdict on the CAAR over the first CAR window (the event window)."""
-    lo, hi = int(result.car["car_from"][0]), int(result.car["car_to"][0])
-    cars = result.car.filter((result.car["car_from"] == lo) & (result.car["car_to"] == hi))
-    summary = result.summary
-    rbar = float(summary["kp_rbar"].drop_nulls()[0]) if summary.height else 0.0
-    test = verdict.kp_mean_test(cars["car"].to_list(), rbar)
+    window = (int(result.car["car_from"][0]), int(result.car["car_to"][0]))
+    first = result.car.filter(
+        (result.car["car_from"] == window[0]) & (result.car["car_to"] == window[1])
+    )
     return verdict.study_verdict(
-        test,
-        window=(lo, hi),
+        verdict.window_test(result, window),
+        window=window,
         unit=f"{result.timeframe} bars",
         model=spec.model,
-        n_events=cars["event_id"].n_unique(),
+        n_events=first["event_id"].n_unique(),
     )
 
 
