@@ -7,6 +7,7 @@ Streamlit theme supplies backgrounds and fonts.
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import math
@@ -682,17 +683,22 @@ def sparkline_html(closes: pl.DataFrame, order: Sequence[str], *, days: int = 7)
         colour = DOWN if item["change"] < 0 else UP
         name = html.escape(item["instrument_id"])
         change = html.escape(format_change(item["change"]))
+        svg = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SPARK_W} {SPARK_H}" '
+            f'preserveAspectRatio="none">'
+            f'<line x1="0" x2="{SPARK_W}" y1="{zero:.1f}" y2="{zero:.1f}" '
+            f'stroke="{MUTED}" stroke-width="0.6" stroke-dasharray="2,2"/>'
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.3" points="{points}"/></svg>'
+        )
+        # an <img> of a data URI: the page's HTML sanitiser keeps it (inline <svg> is stripped)
+        src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
         cells.append(
             f'<div class="tw-spark" style="text-align:center">'
             f'<div style="font-size:0.78rem"><b>{name}</b> '
             f'<span style="color:{colour}">{change}</span></div>'
-            f'<svg viewBox="0 0 {SPARK_W} {SPARK_H}" width="100%" height="{SPARK_H}" '
-            f'preserveAspectRatio="none" role="img">'
-            f"<title>{name}: {item['change']:+.2f} % over {days} days</title>"
-            f'<line x1="0" x2="{SPARK_W}" y1="{zero:.1f}" y2="{zero:.1f}" '
-            f'stroke="{MUTED}" stroke-width="0.6" stroke-dasharray="2,2"/>'
-            f'<polyline fill="none" stroke="{colour}" stroke-width="1.3" '
-            f'vector-effect="non-scaling-stroke" points="{points}"/></svg></div>'
+            f'<img src="{src}" width="100%" height="{SPARK_H}" style="display:block" '
+            f'alt="{name} sparkline" title="{name}: {item["change"]:+.2f} % over {days} days"/>'
+            "</div>"
         )
     return (
         '<div class="tw-sparklines" style="display:grid;'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 
 import numpy as np
@@ -223,8 +224,12 @@ def test_sparklines_colour_by_direction_and_show_percent_change() -> None:
     assert [list(s["pct"]) for s in series] == [[0.0, 100.0], [0.0, -50.0]]
     page = charts.sparkline_html(closes, ["A", "B"])
     a, b = page.split('class="tw-spark"')[1:]
-    assert f'stroke="{charts.UP}"' in a and "▲ 100.00%" in a
-    assert f'stroke="{charts.DOWN}"' in b and "▼ 50.00%" in b
+
+    def svg(cell: str) -> str:
+        return base64.b64decode(cell.split("base64,")[1].split('"')[0]).decode()
+
+    assert f'stroke="{charts.UP}"' in svg(a) and "▲ 100.00%" in a
+    assert f'stroke="{charts.DOWN}"' in svg(b) and "▼ 50.00%" in b
 
 
 def test_sparkline_of_a_stablecoin_stays_flat() -> None:
