@@ -84,3 +84,15 @@ def test_study_car_table_shows_beta_under_the_market_model(fixture_db: Path, mod
         "car",
     ).stdout
     assert "beta" in out.splitlines()[0]
+
+
+def test_events_add_suggests_the_category_it_refuses(db_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--db", str(db_path), "events", "add"]
+        + ["--at", "2026-05-26T14:25:00Z", "--title", "x", "--category", "macor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "did you mean 'macro'?" in result.stderr

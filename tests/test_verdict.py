@@ -203,3 +203,31 @@ def test_other_display_rules():
     assert display.label("instrument_id") == "instrument"
     assert display.label("kp_bmp_p") == "Kolari–Pynnönen BMP p"
     assert display.horizon_words("+1d") == "1 day"
+
+
+def _result(cars: list[float], rbar: float | None):
+    """A StudyResult with one CAR window (0, 5) over the given CARs and a summary carrying r̄."""
+    from pipelines.analytics import StudyResult, StudySpec
+
+    n = len(cars)
+    car = pl.DataFrame(
+        {
+            "event_id": ["e1"] * n,
+            "instrument_id": [f"I{i}" for i in range(n)],
+            "car_from": [0] * n,
+            "car_to": [5] * n,
+            "car": cars,
+        }
+    )
+    summary = pl.DataFrame({"offset": [0], "kp_rbar": [rbar]})
+    empty = pl.DataFrame()
+    return StudyResult(StudySpec(), "5m", empty, car, summary, empty, empty)
+
+
+def test_window_test_takes_rbar_from_the_summary():
+    cars = [0.01, 0.02, 0.03, 0.00, -0.01]
+    out = verdict.window_test(_result(cars, 0.25), (0, 5))
+    assert out.rbar == pytest.approx(0.25)
+    assert out == verdict.kp_mean_test(cars, 0.25)
+    assert verdict.window_test(_result(cars, None), (0, 5)).rbar == 0.0
+    assert verdict.window_test(_result(cars, 0.25), (1, 5)).n == 0  # no such window
