@@ -539,26 +539,22 @@ def _returns(db: str, ids: tuple[str, ...], timeframe: str, t0: datetime) -> pl.
     )
 
 
-def significance(z: float | None) -> tuple[float | None, str]:
-    """Two-sided normal p-value of a z-score and its stars (*** < 0.01, ** < 0.05, * < 0.1)."""
-    if z is None or not math.isfinite(z):
-        return None, ""
-    p = math.erfc(abs(z) / math.sqrt(2))
-    stars = "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
-    return p, stars
-
-
 def event_returns(ids: Sequence[str], t0: datetime) -> pl.DataFrame:
-    """Returns at +5m … +1d per instrument with z-score, p-value and significance stars."""
+    """Returns at +5m … +1d per instrument with z-score, p-value, Benjamini–Hochberg q over all
+    the returned tests, and the mark from q (pipelines.analytics.verdict)."""
+    from pipelines.analytics import verdict
+
     parts = [_returns(tuple(g), tf, t0) for tf, g in _by_timeframe(ids).items()]
     parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame()
     frame = pl.concat(parts, how="vertical_relaxed")
-    sig = [significance(z) for z in frame["z"].to_list()]
+    p = [verdict.two_sided_p(z) for z in frame["z"].to_list()]
+    q = verdict.bh_q(p)
     return frame.with_columns(
-        pl.Series("p_value", [s[0] for s in sig], dtype=pl.Float64),
-        pl.Series("signif", [s[1] for s in sig], dtype=pl.Utf8),
+        pl.Series("p_value", p, dtype=pl.Float64),
+        pl.Series("q_value", q, dtype=pl.Float64),
+        pl.Series("mark", [verdict.mark(x) for x in q], dtype=pl.Utf8),
     )
 
 

@@ -66,6 +66,7 @@ SUMMARY_COLUMNS = (
     "mean_ar",
     "caar",
     "n_positive",
+    "kp_rbar",
     *[f"{s}_{suffix}" for s in SUMMARY_STATS for suffix in ("stat", "p")],
 )
 CONFOUNDER_COLUMNS = (

@@ -10,8 +10,9 @@ from pathlib import Path
 import polars as pl
 import typer
 
+from pipelines import display
 from pipelines import store as store_mod
-from pipelines.commands import FORMATS, emit_frame, state
+from pipelines.commands import FORMATS, emit_frame, fit_width, state, suggest
 from pipelines.config import Config
 from pipelines.enrich import run_enrichment
 from pipelines.errors import DataError
@@ -118,7 +119,10 @@ def events_add(
     app = state(ctx)
     when = parse_iso_option(at, "--at")
     if category not in CATEGORIES:
-        raise DataError(f"--category {category!r} is not allowed; allowed: {', '.join(CATEGORIES)}")
+        raise DataError(
+            f"--category {category!r} is not allowed{suggest(category, list(CATEGORIES))} "
+            f"(allowed: {', '.join(CATEGORIES)})"
+        )
     title = title.strip()
     if not title:
         raise DataError("--title must not be empty")
@@ -192,6 +196,9 @@ def events_list(
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many (newest first)."),
     fmt: str = typer.Option("table", "--format", help=f"One of {', '.join(FORMATS)}."),
     out: Path | None = typer.Option(None, "--out", help="Write to a file instead of stdout."),
+    wide: bool = typer.Option(
+        False, "--wide", help="Every column (the table otherwise fits 100 columns)."
+    ),
 ) -> None:
     """List events (newest first) with their instruments."""
     app = state(ctx)
@@ -203,6 +210,25 @@ def events_list(
     }
     with store_mod.reader(app.db_path) as con:
         frame = store_mod.query_frame(con, store_mod.load_sql("news_events_list"), params)
+        if frame.height == 0 and category:
+            known = con.execute(
+                "select distinct category from events where category is not null "
+                "union select distinct unnest(tags) from events"
+            ).fetchall()
+            names = [k[0] for k in known if k[0]]
+            if category not in names:
+                raise DataError(
+                    f"no event has category or tag {category!r}{suggest(category, names)}"
+                )
+    if fmt == "table" and not wide:
+        # the narrow table: when, what, which id — the title shortened to fit 100 columns
+        narrow = frame.select(
+            pl.Series("event_at", [display.when(t) for t in frame["event_at"].to_list()]),
+            "category",
+            "title",
+            "event_id",
+        )
+        frame = fit_width(narrow, "title")
     emit_frame(frame, fmt, out)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from pipelines import store
-from pipelines.analytics import LEVELS, MODELS, StudySpec, run_study
+from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec, run_study, verdict
 from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.errors import DataError
 
@@ -171,7 +171,32 @@ def study(
         typer.echo(f"note: {note}", err=True)
     if len(result.notes) > 20:
         typer.echo(f"note: … {len(result.notes) - 20} more", err=True)
-    emit_frame(result.frame(level), fmt, out)
+    if fmt == "table" and result.car.height:
+        typer.echo(f"verdict: {_verdict(result, spec)}", err=True)
+    frame = result.frame(level)
+    if level == "car" and fmt == "table":  # csv/json keep the raw contract columns
+        frame = verdict.car_report(frame, model)
+        typer.echo(
+            "CAR in %; p two-sided from z; q = Benjamini–Hochberg over these rows; "
+            "marks from q: * < 0.1, ** < 0.05, *** < 0.01",
+            err=True,
+        )
+    emit_frame(frame, fmt, out)
+
+
+def _verdict(result: StudyResult, spec: StudySpec) -> str:
+    """The KP-adjusted verdict on the CAAR over the first CAR window (the event window)."""
+    window = (int(result.car["car_from"][0]), int(result.car["car_to"][0]))
+    first = result.car.filter(
+        (result.car["car_from"] == window[0]) & (result.car["car_to"] == window[1])
+    )
+    return verdict.study_verdict(
+        verdict.window_test(result, window),
+        window=window,
+        unit=f"{result.timeframe} bars",
+        model=spec.model,
+        n_events=first["event_id"].n_unique(),
+    )
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
