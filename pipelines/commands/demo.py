@@ -5,19 +5,25 @@ from __future__ import annotations
 import typer
 
 from pipelines.commands import state
-from pipelines.demo import DEFAULT_SEED, build_demo
 
 
 def demo(
     ctx: typer.Context,
-    seed: int = typer.Option(DEFAULT_SEED, help="Random seed of the synthetic prices."),
+    seed: int | None = typer.Option(
+        None, help="Random seed of the synthetic prices (default: the demo's fixed seed)."
+    ),
     force: bool = typer.Option(
         False, "--force", help="Replace the --db file even if it is not a demo database."
     ),
 ) -> None:
     """Rebuild the --db file from scratch as the offline demo (synthetic prices, sample events)."""
+    # pipelines.demo pulls numpy and scipy (~0.6 s): imported here, not at CLI start-up.
+    from pipelines.demo import DEFAULT_SEED, build_demo
+
     app = state(ctx)
-    stats = build_demo(app.db_path, app.config, seed=seed, force=force)
+    stats = build_demo(
+        app.db_path, app.config, seed=DEFAULT_SEED if seed is None else seed, force=force
+    )
     per_table = ", ".join(f"{table} {n:,}" for table, n in stats.rows.items())
     typer.echo(f"demo database {stats.db_path} rebuilt (synthetic data, seed {stats.seed})")
     typer.echo(f"rows written: {stats.total_rows:,} ({per_table})")

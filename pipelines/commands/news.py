@@ -11,11 +11,9 @@ import typer
 
 from pipelines import store as store_mod
 from pipelines.commands import FORMATS, emit_frame, state
-from pipelines.enrich import run_enrichment
 from pipelines.errors import DataError
 from pipelines.news import normalise_articles, parse_iso_option
 from pipelines.schemas import EVENT_INSTRUMENT_SCHEMA, UTC_TS
-from pipelines.sources.article_files import read_article_files
 
 CATEGORIES = (
     "policy",
@@ -44,6 +42,10 @@ def import_articles(
     enrich: bool = typer.Option(True, "--enrich/--no-enrich", help="Cluster into events now."),
 ) -> None:
     """Import articles from files, then cluster them into events."""
+    # The enrichment step and the file readers load here, not at CLI start-up.
+    from pipelines.enrich import run_enrichment
+    from pipelines.sources.article_files import read_article_files
+
     app = state(ctx)
     if published:
         parse_iso_option(published)  # refuse a bad --published before reading anything

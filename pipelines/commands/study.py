@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from pipelines import store
-from pipelines.analytics import LEVELS, MODELS, StudySpec, run_study
+from pipelines.analytics import LEVELS, MODELS, StudySpec
 from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.errors import DataError
 
@@ -101,6 +101,8 @@ def study(
     ),
 ) -> None:
     """Event study: abnormal returns, CAR and significance tests around events."""
+    from pipelines.analytics import run_study  # numpy + scipy: loaded when a study runs
+
     if model not in MODELS:
         raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
     if level not in LEVELS:
