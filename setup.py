@@ -25,6 +25,9 @@ class BuildWithResources(build_py):
 
 
 setup(
-    packages=find_packages(include=["pipelines", "pipelines.*", "dashboard", "dashboard.*"]),
+    packages=find_packages(
+        include=["tickerwire", "pipelines", "pipelines.*", "dashboard", "dashboard.*"]
+    ),
+    package_data={"tickerwire": ["py.typed"]},
     cmdclass={"build_py": BuildWithResources},
 )

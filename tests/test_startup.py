@@ -24,6 +24,7 @@ def loaded_after(code: str) -> list[str]:
     "code",
     [
         "import pipelines.cli",
+        "import tickerwire",
         "from pipelines.analytics import StudySpec, LEVELS",
     ],
 )
