@@ -21,6 +21,7 @@ import sysconfig
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict:
         pytest.skip("cannot reach the package index to fetch the build backend")
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next((root / "dist").glob("tickerwire-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "tickerwire/py.typed" in names and "tickerwire/__main__.py" in names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
     venv = root / "venv"
     run([sys.executable, "-m", "venv", str(venv)], root, env)
     python = venv / "bin" / "python"
