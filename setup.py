@@ -25,8 +25,13 @@ class BuildWithResources(build_py):
 
 
 setup(
-    packages=find_packages(include=["pipelines", "pipelines.*", "dashboard", "dashboard.*"]),
-    # The bundled real sample: its Parquet files, manifest and PROVENANCE (pipelines/sample/).
-    package_data={"pipelines.sample": ["PROVENANCE.md", "manifest.json", "files/*/*"]},
+    packages=find_packages(
+        include=["tickerwire", "pipelines", "pipelines.*", "dashboard", "dashboard.*"]
+    ),
+    # The bundled real sample (its Parquet files, manifest and PROVENANCE) and the typing marker.
+    package_data={
+        "pipelines.sample": ["PROVENANCE.md", "manifest.json", "files/*/*"],
+        "tickerwire": ["py.typed"],
+    },
     cmdclass={"build_py": BuildWithResources},
 )

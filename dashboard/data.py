@@ -20,6 +20,10 @@ import polars as pl
 import streamlit as st
 
 from pipelines import store
+from pipelines.analytics import reaction
+from pipelines.analytics.reaction import (
+    significance as significance,  # the pages call data.significance
+)
 from pipelines.errors import ConfigError, TickerwireError
 from pipelines.schemas import TIMEFRAMES
 
@@ -28,13 +32,6 @@ MAX_CANDLES = 2_000
 MAX_LINE_POINTS = 4_000
 # Lines are first re-bucketed in SQL to at most this many points, then MinMax-LTTB'd in Python.
 LINE_PREBUCKET = 20_000
-HORIZONS: tuple[tuple[str, int], ...] = (
-    ("+5m", 300),
-    ("+15m", 900),
-    ("+1h", 3600),
-    ("+4h", 14_400),
-    ("+1d", 86_400),
-)
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
 
@@ -167,14 +164,7 @@ def tf_seconds(timeframe: str) -> int:
 
 def finest_timeframes() -> dict[str, str]:
     """Per instrument, its finest stored timeframe (the one charts and studies read)."""
-    cov = coverage()
-    best: dict[str, str] = {}
-    for inst, tf in cov.select("instrument_id", "timeframe").iter_rows():
-        if tf not in TIMEFRAMES:
-            continue
-        if inst not in best or tf_seconds(tf) < tf_seconds(best[inst]):
-            best[inst] = tf
-    return best
+    return reaction.finest_timeframes(coverage())
 
 
 def instruments_with_bars() -> list[str]:
@@ -523,39 +513,17 @@ def event_paths(ids: Sequence[str], t0: datetime, before_s: int, after_s: int) -
 
 @cached
 def _returns(db: str, ids: tuple[str, ...], timeframe: str, t0: datetime) -> pl.DataFrame:
-    return query(
-        db,
-        "dash_event_returns",
-        {
-            "ids": list(ids),
-            "timeframe": timeframe,
-            "tf_s": tf_seconds(timeframe),
-            "t0": t0,
-            "labels": [h for h, _ in HORIZONS],
-            "secs": [s for _, s in HORIZONS],
-            "max_h_s": max(s for _, s in HORIZONS) + tf_seconds(timeframe),
-            "stale_bars": 2,
-        },
-    )
+    return query(db, "dash_event_returns", reaction.returns_params(ids, timeframe, t0))
 
 
 def event_returns(ids: Sequence[str], t0: datetime) -> pl.DataFrame:
     """Returns at +5m … +1d per instrument with z-score, p-value, Benjamini–Hochberg q over all
-    the returned tests, and the mark from q (pipelines.analytics.verdict)."""
-    from pipelines.analytics import verdict
-
+    the returned tests, and the mark from q (pipelines.analytics.reaction)."""
     parts = [_returns(tuple(g), tf, t0) for tf, g in _by_timeframe(ids).items()]
     parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame()
-    frame = pl.concat(parts, how="vertical_relaxed")
-    p = [verdict.two_sided_p(z) for z in frame["z"].to_list()]
-    q = verdict.bh_q(p)
-    return frame.with_columns(
-        pl.Series("p_value", p, dtype=pl.Float64),
-        pl.Series("q_value", q, dtype=pl.Float64),
-        pl.Series("mark", [verdict.mark(x) for x in q], dtype=pl.Utf8),
-    )
+    return reaction.with_significance(pl.concat(parts, how="vertical_relaxed"))
 
 
 @cached

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from pipelines.commands import state
-from pipelines.demo import build_demo
 
 
 def demo(
@@ -15,6 +14,9 @@ def demo(
     ),
 ) -> None:
     """Rebuild the --db file from the bundled sample (recorded real prices and news, not live)."""
+    # pipelines.demo loads the import and enrichment code: imported here, not at CLI start-up.
+    from pipelines.demo import build_demo
+
     app = state(ctx)
     stats = build_demo(app.db_path, app.config, force=force)
     per_table = ", ".join(f"{table} {n:,}" for table, n in stats.rows.items())

@@ -14,11 +14,9 @@ from pipelines import display
 from pipelines import store as store_mod
 from pipelines.commands import FORMATS, emit_frame, fit_width, state, suggest
 from pipelines.config import Config
-from pipelines.enrich import run_enrichment
 from pipelines.errors import DataError
 from pipelines.news import normalise_articles, parse_iso_option
 from pipelines.schemas import EVENT_INSTRUMENT_SCHEMA, UTC_TS
-from pipelines.sources.article_files import read_article_files
 
 CATEGORIES = (
     "policy",
@@ -87,6 +85,10 @@ def import_article_files(
     enrich: bool = True,
 ) -> ArticlesImport:
     """Read article files, store the reports, then (by default) cluster them into events."""
+    # The enrichment step and the file readers load here, not at CLI start-up.
+    from pipelines.enrich import run_enrichment
+    from pipelines.sources.article_files import read_article_files
+
     if published:
         parse_iso_option(published)  # refuse a bad --published before reading anything
     raws, rejects = read_article_files(files, published=published, outlet=outlet, tz=tz)

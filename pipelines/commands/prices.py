@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import ccxt
 import duckdb
 import polars as pl
 import typer
@@ -16,14 +16,11 @@ from pipelines.commands import emit_frame, state
 from pipelines.config import Config
 from pipelines.errors import ConfigError, DataError, NetworkUnavailable, SourceError
 from pipelines.schemas import TIMEFRAMES, timeframe_delta, validate_bars, validate_quotes
-from pipelines.sources.ccxt_source import (
-    CcxtSource,
-    instrument_row,
-    markets_cache_dir,
-    to_bar_frame,
-)
 from pipelines.sources.strip import StripResult, find_as_of, page_text, parse_strip
 from pipelines.strip_dating import StripDating, date_strip
+
+if TYPE_CHECKING:  # ccxt costs ~0.3 s to import: only `backfill` needs it, so it imports it there
+    from pipelines.sources.ccxt_source import CcxtSource
 
 # ---------------------------------------------------------------------------- import strip
 
@@ -183,6 +180,15 @@ def backfill(
     clock: datetime | None = None,
 ) -> BackfillResult:
     """Fetch [since, until) of one instrument's bars from its source and upsert them (cursor untouched)."""
+    import ccxt
+
+    from pipelines.sources.ccxt_source import (
+        CcxtSource,
+        instrument_row,
+        markets_cache_dir,
+        to_bar_frame,
+    )
+
     inst = config.instrument(instrument)
     if inst is None:
         raise ConfigError(f"{instrument!r} is not in the watchlist ({', '.join(config.watchlist)})")

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from pipelines import store
-from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec, run_study, verdict
+from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec
 from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.errors import DataError
 
@@ -110,6 +110,9 @@ def study(
     ),
 ) -> None:
     """Event study: abnormal returns, CAR and significance tests around events."""
+    # numpy + scipy: loaded when a study runs, not at CLI start-up
+    from pipelines.analytics import run_study, verdict
+
     if model not in MODELS:
         raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
     if level not in LEVELS:
@@ -186,6 +189,8 @@ def study(
 
 def _verdict(result: StudyResult, spec: StudySpec) -> str:
     """The KP-adjusted verdict on the CAAR over the first CAR window (the event window)."""
+    from pipelines.analytics import verdict
+
     window = (int(result.car["car_from"][0]), int(result.car["car_to"][0]))
     first = result.car.filter(
         (result.car["car_from"] == window[0]) & (result.car["car_to"] == window[1])
