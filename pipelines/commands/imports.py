@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import typer
@@ -15,9 +16,10 @@ import typer
 from pipelines import store
 from pipelines.commands import state
 from pipelines.config import Config
-from pipelines.sources.bar_files import iter_bar_file
-from pipelines.sources.event_files import EventFile, read_event_file
 from pipelines.store import Reject, UpsertResult
+
+if TYPE_CHECKING:
+    from pipelines.sources.event_files import EventFile
 
 
 @dataclass
@@ -44,6 +46,8 @@ def import_bars_file(
     time_column: str | None = None,
 ) -> BarsImport:
     """Read a price file in bounded chunks and store its bars (creating the instrument if unknown)."""
+    from pipelines.sources.bar_files import iter_bar_file  # pyarrow: loaded when a file is read
+
     # Each chunk is one batch (rows + rejects in one transaction), so a file of any size imports
     # in bounded memory and an interrupted import resumes by re-running.
     chunks = iter_bar_file(
@@ -144,6 +148,8 @@ def import_events_file(
     category: str | None = None,
 ) -> EventsImport:
     """Read an event file and store its events, reports and instrument links."""
+    from pipelines.sources.event_files import read_event_file
+
     with store.writing(db_path, "import events") as st:
         known = {r[0] for r in st.con.execute("select instrument_id from instruments").fetchall()}
         known |= set(config.watchlist)
