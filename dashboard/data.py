@@ -21,9 +21,7 @@ import streamlit as st
 
 from pipelines import store
 from pipelines.analytics import reaction
-from pipelines.analytics.reaction import (
-    significance as significance,  # the pages call data.significance
-)
+from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
 from pipelines.errors import ConfigError, TickerwireError
 from pipelines.schemas import TIMEFRAMES
 

@@ -76,11 +76,15 @@ class Study:
         A figure is left out when its frame is empty (no ARs, no CARs, no placebo draws).
         """
         from dashboard import charts  # plotly loads on the first plot, not on `import tickerwire`
+        from pipelines.analytics import verdict
 
         figures: dict[str, go.Figure] = {}
-        band = charts.caar_band(self.ar)
+        # The band the Study page draws: KP-adjusted for cross-sectional correlation.
+        band = verdict.caar_band(self.ar, verdict.study_rbar(self.result))
         if band.height:
-            figures["caar"] = charts.caar_figure(band, unit=f"{self.timeframe} bars")
+            figures["caar"] = charts.caar_figure(
+                band, unit=f"{self.timeframe} bars", band_name="95 % band (KP-adjusted)"
+            )
         if self.car.height:
             lo, hi = self.spec.window
             widest = self.car.filter((pl.col("car_from") == lo) & (pl.col("car_to") == hi))
