@@ -39,6 +39,7 @@ NAIVE_FORMATS = (
 )
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d")
 
+_AWARE_TAIL = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.I)
 
 
@@ -105,9 +106,22 @@ def parse_times(
     numeric = text.str.contains(_EPOCH_TEXT).fill_null(False)
     if numeric.any():
         return _mixed_epoch(text, numeric, tz, epoch_unit)
-    aware = _first_matching(text, AWARE_FORMATS, aware=True)
-    naive = _first_matching(text, NAIVE_FORMATS, aware=False)
-    dates = _first_matching(text, DATE_FORMATS, aware=False, date=True)
+    # Only rows ending in an offset or Z can match an aware format: trying those formats on
+    # the rest costs as much as parsing and finds nothing.
+    nothing = pl.Series([None] * n, dtype=pl.Utf8)
+    looks_aware = text.str.contains(_AWARE_TAIL).fill_null(False)
+    aware = (
+        _first_matching(text.zip_with(looks_aware, nothing), AWARE_FORMATS, aware=True)
+        if looks_aware.any()
+        else None
+    )
+    rest = text if aware is None else text.zip_with(aware.is_null(), nothing)
+    naive = dates = None
+    if rest.null_count() < n:  # rows no aware format read: try the naive ones on those only
+        naive = _first_matching(rest, NAIVE_FORMATS, aware=False)
+        left = rest if naive is None else rest.zip_with(naive.is_null(), nothing)
+        if left.null_count() < n:
+            dates = _first_matching(left, DATE_FORMATS, aware=False, date=True)
     naive_all = naive if dates is None else (dates if naive is None else naive.fill_null(dates))
     result = aware if aware is not None else pl.Series("ts", [None] * n, dtype=UTC_TS)
     naive_rows = 0
@@ -143,6 +157,7 @@ def _first_matching(
 ) -> pl.Series | None:
     """Coalesce parses over the formats (rows may mix them); None when no format parses anything."""
     out: pl.Series | None = None
+    wanted = text.null_count()
     for fmt in formats:
         try:
             if date:
@@ -158,6 +173,8 @@ def _first_matching(
         if parsed.is_null().all():
             continue
         out = parsed if out is None else out.fill_null(parsed)
+        if out.null_count() == wanted:  # every row is read: the other formats cannot add any
+            break
     return out
 
 

@@ -48,6 +48,7 @@ def import_bars(
     instrument_row = _instrument_row(app.config, instrument, source)
     result = UpsertResult(table="bars")
     rejects: list[Reject] = []
+    notes: list[str] = []
     n_read = 0
     with store.writer(app.db_path) as st:
         run = st.start_run("import:bars")
@@ -67,6 +68,7 @@ def import_bars(
             result += results["bars"]
             rejects += chunk.rejects
             n_read += chunk.n_read
+            notes = chunk.notes
         run.add(result)
         run.read = n_read
         run.rejected = len(rejects)
@@ -79,7 +81,7 @@ def import_bars(
         st.finish_run(run, "ok" if result.stored or result.unchanged or not rejects else "partial")
     cols = ", ".join(f"{k}←{v}" for k, v in first.columns_used.items())
     typer.echo(f"{file}: columns {cols}")
-    for note in first.notes:
+    for note in notes:
         typer.echo(note)
     if created is not None:
         typer.echo(f"created instrument {instrument}")

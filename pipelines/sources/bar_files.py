@@ -142,14 +142,22 @@ def _iter_csv(
     )
     pending: list[pa.RecordBatch] = []
     rows = 0
-    for batch in reader:
-        pending.append(batch)
-        rows += batch.num_rows
-        if rows >= chunk_rows:
+    try:
+        for batch in reader:
+            while batch.num_rows:
+                piece = batch.slice(0, chunk_rows - rows)
+                batch = batch.slice(piece.num_rows)
+                pending.append(piece)
+                rows += piece.num_rows
+                if rows == chunk_rows:
+                    yield pl.from_arrow(pa.Table.from_batches(pending))
+                    pending, rows = [], 0
+        if pending:
             yield pl.from_arrow(pa.Table.from_batches(pending))
-            pending, rows = [], 0
-    if pending:
-        yield pl.from_arrow(pa.Table.from_batches(pending))
+    finally:
+        # A reader holding our Python row handler must not outlive the interpreter: left to
+        # the shutdown it aborts the process ("terminate called without an active exception").
+        reader.close()
 
 
 def read_table(path: Path) -> pl.DataFrame:
@@ -235,14 +243,15 @@ def iter_bar_file(
         )
         chunk.rejects[:0] = bad_lines
         bad_lines.clear()
-        if not any_rows:
-            chunk.notes = [_zone_note(state, tz)]
+        chunk.notes = [_zone_note(state, tz)]  # so far: the last chunk's note covers the file
         any_rows = True
         yield chunk
     if not any_rows:
         raise DataError(f"{path} has no rows")
     if bad_lines:  # ragged lines after the last full chunk
-        yield BarFile(pl.DataFrame(schema=BAR_SCHEMA), list(bad_lines), 0, used or {})
+        yield BarFile(
+            pl.DataFrame(schema=BAR_SCHEMA), list(bad_lines), 0, used or {}, [_zone_note(state, tz)]
+        )
 
 
 def _zone_note(state: _StreamState, tz: str) -> str:
@@ -362,7 +371,7 @@ def _check_duplicates(frame: pl.DataFrame, state: _StreamState) -> pl.DataFrame:
     ok = frame.filter(pl.col("_problem").is_null()).select("_row", *keyed)
     if state.previous is not None:
         ok = pl.concat([state.previous, ok])
-    firsts = ok.group_by("ts", maintain_order=True).first()
+    firsts = ok.group_by("ts", maintain_order=True).first().select(ok.columns)
     joined = ok.join(firsts, on="ts", suffix="_first")
     conflict = joined.filter(
         (pl.col("_row") != pl.col("_row_first"))
@@ -407,7 +416,7 @@ def read_bar_file(
         [r for c in chunks for r in c.rejects],
         sum(c.n_read for c in chunks),
         chunks[0].columns_used,
-        chunks[0].notes,
+        chunks[-1].notes,
     )
 
 
