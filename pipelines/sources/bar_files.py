@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,19 +234,21 @@ def iter_bar_file(
     state = _StreamState()
     used: dict[str, str] | None = None
     any_rows = False
-    for table in iter_table(path, chunk_rows, bad_lines):
-        if table.height == 0:
-            continue
-        if used is None:
-            used = _columns_used(path, table.columns, time_column)
-        chunk = _check_chunk(
-            path, table, used, instrument_id, timeframe, tz, source, step_us, state
-        )
-        chunk.rejects[:0] = bad_lines
-        bad_lines.clear()
-        chunk.notes = [_zone_note(state, tz)]  # so far: the last chunk's note covers the file
-        any_rows = True
-        yield chunk
+    # closing(): an error here must close the reader now, not whenever the traceback dies
+    with closing(iter_table(path, chunk_rows, bad_lines)) as tables:
+        for table in tables:
+            if table.height == 0:
+                continue
+            if used is None:
+                used = _columns_used(path, table.columns, time_column)
+            chunk = _check_chunk(
+                path, table, used, instrument_id, timeframe, tz, source, step_us, state
+            )
+            chunk.rejects[:0] = bad_lines
+            bad_lines.clear()
+            chunk.notes = [_zone_note(state, tz)]  # so far: the last chunk covers the file
+            any_rows = True
+            yield chunk
     if not any_rows:
         raise DataError(f"{path} has no rows")
     if bad_lines:  # ragged lines after the last full chunk
