@@ -342,6 +342,27 @@ BAD_FILE_CASES = {
         [("wrong number of fields (7, header has 6)", 3)],  # line 3 of the file
     ),
     "an empty file": ("1h", H, "has no rows", None),
+    "day/month order that could be either": (
+        "1d",
+        H + "03/05/2026,1,2,1,2,5\n04/05/2026,1,2,1,2,5\n",
+        {},
+        [
+            (
+                "unparseable time (ambiguous day/month order (state it with --dayfirst or --monthfirst))",
+                1,
+            ),
+            (
+                "unparseable time (ambiguous day/month order (state it with --dayfirst or --monthfirst))",
+                2,
+            ),
+        ],
+    ),
+    "day/month order shown by the column": (
+        "1d",
+        H + "03/05/2026,1,2,1,2,5\n26/05/2026,1,2,1,2,5\n",  # 26 cannot be a month
+        {utc(2026, 5, 3): 2.0, utc(2026, 5, 26): 2.0},
+        [],
+    ),
 }
 
 
@@ -367,8 +388,11 @@ def test_bad_bar_files(tmp_path, case):
     ]
     assert got == reasons
     assert f"{len(reasons)} rejected" in result.stdout
+    by_reason: dict[str, list[str]] = {}
     for reason, row in reasons:
-        assert f"{reason} (rows {row})" in result.stdout
+        by_reason.setdefault(reason, []).append(str(row))
+    for reason, rows_of in by_reason.items():
+        assert f"{reason} (rows {', '.join(rows_of)})" in result.stdout
 
 
 def test_feather_file_imports_like_its_csv(shared, tmp_path):

@@ -36,13 +36,24 @@ def import_bars(
     time_column: str | None = typer.Option(
         None, "--time-column", help="Name the time column if not detected."
     ),
+    dayfirst: bool | None = typer.Option(
+        None,
+        "--dayfirst/--monthfirst",
+        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
+    ),
 ) -> None:
     """Import OHLCV bars (or close-only Date,Price) from a CSV, Parquet or Arrow/Feather file."""
     app = state(ctx)
     # Read in bounded chunks; each chunk is one batch (rows + rejects in one transaction), so a
     # file of any size imports in bounded memory and an interrupted import resumes by re-running.
     chunks = iter_bar_file(
-        file, instrument, timeframe, tz=tz, source=source, time_column=time_column
+        file,
+        instrument,
+        timeframe,
+        tz=tz,
+        source=source,
+        time_column=time_column,
+        dayfirst=dayfirst,
     )
     first = next(chunks)  # the first chunk is checked before the store is opened
     instrument_row = _instrument_row(app.config, instrument, source)
@@ -101,9 +112,14 @@ def import_events(
         None, "--title-column", help="Name the title column if not detected."
     ),
     outlet: str | None = typer.Option(
-        None, "--outlet", help="Outlet for rows without one (default: file name)."
+        None, "--outlet", help="Outlet for rows without one (default: none)."
     ),
     category: str | None = typer.Option(None, "--category", help="Category for rows without one."),
+    dayfirst: bool | None = typer.Option(
+        None,
+        "--dayfirst/--monthfirst",
+        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
+    ),
 ) -> None:
     """Import timestamped events (one row = one event with one report) from CSV or JSONL."""
     app = state(ctx)
@@ -118,6 +134,7 @@ def import_events(
             outlet=outlet,
             category=category,
             known_instruments=known,
+            dayfirst=dayfirst,
         )
         run = st.start_run("import:events")
         results = store.commit_batch(

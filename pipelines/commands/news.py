@@ -41,13 +41,20 @@ def import_articles(
     tz: str | None = typer.Option(
         None, "--tz", help="IANA zone for times written without one (else 'unknown-zone')."
     ),
+    dayfirst: bool | None = typer.Option(
+        None,
+        "--dayfirst/--monthfirst",
+        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
+    ),
     enrich: bool = typer.Option(True, "--enrich/--no-enrich", help="Cluster into events now."),
 ) -> None:
     """Import articles from files, then cluster them into events."""
     app = state(ctx)
     if published:
         parse_iso_option(published)  # refuse a bad --published before reading anything
-    raws, rejects = read_article_files(files, published=published, outlet=outlet, tz=tz)
+    raws, rejects = read_article_files(
+        files, published=published, outlet=outlet, tz=tz, dayfirst=dayfirst
+    )
     now = datetime.now(UTC)
     frame, more = normalise_articles(raws, now)
     rejects += more
@@ -68,6 +75,12 @@ def import_articles(
     )
     for reject in rejects[:10]:
         typer.echo(f"  rejected: {reject.reason}: {reject.raw[:100]}")
+    zoneless = frame.filter(pl.col("published_precision") == "unknown-zone").height
+    if zoneless:
+        typer.echo(
+            f"  {zoneless} times had no zone or an ambiguous one (CST, IST…): stored as "
+            "printed with precision unknown-zone; give --tz to place them"
+        )
     if counts:
         typer.echo(
             f"events: {counts['events_created']} new, {counts['events_joined']} reports joined "

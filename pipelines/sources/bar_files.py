@@ -8,6 +8,7 @@ them for callers that want the whole file.
 from __future__ import annotations
 
 import csv
+import gc
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -159,6 +160,11 @@ def _iter_csv(
         # A reader holding our Python row handler must not outlive the interpreter: left to
         # the shutdown it aborts the process ("terminate called without an active exception").
         reader.close()
+        # The reader and our row handler sit in a reference cycle; left to the interpreter's
+        # exit, freeing them aborts the process ("terminate called without an active
+        # exception"), so the cycle is collected here.
+        del reader, on_bad_line
+        gc.collect()
 
 
 def read_table(path: Path) -> pl.DataFrame:
@@ -218,6 +224,7 @@ def iter_bar_file(
     source: str = "file",
     time_column: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    dayfirst: bool | None = None,
 ) -> Iterator[BarFile]:
     """Read a price file chunk by chunk into bars (ts = bar open, UTC), refusing bad rows.
 
@@ -242,7 +249,7 @@ def iter_bar_file(
             if used is None:
                 used = _columns_used(path, table.columns, time_column)
             chunk = _check_chunk(
-                path, table, used, instrument_id, timeframe, tz, source, step_us, state
+                path, table, used, instrument_id, timeframe, tz, source, step_us, state, dayfirst
             )
             chunk.rejects[:0] = bad_lines
             bad_lines.clear()
@@ -275,9 +282,10 @@ def _check_chunk(
     source: str,
     step_us: int,
     state: _StreamState,
+    dayfirst: bool | None = None,
 ) -> BarFile:
     """Parse and check one chunk; the stream state carries the unit, grid and last rows on."""
-    times = parse_times(table[used["ts"]], tz, epoch_unit=state.epoch_unit)
+    times = parse_times(table[used["ts"]], tz, epoch_unit=state.epoch_unit, dayfirst=dayfirst)
     state.epoch_unit = state.epoch_unit or times.epoch_unit
     state.naive_rows += times.naive_rows
     frame = pl.DataFrame({"ts": times.ts})
@@ -409,6 +417,7 @@ def read_bar_file(
     tz: str = "UTC",
     source: str = "file",
     time_column: str | None = None,
+    dayfirst: bool | None = None,
 ) -> BarFile:
     """Read a whole price file into bars (ts = bar open, UTC); bad rows refused with reasons."""
     chunks = list(

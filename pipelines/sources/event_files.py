@@ -112,6 +112,7 @@ def read_event_file(
     outlet: str | None = None,
     category: str | None = None,
     known_instruments: set[str] | None = None,
+    dayfirst: bool | None = None,
 ) -> EventFile:
     """Read an event file: one row = one event with one report; bad rows are refused with reasons."""
     table = read_events_table(path)
@@ -132,9 +133,10 @@ def read_event_file(
         if col is not None:
             used[target] = col
 
-    times = parse_times(table[time_col], tz)
+    times = parse_times(table[time_col], tz, dayfirst=dayfirst)
     now = datetime.now(UTC)
-    default_outlet = outlet or path.stem
+    # Not the file's name: the same rows re-imported from another file must be the same reports.
+    default_outlet = outlet or None
     rejects: list[Reject] = []
     events, articles, links, instruments = [], [], [], []
     rows = zip(times.ts.to_list(), times.problems.to_list(), times.day_rows.to_list(), strict=True)
