@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+import lxml.etree
+import lxml.html
 import polars as pl
+from w3lib.url import canonicalize_url
 
 from pipelines.errors import DataError
 from pipelines.schemas import UTC_TS
@@ -67,40 +69,49 @@ _AMP_SUFFIX = re.compile(r"(\.amp|[-_]amp)(?=\.html?$|$)", re.IGNORECASE)
 
 
 def canonical_url(url: str | None, base: str | None = None) -> str | None:
-    """The URL reduced to what identifies the article: no tracking params, fragment, AMP or trailing slash."""
+    """The URL reduced to what identifies the article.
+
+    w3lib normalises the spelling (percent-encoding as `%7E` vs `~`, IDN hosts to punycode,
+    dot segments, query order); our rules then drop trackers, fragments, AMP forms, `www.`/`m.`
+    hosts, default ports, repeated and trailing slashes, and the scheme.
+    """
     if url is None:
         return None
     url = url.strip()
     if not url:
         return None
-    if base:
-        url = urljoin(base, url)
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
+    try:
+        if base:
+            url = urljoin(base, url)
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            return None
+        parts = urlsplit(canonicalize_url(url, keep_fragments=False))
+        host = (parts.hostname or "").lower().rstrip(".")
+        port = parts.port
+    except ValueError:  # a malformed host or port
         return None
-    host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         return None
     if host.startswith("www."):
         host = host[4:]
     if host.startswith("amp.") or host.startswith("m."):
         host = host.split(".", 1)[1]
-    port = parts.port
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = _AMP_SEGMENT.sub("", parts.path)
     path = _AMP_SUFFIX.sub("", path)
     path = re.sub(r"/{2,}", "/", path).rstrip("/")
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_")
-        and k.lower() not in _TRACKING_PARAMS
-        and k.lower() != "amp"
-    ]
-    query.sort()
+    # The query is already encoded and sorted by w3lib: filter its pairs without re-encoding.
+    query = "&".join(
+        pair
+        for pair in parts.query.split("&")
+        if pair and not _is_tracker(unquote(pair.split("=", 1)[0]).lower())
+    )
     # http and https name the same article; the scheme is not part of its identity.
-    return urlunsplit(("https", netloc, path, urlencode(query), ""))
+    return urlunsplit(("https", netloc, path, query, ""))
+
+
+def _is_tracker(key: str) -> bool:
+    return key.startswith("utm_") or key in _TRACKING_PARAMS or key == "amp"
 
 
 def article_id(
@@ -123,30 +134,73 @@ def article_id(
 
 # ---------------------------------------------------------------------------- text
 
-_TAG = re.compile(r"<[^>]*>|<[a-zA-Z/][^<]*$")
-# Inline tags split words and links into pieces (<span>https://</span><span>x.com/a</span>):
-# they go without leaving a space.
-_INLINE_TAG = re.compile(r"</?(?:a|span|b|i|em|strong|u|small|abbr|mark|sub|sup)\b[^>]*>", re.I)
-# Text cut in the middle of its first tag: 'a href="…" rel="nofollow">text</a'.
+# Text cut in the middle of its first tag: 'a href="…" rel="nofollow">text</a'. No parser can
+# know that the start is a tag, so this one case is cut by pattern before parsing.
 _DANGLING = re.compile(r"""^\s*[a-zA-Z][\w-]*(?:\s+[\w:-]+=(?:"[^"]*"|'[^']*'))+\s*/?>""")
-_SCRIPT = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_DROPPED = ("script", "style", "noscript", "template", "iframe", "svg")
+# Tags that end a line of text; the others (a, span, b…) sit inside words and links.
+_BLOCKS = frozenset(
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "td",
+        "th",
+        "table",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "aside",
+        "figure",
+        "figcaption",
+        "dd",
+        "dt",
+        "hr",
+    ]
+)
 _WS = re.compile(r"[ \t\r\f\v]+")
 _NORM = re.compile(r"[^0-9a-z]+")
 
 
 def strip_html(text: str | None) -> str:
-    """Plain text from an HTML fragment: scripts dropped, tags removed, entities decoded, spaces tidied."""
+    """Plain text from an HTML fragment, read by lxml's HTML parser.
+
+    Scripts, styles and comments are dropped, attribute values never leak, entities are
+    decoded exactly once, block elements end lines, inline ones keep words and links whole.
+    """
     if not text:
         return ""
-    text = _SCRIPT.sub(" ", text)
-    text = re.sub(r"<br\s*/?>|</p\s*>|</div\s*>|</h\d\s*>|</li\s*>", "\n", text, flags=re.I)
     text = _DANGLING.sub(" ", text, count=1)
-    text = _INLINE_TAG.sub("", text)
-    text = _TAG.sub(" ", text)
-    text = html.unescape(html.unescape(text))
+    if "<" in text or "&" in text:
+        text = _html_text(text)
     text = text.replace("\u00a0", " ")
     lines = [_WS.sub(" ", line).strip() for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
+
+
+def _html_text(fragment: str) -> str:
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):  # nothing parseable (e.g. only a comment)
+        return ""
+    for node in list(root.iter(lxml.etree.Comment, *_DROPPED)):
+        node.drop_tree()  # keeps the text after it
+    for element in root.iter(*_BLOCKS):
+        element.tail = "\n" + (element.tail or "")
+    return root.text_content()
 
 
 def normalise_text(text: str | None) -> str:

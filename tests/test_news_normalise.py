@@ -239,7 +239,9 @@ def test_ambiguous_zone_without_a_declared_one_is_kept_and_labelled(text):
 def test_ambiguous_day_month_order_is_refused_unless_stated():
     parsed = parse_published("03-05-2025 16:25", "UTC")
     assert parsed.at is None and "ambiguous day/month order" in parsed.problem
-    assert parse_published("28-05-2025 16:25", "UTC").at == datetime(2025, 5, 28, 16, 25, tzinfo=UTC)
+    assert parse_published("28-05-2025 16:25", "UTC").at == datetime(
+        2025, 5, 28, 16, 25, tzinfo=UTC
+    )
     assert parse_published("05-05-2025", "UTC").at == datetime(2025, 5, 5, tzinfo=UTC)
 
 
@@ -273,3 +275,38 @@ def test_a_files_precision_column_coarsens_but_never_refines():
     frame, _ = normalise_articles(raws, now)
     got = dict(zip(frame["title"], frame["published_precision"], strict=True))
     assert got == {"day": "day", "claims second": "day", "none": "second"}
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://example.com/%7Euser/story", "https://example.com/~user/story"),
+        ("https://bücher.example/a", "https://xn--bcher-kva.example/a"),
+        ("https://example.com/a/../b", "https://example.com/b"),
+        ("https://example.com/a/./b?y=2&x=1", "https://example.com/a/b?x=1&y=2"),
+        ("https://example.com/caf%c3%a9", "https://example.com/café"),
+    ],
+)
+def test_canonical_url_one_url_however_spelled(a, b):
+    assert canonical_url(a) == canonical_url(b) is not None
+
+
+def test_canonical_url_refuses_malformed_hosts():
+    assert canonical_url("http://[::1") is None
+    assert canonical_url("https://example.com:99999/x") is None
+
+
+@pytest.mark.parametrize(
+    ("fragment", "text"),
+    [
+        ("<!-- <p>hidden</p> --> shown", "shown"),
+        ('<p title="a > b">text</p>', "text"),
+        ("&amp;lt;b&amp;gt;", "&lt;b&gt;"),  # decoded once: the text shows the entity
+        ("a<!-- x -->b <p>c<!-- y -->d</p>", "ab cd"),
+        ("<p>one</p><p>two<br>three</p>", "one\ntwo\nthree"),
+        ("x < y and <b>z</b>", "x < y and z"),
+        ("<style>p{}</style><noscript>enable js</noscript>body", "body"),
+    ],
+)
+def test_strip_html_reads_markup_with_a_parser(fragment, text):
+    assert strip_html(fragment) == text

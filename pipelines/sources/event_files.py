@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.errors import DataError
+from pipelines.news import strip_html
 from pipelines.schemas import (
     ARTICLE_SCHEMA,
     EVENT_ARTICLE_SCHEMA,
@@ -38,8 +38,6 @@ OPTIONAL_NAMES = {
 TITLE_LENGTH = 160
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 
-_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:p|br|div|li|ul|ol|h\d|blockquote)\b[^>]*>", re.I)
-_TAG = re.compile(r"<[^>]*>|^[^<>]*?>|<[^>]*$")  # whole tags and tags cut off at either end
 _SPACE = re.compile(r"\s+")
 
 
@@ -83,11 +81,8 @@ def read_events_table(path: Path) -> pl.DataFrame:
 
 
 def clean_text(text: str | None) -> str:
-    """Plain text from a post or headline: drop HTML tags, unescape entities, fold white space."""
-    if not text:
-        return ""
-    # Block tags separate words; inline tags (links, spans) sit inside words and must not split them.
-    return _SPACE.sub(" ", html.unescape(_TAG.sub("", _BLOCK_TAG.sub(" ", text)))).strip()
+    """Plain one-line text from a post or headline (HTML read by the parser, spaces folded)."""
+    return _SPACE.sub(" ", strip_html(text)).strip()
 
 
 def short_title(text: str, limit: int = TITLE_LENGTH) -> str:
