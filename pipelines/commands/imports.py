@@ -44,6 +44,7 @@ def import_bars_file(
     tz: str = "UTC",
     source: str = "file",
     time_column: str | None = None,
+    dayfirst: bool | None = None,
 ) -> BarsImport:
     """Read a price file in bounded chunks and store its bars (creating the instrument if unknown)."""
     from pipelines.sources.bar_files import iter_bar_file  # pyarrow: loaded when a file is read
@@ -51,12 +52,19 @@ def import_bars_file(
     # Each chunk is one batch (rows + rejects in one transaction), so a file of any size imports
     # in bounded memory and an interrupted import resumes by re-running.
     chunks = iter_bar_file(
-        file, instrument, timeframe, tz=tz, source=source, time_column=time_column
+        file,
+        instrument,
+        timeframe,
+        tz=tz,
+        source=source,
+        time_column=time_column,
+        dayfirst=dayfirst,
     )
     first = next(chunks)  # the first chunk is checked before the store is opened
     instrument_row = _instrument_row(config, instrument, source)
     result = UpsertResult(table="bars")
     rejects: list[Reject] = []
+    notes: list[str] = []
     n_read = 0
     # closing(): the file reader stops at once on an error, not at interpreter exit.
     with contextlib.closing(chunks), store.writing(db_path, "import bars") as st:
@@ -75,6 +83,7 @@ def import_bars_file(
             result += results["bars"]
             rejects += chunk.rejects
             n_read += chunk.n_read
+            notes = chunk.notes  # the last chunk's notes cover the whole file
         run.add(result)
         run.read = n_read
         run.rejected = len(rejects)
@@ -85,7 +94,7 @@ def import_bars_file(
             "tz": tz,
         }
         st.finish_run(run, "ok" if result.stored or result.unchanged or not rejects else "partial")
-    return BarsImport(first.columns_used, first.notes, n_read, rejects, result, created)
+    return BarsImport(first.columns_used, notes, n_read, rejects, result, created)
 
 
 def import_bars(
@@ -106,6 +115,11 @@ def import_bars(
     time_column: str | None = typer.Option(
         None, "--time-column", help="Name the time column if not detected."
     ),
+    dayfirst: bool | None = typer.Option(
+        None,
+        "--dayfirst/--monthfirst",
+        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
+    ),
 ) -> None:
     """Import OHLCV bars (or close-only Date,Price) from a CSV, Parquet or Arrow/Feather file."""
     app = state(ctx)
@@ -118,6 +132,7 @@ def import_bars(
         tz=tz,
         source=source,
         time_column=time_column,
+        dayfirst=dayfirst,
     )
     cols = ", ".join(f"{k}←{v}" for k, v in done.columns_used.items())
     typer.echo(f"{file}: columns {cols}")
@@ -146,6 +161,7 @@ def import_events_file(
     title_column: str | None = None,
     outlet: str | None = None,
     category: str | None = None,
+    dayfirst: bool | None = None,
 ) -> EventsImport:
     """Read an event file and store its events, reports and instrument links."""
     from pipelines.sources.event_files import read_event_file
@@ -160,6 +176,7 @@ def import_events_file(
             title_column=title_column,
             outlet=outlet,
             category=category,
+            dayfirst=dayfirst,
             known_instruments=known,
         )
         run = st.start_run("import:events")
@@ -196,9 +213,14 @@ def import_events(
         None, "--title-column", help="Name the title column if not detected."
     ),
     outlet: str | None = typer.Option(
-        None, "--outlet", help="Outlet for rows without one (default: file name)."
+        None, "--outlet", help="Outlet for rows without one (default: none)."
     ),
     category: str | None = typer.Option(None, "--category", help="Category for rows without one."),
+    dayfirst: bool | None = typer.Option(
+        None,
+        "--dayfirst/--monthfirst",
+        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
+    ),
 ) -> None:
     """Import timestamped events (one row = one event with one report) from CSV or JSONL."""
     app = state(ctx)
@@ -211,6 +233,7 @@ def import_events(
         title_column=title_column,
         outlet=outlet,
         category=category,
+        dayfirst=dayfirst,
     )
     parsed = done.parsed
     typer.echo(f"{file}: columns {', '.join(f'{k}←{v}' for k, v in parsed.columns_used.items())}")
