@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -163,14 +164,45 @@ def writing(
     wait at the gate for the new file instead of finding none (those inside keep the old one).
     """
     path = Path(db_path) if db_path is not None else default_db_path()
-    with RefreshLock(path, command, timeout=wait), writer_gate(path):
-        if fresh:
-            path.unlink(missing_ok=True)
-            path.with_name(path.name + ".wal").unlink(missing_ok=True)
-        with writer(path, migrate_first=migrate, **WRITER_OPEN) as st:
-            if migrate:
-                st.close_stale_runs()  # any writer tidies up after a killed one
-            yield st
+    try:
+        with RefreshLock(path, command, timeout=wait), writer_gate(path):
+            if fresh:
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + ".wal").unlink(missing_ok=True)
+            with writer(path, migrate_first=migrate, **WRITER_OPEN) as st:
+                try:
+                    if migrate:
+                        st.close_stale_runs()  # any writer tidies up after a killed one
+                    yield st
+                except (duckdb.Error, OSError, StoreError) as exc:
+                    reason = write_failure(path, exc)
+                    _fail_open_runs(st, reason)
+                    raise StoreError(reason) from exc
+    except (duckdb.Error, OSError) as exc:
+        raise StoreError(write_failure(path, exc)) from exc
+
+
+def write_failure(path: Path, exc: BaseException) -> str:
+    """One line saying why a write to the database failed, with what to do for the usual causes."""
+    text = first_line(exc)
+    if not isinstance(exc, StoreError):
+        text = f"cannot write {path}: {text}"
+    low = text.lower()
+    code = getattr(exc, "errno", None)
+    if "no space left" in low or code == errno.ENOSPC:
+        return f"{text} (the disk is full: free space and retry)"
+    if "read-only" in low or code in (errno.EROFS, errno.EACCES):
+        return f"{text} (the file or its folder is read-only)"
+    return text
+
+
+def _fail_open_runs(st: Store, reason: str) -> None:
+    """Close the runs a failed session started as 'failed' with the reason (best effort)."""
+    _rollback(st.con)
+    for run in list(st.open_runs):
+        run.errors.append(reason)
+        with suppress(duckdb.Error):  # the disk may still be full: the next writer closes it
+            st.finish_run(run, "failed")
 
 
 @contextmanager
@@ -252,6 +284,7 @@ class Store:
         self.path = path
         self._keys: dict[str, list[str]] = {}
         self._columns: dict[str, list[str]] = {}
+        self.open_runs: list[RunLog] = []  # started here, not finished yet
 
     # -- schema ----------------------------------------------------------------------------
 
@@ -447,7 +480,9 @@ class Store:
             "values (?, ?, 'running', ?, ?) returning run_id",
             [source, datetime.now(UTC), os.getpid(), socket.gethostname()],
         ).fetchall()[0]
-        return RunLog(run_id=int(row[0]), source=source)
+        run = RunLog(run_id=int(row[0]), source=source)
+        self.open_runs.append(run)
+        return run
 
     def close_stale_runs(self) -> int:
         """Mark 'interrupted' every run left 'running' by a process that is gone; return how many.
@@ -476,6 +511,8 @@ class Store:
 
     def finish_run(self, run: RunLog, status: str | None = None) -> str:
         """Close the run with its counts; status defaults to ok / partial / failed from the errors."""
+        if run in self.open_runs:
+            self.open_runs.remove(run)
         if status is None:
             status = (
                 "ok" if not run.errors else ("partial" if run.stored or run.present else "failed")
