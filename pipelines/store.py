@@ -74,7 +74,8 @@ def view_files() -> list[Path]:
 # ---------------------------------------------------------------------------- connections
 
 
-def _is_lock_conflict(exc: Exception) -> bool:
+def is_lock_conflict(exc: Exception) -> bool:
+    """True when a DuckDB error says another process holds the file's lock."""
     text = str(exc)
     return "Could not set lock" in text or "Conflicting lock" in text
 
@@ -124,7 +125,7 @@ def open_connection(
             con.execute("set enable_progress_bar = false")
             return con
         except duckdb.Error as exc:  # IOException on lock conflicts
-            if not _is_lock_conflict(exc):
+            if not is_lock_conflict(exc):
                 raise StoreError(
                     f"cannot open database {path}: {str(exc).splitlines()[0]}"
                 ) from exc
@@ -557,7 +558,30 @@ def query_frame(
     """Run SQL (with bind parameters) and return a Polars frame."""
     # duckdb 2: relations (con.sql) convert to Polars; DB-API results (con.execute) do not.
     rel = con.sql(sql, params=params) if params is not None else con.sql(sql)
-    return rel.pl() if rel is not None else pl.DataFrame()
+    if rel is None:
+        return pl.DataFrame()
+    if all(polars_can_hold(str(t)) for t in rel.types):
+        return rel.pl()
+    return as_text_where_needed(rel).pl()
+
+
+# DuckDB types whose Arrow form Polars refuses (intervals…): shown as their text instead.
+_UNHOLDABLE_TYPES = ("INTERVAL", "TIME WITH TIME ZONE", "UNION(", "BIT", "VARINT", "BIGNUM")
+
+
+def polars_can_hold(duckdb_type: str) -> bool:
+    """False for a DuckDB type (or a nested type holding one) that Polars cannot represent."""
+    text = duckdb_type.upper()
+    return not any(t in text for t in _UNHOLDABLE_TYPES)
+
+
+def as_text_where_needed(rel: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+    """The relation with every column Polars cannot hold cast to text (the rest unchanged)."""
+    parts = [
+        f"{_q(name)}::varchar as {_q(name)}" if not polars_can_hold(str(dtype)) else _q(name)
+        for name, dtype in zip(rel.columns, rel.types, strict=True)
+    ]
+    return rel.project(", ".join(parts))
 
 
 def duplicate_keys(con: duckdb.DuckDBPyConnection, table: str) -> int:
