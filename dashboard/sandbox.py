@@ -34,7 +34,7 @@ ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_ROW_CAP = 10_000
 MEMORY_LIMIT = "512MB"  # DuckDB's own cap inside the worker
-WORKER_ADDRESS_SPACE = 1_500_000_000  # bytes; everything else the worker allocates
+WORKER_ADDRESS_SPACE = 1_200_000_000  # bytes the worker may map beyond what it starts with
 BYTE_CAP = 64 * 1024 * 1024  # result bytes sent back to the page
 CELL_CAP = 10_000  # characters of one text cell
 MAX_CONCURRENT = 2  # console queries running at once (others wait up to their timeout)
@@ -228,7 +228,9 @@ def _worker(out: Connection, db_path: str, sql: str, row_cap: int, timeout_s: fl
     try:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (WORKER_ADDRESS_SPACE, WORKER_ADDRESS_SPACE))
+        # On top of what is mapped already (libraries, thread stacks): the query's own room.
+        limit = _mapped_bytes() + WORKER_ADDRESS_SPACE
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass  # no such limit on this platform: DuckDB's memory_limit still applies
     try:
@@ -258,6 +260,15 @@ def _worker(out: Connection, db_path: str, sql: str, row_cap: int, timeout_s: fl
     finally:
         timer.cancel()
         con.close()
+
+
+def _mapped_bytes() -> int:
+    """The process's current virtual size (Linux /proc), 0 where unknown."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def _fetch(rel: duckdb.DuckDBPyRelation, row_cap: int) -> tuple[bytes, bool]:
