@@ -38,7 +38,7 @@ WORKER_ADDRESS_SPACE = 1_200_000_000  # bytes the worker may map beyond what it 
 BYTE_CAP = 64 * 1024 * 1024  # result bytes sent back to the page
 CELL_CAP = 10_000  # characters of one text cell
 MAX_CONCURRENT = 2  # console queries running at once (others wait up to their timeout)
-KILL_GRACE_S = 1.0  # after the timeout, how long DuckDB's interrupt gets before a kill
+KILL_GRACE_S = 3.0  # after the timeout, how long DuckDB's interrupt gets before a kill
 THREADS = 1
 
 # Table and scalar functions a console query may not call: they reveal settings (paths, home

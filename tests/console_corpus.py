@@ -111,7 +111,7 @@ CORPUS: list[tuple[str, tuple[str, ...], str]] = [
     ("select list(i) from range(500000000) t(i)", (F, T), ""),
     ("select count(*) from range(100000000) a, range(100000000) b", (F,), "memory"),
     ("select repeat('y', 1000000) from range(20000)", (F, T, "ok"), ""),
-    ("select * from range(100000000)", ("ok",), ""),
+    ("select * from range(100000000)", ("ok", T), ""),  # ok unless the machine is starved
     # long-running functions
     ("select sum(hash(i)) from range(10000000000) t(i)", (T,), "timeout"),
     ("with recursive r(n) as (select 1 union all select n + 1 from r) select count(*) from r", (T, F), ""),
