@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, ui
+from dashboard.text import md
 
 WINDOWS = {
     "−1h / +4h": (3_600, 14_400),
@@ -70,10 +71,10 @@ def body() -> None:
     if ev is None:
         return
     t0: datetime = ev["event_at"].astimezone(UTC)
-    st.markdown(f"### {ev['title']}")
+    st.markdown(f"### {md(ev['title'])}")
     st.caption(
-        f"{ui.fmt_ts(t0)} · {ev.get('category') or 'uncategorised'} · {ev['n_articles']} report(s) "
-        f"from {ev['n_outlets']} outlet(s) · first: {ev.get('first_outlet') or '—'} · id `{ev['event_id']}`"
+        f"{ui.fmt_ts(t0)} · {md(ev.get('category') or 'uncategorised')} · {ev['n_articles']} report(s) "
+        f"from {ev['n_outlets']} outlet(s) · first: {md(ev.get('first_outlet') or '—')} · id {md(ev['event_id'])}"
     )
     available = data.instruments_with_bars()
     linked = [i for i in ev["instruments"] if i in available]
