@@ -166,13 +166,13 @@ def strip_controls(text: str | None) -> str | None:
     )
 
 
-def web_url(url: str | None, base: str | None = None) -> str | None:
+def web_url(url: object, base: str | None = None) -> str | None:
     """The link resolved against `base` if it is an http(s) URL with a host, else None.
 
     `javascript:`, `data:`, `file:` and other schemes are never stored: they would be live links
     in the dashboard.
     """
-    if not url or not url.strip():
+    if not isinstance(url, str) or not url.strip():
         return None
     full = urljoin(base, url.strip()) if base else url.strip()
     parts = urlsplit(full)

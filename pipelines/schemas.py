@@ -133,9 +133,13 @@ def validate_bars(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         problem = problem.when(pl.col(col).is_not_null() & pl.col(col).is_nan()).then(
             pl.lit(f"NaN {col}")
         )
+        problem = problem.when(pl.col(col).is_infinite()).then(pl.lit(f"infinite {col}"))
         problem = problem.when(pl.col(col) <= 0).then(pl.lit(f"{col} is zero or negative"))
     problem = problem.when(pl.col("high") < pl.col("low")).then(pl.lit("high < low"))
     problem = problem.when(pl.col("volume") < 0).then(pl.lit("negative volume"))
+    problem = problem.when(pl.col("volume").is_nan() | pl.col("volume").is_infinite()).then(
+        pl.lit("NaN or infinite volume")
+    )
     problem = problem.when(pl.col("timeframe").is_in(list(TIMEFRAMES)).not_()).then(
         pl.lit("unknown timeframe")
     )
@@ -152,6 +156,8 @@ def validate_quotes(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         .then(pl.lit("missing or NaN price"))
         .when(pl.col("price") <= 0)
         .then(pl.lit("price is zero or negative"))
+        .when(pl.col("price").is_infinite())
+        .then(pl.lit("infinite price"))
         .otherwise(pl.lit(None, dtype=pl.Utf8))
     )
     return split_valid(frame, problem)
