@@ -185,8 +185,12 @@ class Config:
         return [i.id for i in self.instruments]
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Read and validate the config file (default: TICKERWIRE_CONFIG, ./tickerwire.toml, built-in)."""
+def load_config(path: str | Path | None = None, *, check_all: bool = True) -> Config:
+    """Read and validate the config file (default: TICKERWIRE_CONFIG, ./tickerwire.toml, built-in).
+
+    `check_all=False` validates only what `parse_config` reads (database, venues, instruments),
+    for callers that need no more and should not import every feature's checker.
+    """
     file = Path(path) if path else default_config_path()
     if not file.is_file():
         raise ConfigError(f"{file}: config file not found")
@@ -202,7 +206,7 @@ def load_config(path: str | Path | None = None) -> Config:
             "(or delete the file to use the built-in defaults)"
         )
     config = parse_config(raw, file)
-    problems = check_sections(config)
+    problems = check_sections(config) if check_all else []
     if problems:
         raise ConfigError("\n".join(problems))
     return config

@@ -367,3 +367,28 @@ def test_config(tmp_path, case):
 def test_the_corpus_has_at_least_a_hundred_kinds():
     kinds = len(BAR_CASES) + len(EVENT_CASES) + len(FEED_CASES) + len(CONFIG_CASES) + 5
     assert kinds >= 100, kinds
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["refresh"],
+        ["events", "add", "--at", "2026-01-05T10:00:00Z", "--title", "x"],
+        ["retention", "--force"],
+        ["health"],
+        ["schedule"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_commands_refuse_a_bad_section_before_doing_anything(tmp_path, args):
+    path = tmp_path / "tickerwire.toml"
+    path.write_text("[freshness]\ngrace = 99999999999999999999999\n[schedule]\nquotes = 'often'\n")
+    db = tmp_path / "never.duckdb"
+    result = runner.invoke(app, ["--db", str(db), "--config", str(path), *args])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ConfigError), result.exception
+    assert str(result.exception).splitlines() == [
+        f"{path}: schedule.quotes: 'often' is neither an interval (30s, 5m, 2h, 1d) nor a 5-field cron expression",
+        f"{path}: freshness.grace: 1e+23 is out of range (at most 1e+12)",
+    ]
+    assert not db.exists()
