@@ -175,10 +175,15 @@ def writing(
                     if migrate:
                         st.close_stale_runs()  # any writer tidies up after a killed one
                     yield st
-                except (duckdb.Error, OSError, StoreError) as exc:
+                except KeyboardInterrupt:
+                    _fail_open_runs(st, "stopped by Ctrl-C", "interrupted")
+                    raise
+                except Exception as exc:
                     reason = write_failure(path, exc)
-                    _fail_open_runs(st, reason)
-                    raise StoreError(reason) from exc
+                    _fail_open_runs(st, reason, "failed")
+                    if isinstance(exc, duckdb.Error | OSError | StoreError):
+                        raise StoreError(reason) from exc
+                    raise
     except (duckdb.Error, OSError) as exc:
         raise StoreError(write_failure(path, exc)) from exc
 
@@ -186,7 +191,7 @@ def writing(
 def write_failure(path: Path, exc: BaseException) -> str:
     """One line saying why a write to the database failed, with what to do for the usual causes."""
     text = first_line(exc)
-    if not isinstance(exc, StoreError):
+    if isinstance(exc, duckdb.Error | OSError):
         text = f"cannot write {path}: {text}"
     low = text.lower()
     code = getattr(exc, "errno", None)
@@ -197,13 +202,13 @@ def write_failure(path: Path, exc: BaseException) -> str:
     return text
 
 
-def _fail_open_runs(st: Store, reason: str) -> None:
-    """Close the runs a failed session started as 'failed' with the reason (best effort)."""
+def _fail_open_runs(st: Store, reason: str, status: str) -> None:
+    """Close the runs a failed session started, with the reason (best effort)."""
     _rollback(st.con)
     for run in list(st.open_runs):
         run.errors.append(reason)
         with suppress(duckdb.Error):  # the disk may still be full: the next writer closes it
-            st.finish_run(run, "failed")
+            st.finish_run(run, status)
 
 
 @contextmanager
