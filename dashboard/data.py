@@ -20,6 +20,8 @@ import polars as pl
 import streamlit as st
 
 from pipelines import store
+from pipelines.analytics import reaction
+from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
 from pipelines.errors import ConfigError, TickerwireError
 from pipelines.schemas import TIMEFRAMES
 
@@ -28,13 +30,6 @@ MAX_CANDLES = 2_000
 MAX_LINE_POINTS = 4_000
 # Lines are first re-bucketed in SQL to at most this many points, then MinMax-LTTB'd in Python.
 LINE_PREBUCKET = 20_000
-HORIZONS: tuple[tuple[str, int], ...] = (
-    ("+5m", 300),
-    ("+15m", 900),
-    ("+1h", 3600),
-    ("+4h", 14_400),
-    ("+1d", 86_400),
-)
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
 
@@ -123,14 +118,19 @@ def query(db: str, name: str, params: dict[str, Any] | None = None) -> pl.DataFr
 
 @cached
 def meta(db: str) -> dict[str, str]:
-    """The `meta` table as a dict (dataset = 'demo' for the synthetic demo)."""
+    """The `meta` table as a dict (dataset = 'sample' for the bundled sample, 'synthetic' …)."""
     frame = query(db, "dash_meta")
     return dict(zip(frame["key"].to_list(), frame["value"].to_list(), strict=True))
 
 
 def is_demo() -> bool:
-    """True when the open database is the synthetic demo."""
-    return meta().get("dataset") == "demo"
+    """True when the open database is synthetic (dataset 'synthetic', or 'demo' from older builds)."""
+    return meta().get("dataset") in ("synthetic", "demo")
+
+
+def is_sample() -> bool:
+    """True when the open database was built from the bundled sample (`tickerwire demo`)."""
+    return meta().get("dataset") == "sample"
 
 
 def watchlist() -> list[str]:
@@ -162,14 +162,7 @@ def tf_seconds(timeframe: str) -> int:
 
 def finest_timeframes() -> dict[str, str]:
     """Per instrument, its finest stored timeframe (the one charts and studies read)."""
-    cov = coverage()
-    best: dict[str, str] = {}
-    for inst, tf in cov.select("instrument_id", "timeframe").iter_rows():
-        if tf not in TIMEFRAMES:
-            continue
-        if inst not in best or tf_seconds(tf) < tf_seconds(best[inst]):
-            best[inst] = tf
-    return best
+    return reaction.finest_timeframes(coverage())
 
 
 def instruments_with_bars() -> list[str]:
@@ -177,6 +170,21 @@ def instruments_with_bars() -> list[str]:
     have = set(finest_timeframes())
     order = [i for i in watchlist() if i in have]
     return order + sorted(have - set(order))
+
+
+@cached
+def _instruments_near(db: str, lo: datetime, hi: datetime) -> list[str]:
+    return query(db, "dash_instruments_near", {"lo": lo, "hi": hi})["instrument_id"].to_list()
+
+
+def instruments_near(t0: datetime, around: timedelta = timedelta(days=1)) -> list[str]:
+    """Instruments with bars within `around` of t0 (the ones an event page can chart)."""
+    return _instruments_near(t0 - around, t0 + around)
+
+
+def without_bars() -> pl.DataFrame:
+    """Instruments marked unavailable, with the reason (e.g. 'no bars in the bundled sample')."""
+    return instruments().filter(~pl.col("available")).select("instrument_id", "unavailable_reason")
 
 
 def span(instrument_ids: Sequence[str] | None = None) -> tuple[datetime, datetime] | None:
@@ -503,43 +511,17 @@ def event_paths(ids: Sequence[str], t0: datetime, before_s: int, after_s: int) -
 
 @cached
 def _returns(db: str, ids: tuple[str, ...], timeframe: str, t0: datetime) -> pl.DataFrame:
-    return query(
-        db,
-        "dash_event_returns",
-        {
-            "ids": list(ids),
-            "timeframe": timeframe,
-            "tf_s": tf_seconds(timeframe),
-            "t0": t0,
-            "labels": [h for h, _ in HORIZONS],
-            "secs": [s for _, s in HORIZONS],
-            "max_h_s": max(s for _, s in HORIZONS) + tf_seconds(timeframe),
-            "stale_bars": 2,
-        },
-    )
-
-
-def significance(z: float | None) -> tuple[float | None, str]:
-    """Two-sided normal p-value of a z-score and its stars (*** < 0.01, ** < 0.05, * < 0.1)."""
-    if z is None or not math.isfinite(z):
-        return None, ""
-    p = math.erfc(abs(z) / math.sqrt(2))
-    stars = "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
-    return p, stars
+    return query(db, "dash_event_returns", reaction.returns_params(ids, timeframe, t0))
 
 
 def event_returns(ids: Sequence[str], t0: datetime) -> pl.DataFrame:
-    """Returns at +5m … +1d per instrument with z-score, p-value and significance stars."""
+    """Returns at +5m … +1d per instrument with z-score, p-value, Benjamini–Hochberg q over all
+    the returned tests, and the mark from q (pipelines.analytics.reaction)."""
     parts = [_returns(tuple(g), tf, t0) for tf, g in _by_timeframe(ids).items()]
     parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame()
-    frame = pl.concat(parts, how="vertical_relaxed")
-    sig = [significance(z) for z in frame["z"].to_list()]
-    return frame.with_columns(
-        pl.Series("p_value", [s[0] for s in sig], dtype=pl.Float64),
-        pl.Series("signif", [s[1] for s in sig], dtype=pl.Utf8),
-    )
+    return reaction.with_significance(pl.concat(parts, how="vertical_relaxed"))
 
 
 @cached

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipelines import calendars
 from pipelines.errors import ConfigError
 from pipelines.paths import default_config_path
 
 ASSET_CLASSES = ("crypto", "commodity", "equity", "index", "fx", "other")
 INSTRUMENT_SOURCES = ("ccxt", "yahoo", "file", "strip", "demo")
-CALENDARS = ("24/7", "cme_globex", "ice_futures", "nyse", "xetra", "hkex", "lse", "fx_24/5")
+CALENDARS = tuple(calendars.CALENDARS)  # the names a `calendar` key may take
 
 # Top-level sections a config may hold. Each feature validates its own section through
 # `Section` (below); a section not listed here is a typo and is refused.

@@ -121,9 +121,13 @@ def split_valid(frame: pl.DataFrame, problems: pl.Expr) -> tuple[pl.DataFrame, l
     return good, rejects
 
 
-def validate_bars(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
-    """Refuse bars with a missing time, NaN/zero/negative prices, or high below low."""
-    frame = conform(frame, BAR_SCHEMA)
+def bar_problems() -> pl.Expr:
+    """Why a bar is refused (a reason string), null when it is fine; over BAR_SCHEMA columns.
+
+    Refused: a missing time; a missing, NaN or infinite price; a zero or negative price; OHLC
+    that contradict each other (low above high, open or close outside low…high); a negative
+    volume; an unknown timeframe.
+    """
     price_cols = ["open", "high", "low", "close"]
     problem = pl.when(pl.col("ts").is_null()).then(pl.lit("missing or unparseable time"))
     problem = problem.when(pl.col("close").is_null() | pl.col("close").is_nan()).then(
@@ -136,6 +140,10 @@ def validate_bars(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         problem = problem.when(pl.col(col).is_infinite()).then(pl.lit(f"infinite {col}"))
         problem = problem.when(pl.col(col) <= 0).then(pl.lit(f"{col} is zero or negative"))
     problem = problem.when(pl.col("high") < pl.col("low")).then(pl.lit("high < low"))
+    for col in ("open", "close"):
+        problem = problem.when(pl.col(col) > pl.col("high")).then(pl.lit(f"{col} above high"))
+        problem = problem.when(pl.col(col) < pl.col("low")).then(pl.lit(f"{col} below low"))
+    problem = problem.when(pl.col("volume").is_infinite()).then(pl.lit("infinite volume"))
     problem = problem.when(pl.col("volume") < 0).then(pl.lit("negative volume"))
     problem = problem.when(pl.col("volume").is_nan() | pl.col("volume").is_infinite()).then(
         pl.lit("NaN or infinite volume")
@@ -143,7 +151,13 @@ def validate_bars(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
     problem = problem.when(pl.col("timeframe").is_in(list(TIMEFRAMES)).not_()).then(
         pl.lit("unknown timeframe")
     )
-    return split_valid(frame, problem.otherwise(pl.lit(None, dtype=pl.Utf8)))
+    return problem.otherwise(pl.lit(None, dtype=pl.Utf8))
+
+
+def validate_bars(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+    """Split bars into valid ones and rejects (see `bar_problems` for the rules)."""
+    frame = conform(frame, BAR_SCHEMA)
+    return split_valid(frame, bar_problems())
 
 
 def validate_quotes(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:

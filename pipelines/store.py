@@ -61,6 +61,17 @@ def load_sql(name: str) -> str:
     )
 
 
+def _fill_sessions(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 0050's data: the generated trading sessions (pipelines/calendars.py)."""
+    from pipelines.calendars import write_sessions
+
+    write_sessions(con)
+
+
+# Python steps run in a migration's transaction, right after its SQL (generated data).
+_MIGRATION_DATA_STEPS = {"0050_sessions.sql": _fill_sessions}
+
+
 def migration_files() -> list[Path]:
     """The migration files in the order they are applied (by their NNNN_ prefix)."""
     return sorted((sql_dir() / "migrations").glob("*.sql"))
@@ -317,6 +328,8 @@ class Store:
             con.execute("begin transaction")
             try:
                 con.execute(path.read_text(encoding="utf-8"))
+                if path.name in _MIGRATION_DATA_STEPS:  # data a migration's tables start with
+                    _MIGRATION_DATA_STEPS[path.name](con)
                 con.execute("insert into _migrations values (?, ?)", [path.name, datetime.now(UTC)])
                 con.execute("commit")
             except duckdb.Error as exc:
@@ -565,9 +578,11 @@ def query_frame(
     rel = con.sql(sql, params=params) if params is not None else con.sql(sql)
     if rel is None:
         return pl.DataFrame()
-    if all(polars_can_hold(str(t)) for t in rel.types):
-        return rel.pl()
-    return as_text_where_needed(rel).pl()
+    if not all(polars_can_hold(str(t)) for t in rel.types):
+        rel = as_text_where_needed(rel)  # intervals…: shown as their text
+    # Through the Arrow C stream interface: same frame as rel.pl(), without importing pyarrow,
+    # which alone costs 0.4 s of every short command's start-up (bench/bench_startup.py).
+    return pl.DataFrame(rel)
 
 
 # DuckDB types whose Arrow form Polars refuses (intervals…): shown as their text instead.

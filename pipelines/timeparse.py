@@ -50,6 +50,7 @@ class ParsedTimes:
     problems: pl.Series  # Utf8, null where the row parsed
     naive_rows: int  # rows that carried no zone and were taken in the given zone
     day_rows: pl.Series  # Boolean: the row was a bare date (precision 'day')
+    epoch_unit: str | None = None  # the unit of epoch numbers in this column, when it had any
 
     @property
     def date_only(self) -> bool:
@@ -79,8 +80,15 @@ def resolve_zone(tz: str) -> str:
     return tz
 
 
-def parse_times(column: pl.Series, tz: str = "UTC") -> ParsedTimes:
-    """Parse a column (datetime, date, epoch number or text) to UTC; naive values are taken in `tz`."""
+def parse_times(
+    column: pl.Series, tz: str = "UTC", *, epoch_unit: str | None = None
+) -> ParsedTimes:
+    """Parse a column (datetime, date, epoch number or text) to UTC; naive values are taken in `tz`.
+
+    Epoch numbers (as numbers or as digits in text) take their unit from their magnitude; a
+    column has one unit (`epoch_unit`, else the most common one here) and a row in another
+    unit is refused rather than read 1000× off.
+    """
     zone = resolve_zone(tz)
     n = column.len()
     dtype = column.dtype
@@ -92,8 +100,11 @@ def parse_times(column: pl.Series, tz: str = "UTC") -> ParsedTimes:
     if dtype == pl.Date:
         return _localise(column.cast(pl.Datetime("us")), zone, column, _flags(n, True))
     if dtype.is_numeric():
-        return _from_epoch(column)
+        return _from_epoch(column, epoch_unit)
     text = column.cast(pl.Utf8).str.strip_chars()
+    numeric = text.str.contains(_EPOCH_TEXT).fill_null(False)
+    if numeric.any():
+        return _mixed_epoch(text, numeric, tz, epoch_unit)
     aware = _first_matching(text, AWARE_FORMATS, aware=True)
     naive = _first_matching(text, NAIVE_FORMATS, aware=False)
     dates = _first_matching(text, DATE_FORMATS, aware=False, date=True)
@@ -171,19 +182,85 @@ def _localise(naive: pl.Series, zone: str, original: pl.Series, day_rows: pl.Ser
     return ParsedTimes(ts, problems, int(naive.is_not_null().sum()), day_rows)
 
 
-def _from_epoch(column: pl.Series) -> ParsedTimes:
-    """Epoch numbers: the unit is read from the magnitude (seconds, milliseconds, microseconds)."""
+# Epoch units by magnitude: (name, largest absolute value read in it, microseconds per unit).
+# 1e11 s is the year 5138 and 1e11 ms is 1973, so the classes cannot be confused for real data.
+EPOCH_UNITS = (
+    ("seconds", 1e11, 1_000_000.0),
+    ("milliseconds", 1e14, 1_000.0),
+    ("microseconds", 1e17, 1.0),
+    ("nanoseconds", float("inf"), 0.001),
+)
+_EPOCH_TEXT = r"^-?\d{9,19}(?:\.\d+)?$"  # 8 digits would be a YYYYMMDD date
+
+
+def _epoch_class(values: pl.Series) -> pl.Series:
+    """The index into EPOCH_UNITS of each value (null for null)."""
+    mag = values.abs()
+    return pl.select(
+        pl.when(pl.lit(mag) < EPOCH_UNITS[0][1])
+        .then(0)
+        .when(pl.lit(mag) < EPOCH_UNITS[1][1])
+        .then(1)
+        .when(pl.lit(mag) < EPOCH_UNITS[2][1])
+        .then(2)
+        .when(pl.lit(mag).is_not_null())
+        .then(3)
+    ).to_series()
+
+
+def _from_epoch(
+    column: pl.Series, epoch_unit: str | None = None, original: pl.Series | None = None
+) -> ParsedTimes:
+    """Epoch numbers: the column's unit from the magnitude; rows in another unit are refused."""
     values = column.cast(pl.Float64)
-    biggest = values.abs().max() or 0
-    if biggest < 1e11:
-        unit = 1_000_000
-    elif biggest < 1e14:
-        unit = 1_000
-    else:
-        unit = 1
-    micros = (values * unit).round(0).cast(pl.Int64)
-    ts = pl.from_epoch(micros, time_unit="us").dt.replace_time_zone("UTC").cast(UTC_TS)
-    return ParsedTimes(ts, _null_reasons(ts, column), 0, _flags(ts.len(), False))
+    classes = _epoch_class(values)
+    names = [u[0] for u in EPOCH_UNITS]
+    if epoch_unit is None:
+        counts = classes.drop_nulls().value_counts(sort=True)
+        unit = counts[0, 0] if counts.height else 0
+        epoch_unit = names[unit]
+    unit = names.index(epoch_unit)
+    micros = (values * EPOCH_UNITS[unit][2]).round(0)
+    ok = (classes == unit).fill_null(False)
+    micros = micros.zip_with(ok, pl.Series([None] * len(micros), dtype=pl.Float64))
+    ts = (
+        pl.from_epoch(micros.cast(pl.Int64), time_unit="us")
+        .dt.replace_time_zone("UTC")
+        .cast(UTC_TS)
+    )
+    other = pl.Series([names[c] if c is not None else None for c in classes.to_list()])
+    problems = pl.select(
+        pl.when(pl.lit(values).is_null())
+        .then(pl.lit("missing time"))
+        .when(~pl.lit(ok))
+        .then(
+            pl.lit("epoch in ")
+            + pl.lit(other)
+            + pl.lit(f" where the column uses {epoch_unit}: ")
+            + pl.lit((original if original is not None else column).cast(pl.Utf8))
+        )
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+    ).to_series()
+    return ParsedTimes(ts, problems, 0, _flags(ts.len(), False), epoch_unit)
+
+
+def _mixed_epoch(
+    text: pl.Series, numeric: pl.Series, tz: str, epoch_unit: str | None
+) -> ParsedTimes:
+    """A text column with epoch digits: those rows read as epochs, the others as text times."""
+    nulls = pl.Series([None] * len(text), dtype=pl.Utf8)
+    digits = text.zip_with(numeric, nulls)
+    epochs = _from_epoch(digits.cast(pl.Float64), epoch_unit, original=digits)
+    if bool(numeric.all()):
+        return epochs
+    rest = parse_times(text.zip_with(~numeric, nulls), tz)
+    return ParsedTimes(
+        epochs.ts.zip_with(numeric, rest.ts),
+        epochs.problems.zip_with(numeric, rest.problems),
+        rest.naive_rows,
+        rest.day_rows & ~numeric,
+        epochs.epoch_unit,
+    )
 
 
 def _null_reasons(ts: pl.Series, original: pl.Series) -> pl.Series:

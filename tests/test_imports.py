@@ -258,3 +258,21 @@ def test_parquet_with_naive_times_uses_tz(tmp_path):
     result = cli(db, "import", "bars", str(path), "-i", "Q", "-t", "1m", "--tz", "America/New_York")
     assert result.returncode == 0, result.stderr
     assert span(db, "Q", "1m")[1] == utc(2026, 1, 5, 14, 30)
+
+
+def test_events_with_many_short_titles_then_a_long_one(tmp_path):
+    # Rows 1..150 have titles short enough to need no summary; row 151's text is longer than a
+    # title, so only it has a summary: the frame must take its dtype from the schema.
+    path = tmp_path / "posts.csv"
+    lines = ["time,title"] + [
+        f"2025-01-01T{i // 60:02d}:{i % 60:02d}:00Z,short post {i}" for i in range(150)
+    ]
+    lines.append("2025-01-02T00:00:00Z," + "a long post " * 30)
+    path.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "t.duckdb"
+    result = cli(db, "import", "events", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "read 151 rows: stored 151 events" in result.stdout
+    with store.reader(db) as con:
+        summaries = con.execute("select count(summary) from articles").fetchall()[0][0]
+    assert summaries == 1

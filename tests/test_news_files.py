@@ -200,3 +200,20 @@ def test_events_add_refuses_unknown_instruments_and_categories(tmp_path):
         db, "events", "add", "--at", "2025-04-02T20:00:00Z", "--title", "x", "--category", "gossip"
     )
     assert bad.exit_code != 0 and "gossip" in str(bad.exception)
+
+
+def test_events_add_links_any_stored_instrument_and_names_the_unknown(tmp_path):
+    db = tmp_path / "ev.duckdb"
+    prices = tmp_path / "aapl.csv"
+    prices.write_text("time,close\n2026-01-05 14:30:00Z,243.1\n2026-01-05 14:31:00Z,243.4\n")
+    assert invoke(db, "import", "bars", str(prices), "-i", "AAPL", "-t", "1m").exit_code == 0
+    at = ["--at", "2026-01-05T14:30:30Z", "--title", "Product launch"]
+    added = invoke(db, "events", "add", *at, "--instruments", "AAPL,BTC")  # stored, watchlist
+    assert added.exit_code == 0, added.output
+    assert rows(db, "select instrument_id from event_instruments order by 1") == [
+        ("AAPL",),
+        ("BTC",),
+    ]
+    bad = invoke(db, "events", "add", *at, "--instruments", "AAPL,FOO")
+    assert bad.exit_code != 0
+    assert "unknown instrument FOO" in str(bad.exception) and "AAPL" not in str(bad.exception)

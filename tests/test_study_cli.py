@@ -228,3 +228,29 @@ def test_unknown_event_is_a_one_line_error(cli_db, monkeypatch, capsys):
         main()
     assert exit_info.value.code == 1
     assert capsys.readouterr().err.strip().splitlines() == ["error: unknown event id(s): nope"]
+
+
+def test_events_file_with_naive_local_times_and_named_columns(cli_db, tmp_path):
+    # The fixture's three instants, written as New York wall-clock times (EST, UTC−5) in columns
+    # the detector does not know: without --tz they would be read five hours off.
+    path = tmp_path / "local.csv"
+    path.write_text(
+        "when_et,what\n"
+        "2025-01-01 07:00:20,Hand-built event one\n"
+        "2025-01-01 15:30:00,Hand-built event two\n"
+        "2025-01-01 22:15:45,Hand-built event three\n"
+    )
+    args = ["--events-file", str(path), "--instruments", "AAA", "--window", "0:12"]
+    args += ["--estimation", "-200:-10", "--level", "car", "--format", "csv"]
+    named = ["--time-column", "when_et", "--title-column", "what", "--tz", "America/New_York"]
+    result = CliRunner().invoke(app, ["--db", str(cli_db), "study", *args, *named])
+    assert result.exit_code == 0, result.output
+    assert "3 times had no zone and were taken as America/New_York" in result.stderr
+    frame = pl.read_csv(io.StringIO(result.stdout), try_parse_dates=True)
+    assert sorted(frame["event_at"].cast(pl.Datetime("us", "UTC")).to_list()) == [
+        datetime(2025, 1, 1, 12, 0, 20, tzinfo=UTC),
+        datetime(2025, 1, 1, 20, 30, tzinfo=UTC),
+        datetime(2025, 1, 2, 3, 15, 45, tzinfo=UTC),
+    ]
+    missing = CliRunner().invoke(app, ["--db", str(cli_db), "study", *args])
+    assert missing.exit_code != 0 and "--time-column" in str(missing.exception)

@@ -94,7 +94,13 @@ def body() -> None:
         if result.frame.width == 0:
             st.info("The statement returned no columns.")
             return
-        ui.table(result.frame, "query_result", empty="The query returned no rows.", key="sql-grid")
+        ui.table(
+            result.frame,
+            "query_result",
+            empty="The query returned no rows.",
+            key="sql-grid",
+            labels=False,
+        )
         st.caption(
             f"{result.frame.height:,} row(s) in {result.elapsed_s:.2f} s. "
             + (

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import typer
@@ -11,15 +16,82 @@ import typer
 from pipelines import store
 from pipelines.commands import state
 from pipelines.config import Config
-from pipelines.sources.bar_files import read_bar_file
-from pipelines.sources.event_files import read_event_file
 from pipelines.store import Reject, UpsertResult
+
+if TYPE_CHECKING:
+    from pipelines.sources.event_files import EventFile
+
+
+@dataclass
+class BarsImport:
+    """What importing one price file did: columns and notes, rows read, rejects, the upsert."""
+
+    columns_used: dict[str, str]
+    notes: list[str]
+    n_read: int
+    rejects: list[Reject]
+    result: UpsertResult
+    created: bool
+
+
+def import_bars_file(
+    config: Config,
+    db_path: Path,
+    file: Path,
+    instrument: str,
+    timeframe: str,
+    *,
+    tz: str = "UTC",
+    source: str = "file",
+    time_column: str | None = None,
+) -> BarsImport:
+    """Read a price file in bounded chunks and store its bars (creating the instrument if unknown)."""
+    from pipelines.sources.bar_files import iter_bar_file  # pyarrow: loaded when a file is read
+
+    # Each chunk is one batch (rows + rejects in one transaction), so a file of any size imports
+    # in bounded memory and an interrupted import resumes by re-running.
+    chunks = iter_bar_file(
+        file, instrument, timeframe, tz=tz, source=source, time_column=time_column
+    )
+    first = next(chunks)  # the first chunk is checked before the store is opened
+    instrument_row = _instrument_row(config, instrument, source)
+    result = UpsertResult(table="bars")
+    rejects: list[Reject] = []
+    n_read = 0
+    # closing(): the file reader stops at once on an error, not at interpreter exit.
+    with contextlib.closing(chunks), store.writing(db_path, "import bars") as st:
+        run = st.start_run("import:bars")
+        created = not _known(st, instrument)
+        if created:
+            st.upsert("instruments", instrument_row, in_transaction=False)
+        for chunk in itertools.chain([first], chunks):
+            results = store.commit_batch(
+                st,
+                f"import:bars:{source}",
+                f"{instrument}/{timeframe}",
+                {"bars": chunk.bars},
+                rejects=chunk.rejects,
+            )
+            result += results["bars"]
+            rejects += chunk.rejects
+            n_read += chunk.n_read
+        run.add(result)
+        run.read = n_read
+        run.rejected = len(rejects)
+        run.details = {
+            "file": str(file),
+            "instrument": instrument,
+            "timeframe": timeframe,
+            "tz": tz,
+        }
+        st.finish_run(run, "ok" if result.stored or result.unchanged or not rejects else "partial")
+    return BarsImport(first.columns_used, first.notes, n_read, rejects, result, created)
 
 
 def import_bars(
     ctx: typer.Context,
     file: Path = typer.Argument(
-        ..., help="CSV or Parquet with a time column and OHLCV or a price column."
+        ..., help="CSV, Parquet or Arrow/Feather with a time column and OHLCV or a price column."
     ),
     instrument: str = typer.Option(
         ..., "--instrument", "-i", help="Instrument id, e.g. BTC (created if unknown)."
@@ -35,70 +107,52 @@ def import_bars(
         None, "--time-column", help="Name the time column if not detected."
     ),
 ) -> None:
-    """Import OHLCV bars (or close-only Date,Price) from a CSV or Parquet file."""
+    """Import OHLCV bars (or close-only Date,Price) from a CSV, Parquet or Arrow/Feather file."""
     app = state(ctx)
-    parsed = read_bar_file(
-        file, instrument, timeframe, tz=tz, source=source, time_column=time_column
+    done = import_bars_file(
+        app.config,
+        app.db_path,
+        file,
+        instrument,
+        timeframe,
+        tz=tz,
+        source=source,
+        time_column=time_column,
     )
-    instrument_row = _instrument_row(app.config, instrument, source)
-    with store.writing(app.db_path, "import bars") as st:
-        run = st.start_run("import:bars")
-        created = (
-            st.upsert("instruments", instrument_row, in_transaction=False)
-            if not _known(st, instrument)
-            else None
-        )
-        results = store.commit_batch(
-            st,
-            f"import:bars:{source}",
-            f"{instrument}/{timeframe}",
-            {"bars": parsed.bars},
-            rejects=parsed.rejects,
-        )
-        result = results["bars"]
-        run.add(result)
-        run.read = parsed.n_read
-        run.rejected = len(parsed.rejects)
-        run.details = {
-            "file": str(file),
-            "instrument": instrument,
-            "timeframe": timeframe,
-            "tz": tz,
-        }
-        st.finish_run(
-            run, "ok" if result.stored or result.unchanged or not parsed.rejects else "partial"
-        )
-    cols = ", ".join(f"{k}←{v}" for k, v in parsed.columns_used.items())
+    cols = ", ".join(f"{k}←{v}" for k, v in done.columns_used.items())
     typer.echo(f"{file}: columns {cols}")
-    for note in parsed.notes:
+    for note in done.notes:
         typer.echo(note)
-    if created is not None:
+    if done.created:
         typer.echo(f"created instrument {instrument}")
-    _report(parsed.n_read, result, parsed.rejects, unit="bars")
+    _report(done.n_read, done.result, done.rejects, unit="bars")
 
 
-def import_events(
-    ctx: typer.Context,
-    file: Path = typer.Argument(..., help="CSV or JSONL with at least a time and a title column."),
-    tz: str = typer.Option(
-        "UTC", "--tz", help="Zone of naive times: IANA name or offset like +02:00."
-    ),
-    time_column: str | None = typer.Option(
-        None, "--time-column", help="Name the time column if not detected."
-    ),
-    title_column: str | None = typer.Option(
-        None, "--title-column", help="Name the title column if not detected."
-    ),
-    outlet: str | None = typer.Option(
-        None, "--outlet", help="Outlet for rows without one (default: file name)."
-    ),
-    category: str | None = typer.Option(None, "--category", help="Category for rows without one."),
-) -> None:
-    """Import timestamped events (one row = one event with one report) from CSV or JSONL."""
-    app = state(ctx)
-    with store.writing(app.db_path, "import events") as st:
+@dataclass
+class EventsImport:
+    """What importing one event file did: the parsed file and the upsert of each table."""
+
+    parsed: EventFile
+    results: dict[str, UpsertResult]
+
+
+def import_events_file(
+    config: Config,
+    db_path: Path,
+    file: Path,
+    *,
+    tz: str = "UTC",
+    time_column: str | None = None,
+    title_column: str | None = None,
+    outlet: str | None = None,
+    category: str | None = None,
+) -> EventsImport:
+    """Read an event file and store its events, reports and instrument links."""
+    from pipelines.sources.event_files import read_event_file
+
+    with store.writing(db_path, "import events") as st:
         known = {r[0] for r in st.con.execute("select instrument_id from instruments").fetchall()}
-        known |= set(app.config.watchlist)
+        known |= set(config.watchlist)
         parsed = read_event_file(
             file,
             tz=tz,
@@ -121,18 +175,50 @@ def import_events(
             },
             rejects=parsed.rejects,
         )
-        result = results["events"]
-        run.add(result)
+        run.add(results["events"])
         run.read = parsed.n_read
         run.rejected = len(parsed.rejects)
         run.details = {"file": str(file), "tz": tz, "links": results["event_instruments"].stored}
         st.finish_run(run, "ok" if not parsed.rejects else "partial")
+    return EventsImport(parsed, results)
+
+
+def import_events(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV or JSONL with at least a time and a title column."),
+    tz: str = typer.Option(
+        "UTC", "--tz", help="Zone of naive times: IANA name or offset like +02:00."
+    ),
+    time_column: str | None = typer.Option(
+        None, "--time-column", help="Name the time column if not detected."
+    ),
+    title_column: str | None = typer.Option(
+        None, "--title-column", help="Name the title column if not detected."
+    ),
+    outlet: str | None = typer.Option(
+        None, "--outlet", help="Outlet for rows without one (default: file name)."
+    ),
+    category: str | None = typer.Option(None, "--category", help="Category for rows without one."),
+) -> None:
+    """Import timestamped events (one row = one event with one report) from CSV or JSONL."""
+    app = state(ctx)
+    done = import_events_file(
+        app.config,
+        app.db_path,
+        file,
+        tz=tz,
+        time_column=time_column,
+        title_column=title_column,
+        outlet=outlet,
+        category=category,
+    )
+    parsed = done.parsed
     typer.echo(f"{file}: columns {', '.join(f'{k}←{v}' for k, v in parsed.columns_used.items())}")
     for note in parsed.notes:
         typer.echo(note)
     if not parsed.notes:
         typer.echo(f"times carried their own zone; naive times would be taken as {tz}")
-    _report(parsed.n_read, result, parsed.rejects, unit="events")
+    _report(parsed.n_read, done.results["events"], parsed.rejects, unit="events")
 
 
 def _known(st: store.Store, instrument: str) -> bool:
@@ -165,9 +251,20 @@ def _report(n_read: int, result: UpsertResult, rejects: list[Reject], *, unit: s
     )
     if rejects:
         reasons = Counter(_reason_kind(r.reason) for r in rejects)
+        rows: dict[str, list[str]] = {}
+        for r in rejects:
+            found = _ROW.match(r.raw)
+            if found:
+                rows.setdefault(_reason_kind(r.reason), []).append(found.group(1))
         for reason, count in reasons.most_common(8):
-            typer.echo(f"  rejected {count}: {reason}")
+            where = rows.get(reason, [])
+            more = " …" if len(where) > 5 else ""
+            at = f" (rows {', '.join(where[:5])}{more})" if where else ""
+            typer.echo(f"  rejected {count}: {reason}{at}")
         typer.echo("  (each rejected row is kept in the `rejects` table with its raw text)")
+
+
+_ROW = re.compile(r"(?:row|line) (\d+): ")
 
 
 def _reason_kind(reason: str) -> str:

@@ -10,9 +10,6 @@ import polars as pl
 import typer
 
 from pipelines.commands import FORMATS, emit_frame, state
-from pipelines.errors import RefreshLocked
-from pipelines.refresh import EXIT_LOCKED, EXIT_NOTHING, run_refresh
-from pipelines.scheduler import install_stop_handlers, run_schedule
 
 
 def refresh(
@@ -29,6 +26,11 @@ def refresh(
     ),
 ) -> None:
     """Fetch every configured source incrementally; exit 0 ok, 2 partial, 1 nothing succeeded, 3 locked."""
+    # Imported here, not at the module top, so the CLI starts without loading the sources.
+    from pipelines.errors import RefreshLocked
+    from pipelines.refresh import EXIT_LOCKED, EXIT_NOTHING, run_refresh
+    from pipelines.scheduler import install_stop_handlers
+
     app = state(ctx)
     stop = threading.Event()
     install_stop_handlers(stop, lambda msg: typer.echo(msg, err=True))
@@ -81,6 +83,8 @@ def schedule(
     ),
 ) -> None:
     """Refresh on the schedule in the config (quotes 1m, prices 5m, news 2m) until SIGTERM/SIGINT."""
+    from pipelines.scheduler import install_stop_handlers, run_schedule
+
     app = state(ctx)
     stop = threading.Event()
 
@@ -181,6 +185,8 @@ def retention_cmd(
 ) -> None:
     """Roll bars older than the retention after_days up from 1m to 1h, then CHECKPOINT."""
     from pipelines import retention, store
+    from pipelines.errors import RefreshLocked
+    from pipelines.refresh import EXIT_LOCKED
 
     app = state(ctx)
     policy = retention.RetentionPolicy.from_config(app.config)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from pipelines import store
-from pipelines.analytics import LEVELS, MODELS, StudySpec, run_study
+from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec
 from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.errors import DataError
 
@@ -61,6 +61,15 @@ def study(
         "--events-file",
         help="CSV/JSONL of events (time + title columns) instead of the registry.",
     ),
+    tz: str = typer.Option(
+        "UTC", "--tz", help="With --events-file: zone of naive times (IANA name or +02:00)."
+    ),
+    time_column: str | None = typer.Option(
+        None, "--time-column", help="With --events-file: the time column, if not detected."
+    ),
+    title_column: str | None = typer.Option(
+        None, "--title-column", help="With --events-file: the title column, if not detected."
+    ),
     category: str | None = typer.Option(None, "--category", help="Events of this category."),
     since: str | None = typer.Option(None, "--since", help="Events at or after this time (UTC)."),
     until: str | None = typer.Option(None, "--until", help="Events at or before this time (UTC)."),
@@ -101,6 +110,9 @@ def study(
     ),
 ) -> None:
     """Event study: abnormal returns, CAR and significance tests around events."""
+    # numpy + scipy: loaded when a study runs, not at CLI start-up
+    from pipelines.analytics import run_study, verdict
+
     if model not in MODELS:
         raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
     if level not in LEVELS:
@@ -113,7 +125,21 @@ def study(
     if events_file is not None:
         from pipelines.sources.event_files import read_event_file
 
-        parsed = read_event_file(events_file, category=category)
+        parsed = read_event_file(
+            events_file,
+            tz=tz,
+            time_column=time_column,
+            title_column=title_column,
+            category=category,
+        )
+        for note in parsed.notes:  # naive times taken in --tz are said, not silently assumed
+            typer.echo(f"note: {note}", err=True)
+        if parsed.rejects:
+            typer.echo(
+                f"note: {len(parsed.rejects)} rows of {events_file.name} refused "
+                f"(first: {parsed.rejects[0].reason})",
+                err=True,
+            )
         if parsed.events.height == 0:
             raise DataError(f"{events_file}: no usable events")
         events_frame = parsed.events.select("event_id", "title", "event_at")
@@ -148,7 +174,34 @@ def study(
         typer.echo(f"note: {note}", err=True)
     if len(result.notes) > 20:
         typer.echo(f"note: … {len(result.notes) - 20} more", err=True)
-    emit_frame(result.frame(level), fmt, out)
+    if fmt == "table" and result.car.height:
+        typer.echo(f"verdict: {_verdict(result, spec)}", err=True)
+    frame = result.frame(level)
+    if level == "car" and fmt == "table":  # csv/json keep the raw contract columns
+        frame = verdict.car_report(frame, model)
+        typer.echo(
+            "CAR in %; p two-sided from z; q = Benjamini–Hochberg over these rows; "
+            "marks from q: * < 0.1, ** < 0.05, *** < 0.01",
+            err=True,
+        )
+    emit_frame(frame, fmt, out)
+
+
+def _verdict(result: StudyResult, spec: StudySpec) -> str:
+    """The KP-adjusted verdict on the CAAR over the first CAR window (the event window)."""
+    from pipelines.analytics import verdict
+
+    window = (int(result.car["car_from"][0]), int(result.car["car_to"][0]))
+    first = result.car.filter(
+        (result.car["car_from"] == window[0]) & (result.car["car_to"] == window[1])
+    )
+    return verdict.study_verdict(
+        verdict.window_test(result, window),
+        window=window,
+        unit=f"{result.timeframe} bars",
+        model=spec.model,
+        n_events=first["event_id"].n_unique(),
+    )
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

@@ -19,7 +19,6 @@ from pipelines.schemas import (
     EVENT_ARTICLE_SCHEMA,
     EVENT_INSTRUMENT_SCHEMA,
     EVENT_SCHEMA,
-    UTC_TS,
     conform,
 )
 from pipelines.sources.bar_files import detect_column, read_table
@@ -194,12 +193,10 @@ def read_event_file(
             f"{times.naive_rows} times had no zone and were taken as {tz} (set --tz to change)"
         )
     return EventFile(
-        events=conform(pl.DataFrame(events, schema_overrides={"event_at": UTC_TS}), EVENT_SCHEMA)
-        if events
-        else pl.DataFrame(schema=EVENT_SCHEMA),
-        articles=conform(pl.DataFrame(articles), ARTICLE_SCHEMA)
-        if articles
-        else pl.DataFrame(schema=ARTICLE_SCHEMA),
+        # Built with their schemas: inferred from the first rows, a column that is null there
+        # (no summary while titles are short) would refuse the first long title.
+        events=conform(_frame(events, EVENT_SCHEMA), EVENT_SCHEMA),
+        articles=conform(_frame(articles, ARTICLE_SCHEMA), ARTICLE_SCHEMA),
         event_articles=pl.DataFrame(links, schema=EVENT_ARTICLE_SCHEMA),
         event_instruments=pl.DataFrame(instruments, schema=EVENT_INSTRUMENT_SCHEMA),
         rejects=rejects,
@@ -207,6 +204,12 @@ def read_event_file(
         columns_used=used,
         notes=notes,
     )
+
+
+def _frame(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Rows as a frame with the schema's dtypes for the columns they have."""
+    present = {k: v for k, v in schema.items() if any(k in r for r in rows[:1])}
+    return pl.DataFrame(rows, schema=present) if rows else pl.DataFrame(schema=schema)
 
 
 def _split_symbols(value: str | None) -> list[str]:
