@@ -66,8 +66,10 @@ class FreshnessPolicy:
         sec = config.section("freshness")
         sec.check_keys(("grace", "instrument_max_age", "lookback", "max_age"))
         grace = sec.get("grace", float, 3.0)
-        if grace <= 0:
-            raise sec.fail("grace", f"must be > 0, got {grace}")
+        if not 0 < grace <= 1000:
+            raise sec.fail(
+                "grace", f"must be > 0 and at most 1000 (times the cadence), got {grace}"
+            )
         overrides_sec = sec.sub("max_age")
         return cls(
             schedule=Schedule.from_config(config),
@@ -91,7 +93,10 @@ def _duration(sec: Section, key: str, default: str | None) -> timedelta | None:
     text = sec.get(key, str, default)
     if text is None:
         return None
-    value = parse_interval(text)
+    try:
+        value = parse_interval(text)
+    except OverflowError:
+        value = None
     if value is None:
         raise sec.fail(key, f"{text!r} is not a duration like 90s, 20m, 2h, 7d")
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -85,7 +86,8 @@ def view_files() -> list[Path]:
 # ---------------------------------------------------------------------------- connections
 
 
-def _is_lock_conflict(exc: Exception) -> bool:
+def is_lock_conflict(exc: Exception) -> bool:
+    """True when a DuckDB error says another process holds the file's lock."""
     text = str(exc)
     return "Could not set lock" in text or "Conflicting lock" in text
 
@@ -135,7 +137,7 @@ def open_connection(
             con.execute("set enable_progress_bar = false")
             return con
         except duckdb.Error as exc:  # IOException on lock conflicts
-            if not _is_lock_conflict(exc):
+            if not is_lock_conflict(exc):
                 raise StoreError(
                     f"cannot open database {path}: {str(exc).splitlines()[0]}"
                 ) from exc
@@ -175,14 +177,50 @@ def writing(
     wait at the gate for the new file instead of finding none (those inside keep the old one).
     """
     path = Path(db_path) if db_path is not None else default_db_path()
-    with RefreshLock(path, command, timeout=wait), writer_gate(path):
-        if fresh:
-            path.unlink(missing_ok=True)
-            path.with_name(path.name + ".wal").unlink(missing_ok=True)
-        with writer(path, migrate_first=migrate, **WRITER_OPEN) as st:
-            if migrate:
-                st.close_stale_runs()  # any writer tidies up after a killed one
-            yield st
+    try:
+        with RefreshLock(path, command, timeout=wait), writer_gate(path):
+            if fresh:
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + ".wal").unlink(missing_ok=True)
+            with writer(path, migrate_first=migrate, **WRITER_OPEN) as st:
+                try:
+                    if migrate:
+                        st.close_stale_runs()  # any writer tidies up after a killed one
+                    yield st
+                except KeyboardInterrupt:
+                    _fail_open_runs(st, "stopped by Ctrl-C", "interrupted")
+                    raise
+                except Exception as exc:
+                    reason = write_failure(path, exc)
+                    _fail_open_runs(st, reason, "failed")
+                    if isinstance(exc, duckdb.Error | OSError | StoreError):
+                        raise StoreError(reason) from exc
+                    raise
+    except (duckdb.Error, OSError) as exc:
+        raise StoreError(write_failure(path, exc)) from exc
+
+
+def write_failure(path: Path, exc: BaseException) -> str:
+    """One line saying why a write to the database failed, with what to do for the usual causes."""
+    text = first_line(exc)
+    if isinstance(exc, duckdb.Error | OSError):
+        text = f"cannot write {path}: {text}"
+    low = text.lower()
+    code = getattr(exc, "errno", None)
+    if "no space left" in low or code == errno.ENOSPC:
+        return f"{text} (the disk is full: free space and retry)"
+    if "read-only" in low or code in (errno.EROFS, errno.EACCES):
+        return f"{text} (the file or its folder is read-only)"
+    return text
+
+
+def _fail_open_runs(st: Store, reason: str, status: str) -> None:
+    """Close the runs a failed session started, with the reason (best effort)."""
+    _rollback(st.con)
+    for run in list(st.open_runs):
+        run.errors.append(reason)
+        with suppress(duckdb.Error):  # the disk may still be full: the next writer closes it
+            st.finish_run(run, status)
 
 
 @contextmanager
@@ -264,6 +302,7 @@ class Store:
         self.path = path
         self._keys: dict[str, list[str]] = {}
         self._columns: dict[str, list[str]] = {}
+        self.open_runs: list[RunLog] = []  # started here, not finished yet
 
     # -- schema ----------------------------------------------------------------------------
 
@@ -461,7 +500,9 @@ class Store:
             "values (?, ?, 'running', ?, ?) returning run_id",
             [source, datetime.now(UTC), os.getpid(), socket.gethostname()],
         ).fetchall()[0]
-        return RunLog(run_id=int(row[0]), source=source)
+        run = RunLog(run_id=int(row[0]), source=source)
+        self.open_runs.append(run)
+        return run
 
     def close_stale_runs(self) -> int:
         """Mark 'interrupted' every run left 'running' by a process that is gone; return how many.
@@ -490,6 +531,8 @@ class Store:
 
     def finish_run(self, run: RunLog, status: str | None = None) -> str:
         """Close the run with its counts; status defaults to ok / partial / failed from the errors."""
+        if run in self.open_runs:
+            self.open_runs.remove(run)
         if status is None:
             status = (
                 "ok" if not run.errors else ("partial" if run.stored or run.present else "failed")
@@ -536,11 +579,30 @@ def query_frame(
     rel = con.sql(sql, params=params) if params is not None else con.sql(sql)
     if rel is None:
         return pl.DataFrame()
-    if any(str(t).startswith("INTERVAL") for t in rel.types):
-        return rel.pl()  # Polars reads no Arrow interval from a C stream; .pl() says so plainly
+    if not all(polars_can_hold(str(t)) for t in rel.types):
+        rel = as_text_where_needed(rel)  # intervals…: shown as their text
     # Through the Arrow C stream interface: same frame as rel.pl(), without importing pyarrow,
     # which alone costs 0.4 s of every short command's start-up (bench/bench_startup.py).
     return pl.DataFrame(rel)
+
+
+# DuckDB types whose Arrow form Polars refuses (intervals…): shown as their text instead.
+_UNHOLDABLE_TYPES = ("INTERVAL", "TIME WITH TIME ZONE", "UNION(", "BIT", "VARINT", "BIGNUM")
+
+
+def polars_can_hold(duckdb_type: str) -> bool:
+    """False for a DuckDB type (or a nested type holding one) that Polars cannot represent."""
+    text = duckdb_type.upper()
+    return not any(t in text for t in _UNHOLDABLE_TYPES)
+
+
+def as_text_where_needed(rel: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+    """The relation with every column Polars cannot hold cast to text (the rest unchanged)."""
+    parts = [
+        f"{_q(name)}::varchar as {_q(name)}" if not polars_can_hold(str(dtype)) else _q(name)
+        for name, dtype in zip(rel.columns, rel.types, strict=True)
+    ]
+    return rel.project(", ".join(parts))
 
 
 def duplicate_keys(con: duckdb.DuckDBPyConnection, table: str) -> int:

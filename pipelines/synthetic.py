@@ -27,7 +27,6 @@ from pipelines import store
 from pipelines.calendars import in_session
 from pipelines.config import Config, Instrument
 from pipelines.errors import DataError, StoreError, StoreLocked
-from pipelines.gate import writer_gate
 from pipelines.schemas import UTC_TS
 
 DEFAULT_SEED = 20260527
@@ -652,16 +651,6 @@ def _check_replaceable(db_path: Path, force: bool) -> None:
         )
 
 
-def _removed(db_path: Path) -> Path:
-    """Delete the database file and its WAL; return the path, now free for a new file.
-
-    Readers that have the old file open keep their copy until they close it.
-    """
-    db_path.unlink(missing_ok=True)
-    db_path.with_name(db_path.name + ".wal").unlink(missing_ok=True)
-    return db_path
-
-
 def _insert_all(st: store.Store, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     """Bulk-insert each frame into its table in ONE transaction; rows written per table.
 
@@ -721,7 +710,7 @@ def build_synthetic(
     stats.phases["simulate"] = time.perf_counter() - started
     # The gate makes dashboards that reopen the file meanwhile wait for the new one instead
     # of finding it missing or half written (pipelines/gate.py).
-    with writer_gate(path), store.writer(_removed(path)) as st:
+    with store.writing(path, "synthetic", fresh=True) as st:
         st.con.execute("set enable_progress_bar = false")  # DuckDB would draw one on stdout
         run = st.start_run("synthetic")
         stats.rows.update(_insert_all(st, frames))

@@ -180,3 +180,23 @@ def test_opening_an_up_to_date_file_writes_nothing(db_path):
             assert st.migrate() == []
     assert db_path.read_bytes() == before
     assert not db_path.with_name(db_path.name + ".wal").exists()
+
+
+def test_a_write_that_fails_closes_its_run_with_the_reason(db_path):
+    from pipelines.errors import DataError, StoreError
+
+    with pytest.raises(DataError), store.writing(db_path, "import bars") as st:
+        st.start_run("import:bars")
+        raise DataError("bars: batch lacks key column(s) ['ts']")
+    with (
+        pytest.raises(StoreError, match="cannot write .*Catalog Error"),
+        store.writing(db_path, "x") as st,
+    ):
+        st.start_run("import:events")
+        st.con.execute("insert into no_such_table values (1)")
+    with store.reader(db_path) as con:
+        rows = con.execute(
+            "select source, status, errors from ingest_runs order by run_id"
+        ).fetchall()
+    assert rows[0] == ("import:bars", "failed", "bars: batch lacks key column(s) ['ts']")
+    assert rows[1][:2] == ("import:events", "failed") and "no_such_table" in rows[1][2]

@@ -1,7 +1,7 @@
 """Writes from the library run the CLI's own import commands, so rules and counts are the CLI's.
 
 This module is the one place the facade writes: the commands open the database through the
-project's writer path (store.writer today; the single writer entry point when it lands), and
+project's one writer path (`store.writing`: refresh lock, writer gate, writer connection), and
 the counts come back from the run they log in `ingest_runs`.
 """
 

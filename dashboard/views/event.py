@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, ui
+from dashboard.text import md
 from pipelines import display
 from pipelines.analytics import verdict
 
@@ -108,10 +109,10 @@ def body() -> None:
         return
     t0: datetime = ev["event_at"].astimezone(UTC)
     t0_ms = int(t0.timestamp() * 1000)
-    st.markdown(f"### {ev['title']}")
+    st.markdown(f"### {md(ev['title'])}")
     st.caption(
-        f"{ui.fmt_ts(t0)} · {ev.get('category') or 'uncategorised'} · {ev['n_articles']} report(s) "
-        f"from {ev['n_outlets']} outlet(s) · first: {ev.get('first_outlet') or '—'}"
+        f"{ui.fmt_ts(t0)} · {md(ev.get('category') or 'uncategorised')} · {ev['n_articles']} report(s) "
+        f"from {ev['n_outlets']} outlet(s) · first: {md(ev.get('first_outlet') or '—')}"
     )
     available = data.instruments_with_bars()
     default = default_instruments(ev, t0, available)

@@ -83,9 +83,12 @@ def body() -> None:
             st.session_state["sql_result"] = data.run_console(query, timeout_s=timeout, row_cap=cap)
         result = st.session_state["sql_result"]
         if result.error:
-            label = {"refused": "Refused", "timeout": "Timed out", "failed": "Query failed"}[
-                result.kind
-            ]
+            label = {
+                "refused": "Refused",
+                "timeout": "Timed out",
+                "failed": "Query failed",
+                "busy": "Busy",
+            }[result.kind]
             st.error(f"{label}: {result.error}")
             return
         if result.frame.width == 0:

@@ -39,7 +39,11 @@ class AppState:
         """The database file: --db / TICKERWIRE_DB, else the config's [database].path."""
         if self.db_override is not None:
             return self.db_override
-        return self.config.db_path
+        if self._config is not None:
+            return self._config.db_path
+        # Only [database] is needed here: a read-only command should not pay for checking
+        # (and importing) every feature's section; commands that use the config check it all.
+        return load_config(self.config_path, check_all=False).db_path
 
 
 def state(ctx: typer.Context) -> AppState:

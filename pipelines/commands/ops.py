@@ -131,9 +131,10 @@ def health_cmd(
     from pipelines import health, store
 
     app = state(ctx)
+    config = app.config  # a bad [freshness] / [schedule] is reported before anything is read
     with store.reader(app.db_path) as con:
         sources = health.source_health(con)
-        fresh = health.freshness(con, app.config, sources=sources)
+        fresh = health.freshness(con, config, sources=sources)
         running = health.running_runs(con)
         # Opt-in: the check groups every bar by its key, too slow for a per-minute monitor.
         duplicates = (
