@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 import typer
 
 from pipelines import store
+from pipelines.calendars import CALENDARS, check_calendar
 from pipelines.commands import state
 from pipelines.config import Config
 from pipelines.sources.bar_files import read_bar_file
@@ -34,20 +36,38 @@ def import_bars(
     time_column: str | None = typer.Option(
         None, "--time-column", help="Name the time column if not detected."
     ),
+    calendar: str | None = typer.Option(
+        None,
+        "--calendar",
+        help=f"Trading calendar of the instrument ({', '.join(CALENDARS)}); sets it for a "
+        "known one too. Default: the watchlist's, else 24/7 (with a warning when the bars never "
+        "trade at weekends).",
+    ),
 ) -> None:
     """Import OHLCV bars (or close-only Date,Price) from a CSV or Parquet file."""
     app = state(ctx)
+    if calendar is not None:
+        check_calendar(calendar)
     parsed = read_bar_file(
         file, instrument, timeframe, tz=tz, source=source, time_column=time_column
     )
     instrument_row = _instrument_row(app.config, instrument, source)
+    if calendar is not None:
+        instrument_row = instrument_row.with_columns(pl.lit(calendar).alias("calendar"))
     with store.writer(app.db_path) as st:
         run = st.start_run("import:bars")
+        known = _known(st, instrument)
         created = (
-            st.upsert("instruments", instrument_row, in_transaction=False)
-            if not _known(st, instrument)
-            else None
+            st.upsert("instruments", instrument_row, in_transaction=False) if not known else None
         )
+        if known and calendar is not None:
+            st.con.execute(
+                "update instruments set calendar = ? where instrument_id = ?",
+                [calendar, instrument],
+            )
+        stored_calendar = st.con.execute(
+            "select calendar from instruments where instrument_id = ?", [instrument]
+        ).fetchone()[0]
         results = store.commit_batch(
             st,
             f"import:bars:{source}",
@@ -73,8 +93,27 @@ def import_bars(
     for note in parsed.notes:
         typer.echo(note)
     if created is not None:
-        typer.echo(f"created instrument {instrument}")
+        typer.echo(f"created instrument {instrument} (calendar {stored_calendar})")
+    warning = _calendar_warning(instrument, stored_calendar, parsed.bars, timeframe)
+    if warning:
+        typer.echo(warning)
     _report(parsed.n_read, result, parsed.rejects, unit="bars")
+
+
+def _calendar_warning(instrument: str, cal: str, bars: pl.DataFrame, timeframe: str) -> str | None:
+    """A warning line when an instrument counted as 24/7 shows no weekend trading at all (an
+    exchange-traded one, whose closed hours a study would otherwise call stale)."""
+    if cal != "24/7" or timeframe == "1d" or bars.height == 0:
+        return None
+    if bars["ts"].max() - bars["ts"].min() < timedelta(days=7):  # too short to have a weekend
+        return None
+    weekend = bars.select((pl.col("ts").dt.weekday() >= 6).sum()).item()
+    if weekend:
+        return None
+    return (
+        f"warning: {instrument} has calendar 24/7 but none of its bars fall on a weekend; if it "
+        f"trades on an exchange, re-import with --calendar ({', '.join(CALENDARS)})"
+    )
 
 
 def import_events(
