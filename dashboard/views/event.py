@@ -144,7 +144,9 @@ def body() -> None:
         st.caption(
             "Return from P(t0) to P(t0 + h). z = log return ÷ (per-bar volatility over the 5 days "
             "before × √(h ÷ bar)); p two-sided normal; * p < 0.1, ** p < 0.05, *** p < 0.01. "
-            "Blank = no fresh price (market closed or no bar within 2 bars)."
+            "Blank = no fresh price (market closed or no bar within 2 bars). News while a "
+            "market is shut is anchored at its last close; 'at reopen, … UTC' is the return to "
+            "its first bar after the reopen (no z: closed hours have no per-bar scale)."
         )
 
     st.subheader("Reports")
