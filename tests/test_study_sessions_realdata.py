@@ -93,14 +93,24 @@ def _session_start(opens: np.ndarray, t: int) -> int:
     return int(opens[np.searchsorted(opens, t, side="right") - 1])
 
 
-def expected_rows(frame: pl.DataFrame, library: str, t0: datetime, stale: int = 2) -> dict:
+def expected_rows(
+    frame: pl.DataFrame,
+    library: str,
+    t0: datetime,
+    stale: int = 2,
+    *,
+    k_range: tuple[int, int] = (K_LO, K_HI),
+    event: tuple[int, int] = (T1, T2),
+) -> dict:
     """k → (price, ret, reopen_at µs) by the rule as DESIGN §4 states it."""
+    k_lo, k_hi = k_range
+    t1, t2 = event
     bar_ts = frame["ts"].dt.epoch("us").to_numpy()
     close = frame["close"].to_numpy()
     opens, closes = _sessions(library)
     t0_us = int(t0.timestamp() * 1_000_000)
     rows = {}
-    for k in range(K_LO, K_HI + 1):
+    for k in range(k_lo, k_hi + 1):
         g = t0_us + k * HOUR_US
         i = np.searchsorted(bar_ts + HOUR_US, g, side="right") - 1  # last bar closed by g
         price, market_open, waiting = None, bool(_open_at(opens, closes, np.array([g]))[0]), False
@@ -111,24 +121,24 @@ def expected_rows(frame: pl.DataFrame, library: str, t0: datetime, stale: int = 
             have = np.isin(slots, bar_ts)
             missing = int((_open_at(opens, closes, slots) & ~have).sum())
             waiting = (
-                T1 <= k <= T2 and k != 0 and market_open
+                t1 <= k <= t2 and k != 0 and market_open
                 and bar_ts[i] + HOUR_US <= _session_start(opens, g)
             )  # fmt: skip
             if missing <= stale and (k == 0 or market_open) and not waiting:
                 price = float(close[i])
         rows[k] = {"price": price, "open": market_open and not waiting, "g": g}
     out = {}
-    for k in range(K_LO, K_HI + 1):
+    for k in range(k_lo, k_hi + 1):
         price, ret, reopen = rows[k]["price"], None, None
         prev = rows.get(k - 1)
         if price is not None and prev is not None and prev["price"] is not None:
             ret = math.log(price) - math.log(prev["price"])
-        elif price is not None and T1 <= k <= T2:
-            # bridge closed grid points back to the last price, not before k = T1 − 1
+        elif price is not None and t1 <= k <= t2:
+            # bridge closed grid points back to the last price, not before k = t1 − 1
             j = k - 1
-            while j >= T1 - 1 and rows[j]["price"] is None and not (rows[j]["open"] or j == 0):
+            while j >= t1 - 1 and rows[j]["price"] is None and not (rows[j]["open"] or j == 0):
                 j -= 1
-            if j >= T1 - 1 and j < k - 1 and rows[j]["price"] is not None:
+            if j >= t1 - 1 and j < k - 1 and rows[j]["price"] is not None:
                 ret = math.log(price) - math.log(rows[j]["price"])
                 reopen = _session_start(opens, rows[k]["g"])
         out[k] = (price, ret, reopen)
