@@ -18,12 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import duckdb
 import polars as pl
 
 from pipelines.errors import DataError
+
+if TYPE_CHECKING:  # the CLI reads the calendar names at start-up without loading duckdb
+    import duckdb
 
 
 @dataclass(frozen=True)
