@@ -185,13 +185,22 @@ def instruments_with_bars() -> list[str]:
 
 
 @cached
-def _instruments_near(db: str, lo: datetime, hi: datetime) -> list[str]:
-    return query(db, "dash_instruments_near", {"lo": lo, "hi": hi})["instrument_id"].to_list()
+def _series_near(db: str, lo: datetime, hi: datetime) -> pl.DataFrame:
+    return query(db, "dash_instruments_near", {"lo": lo, "hi": hi})
+
+
+def timeframes_near(t0: datetime, around: timedelta = timedelta(days=1)) -> dict[str, str]:
+    """Per instrument with bars within `around` of t0, its finest timeframe there."""
+    best: dict[str, str] = {}
+    for inst, tf in _series_near(t0 - around, t0 + around).iter_rows():
+        if tf in TIMEFRAMES and (inst not in best or tf_seconds(tf) < tf_seconds(best[inst])):
+            best[inst] = tf
+    return best
 
 
 def instruments_near(t0: datetime, around: timedelta = timedelta(days=1)) -> list[str]:
     """Instruments with bars within `around` of t0 (the ones an event page can chart)."""
-    return _instruments_near(t0 - around, t0 + around)
+    return list(timeframes_near(t0, around))
 
 
 def without_bars() -> pl.DataFrame:
@@ -472,8 +481,11 @@ def confounders(db: str, event_id: str, t0: datetime, before_s: int, after_s: in
     )
 
 
-def _by_timeframe(ids: Sequence[str]) -> dict[str, list[str]]:
+def _by_timeframe(ids: Sequence[str], t0: datetime | None = None) -> dict[str, list[str]]:
+    """Group instruments by the timeframe to read: the finest around t0 when given, else overall."""
     tfs = finest_timeframes()
+    if t0 is not None:
+        tfs |= timeframes_near(t0)
     groups: dict[str, list[str]] = {}
     for inst in ids:
         if inst in tfs:
@@ -504,7 +516,7 @@ def _paths(
 def event_paths(ids: Sequence[str], t0: datetime, before_s: int, after_s: int) -> pl.DataFrame:
     """Price paths in event time (minutes), rebased to 0 % at P(t0); each trace ≤ 4,000 points."""
     parts = []
-    for timeframe, group in _by_timeframe(ids).items():
+    for timeframe, group in _by_timeframe(ids, t0).items():
         frame = _paths(tuple(group), timeframe, t0, before_s, after_s)
         if frame.height:
             parts.append(frame.with_columns(pl.lit(timeframe).alias("timeframe")))
@@ -550,7 +562,7 @@ def significance(z: float | None) -> tuple[float | None, str]:
 
 def event_returns(ids: Sequence[str], t0: datetime) -> pl.DataFrame:
     """Returns at +5m … +1d per instrument with z-score, p-value and significance stars."""
-    parts = [_returns(tuple(g), tf, t0) for tf, g in _by_timeframe(ids).items()]
+    parts = [_returns(tuple(g), tf, t0) for tf, g in _by_timeframe(ids, t0).items()]
     parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame()

@@ -244,3 +244,42 @@ def test_tariff_pause_post_on_btc_5m_matches_an_independent_computation(con):
     got = engine_car(con, event_id, "BTC", "5m", (-288, -13), (1, 12))
     assert want > 0.03  # the pause lifted bitcoin several percent within the hour
     assert got == pytest.approx(want, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------- the dashboard on it
+
+
+@pytest.fixture
+def on_sample(built, monkeypatch):
+    monkeypatch.setenv("TICKERWIRE_DB", str(built.db_path))
+    return built.db_path
+
+
+def event_page(**params: str):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / "event.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_event_page_opens_on_the_seed_story_with_instruments_that_have_bars(on_sample):
+    at = event_page()
+    assert not at.exception
+    banner = at.warning[0].value
+    assert "Bundled sample: recorded real prices and news, not live" in banner
+    assert "Truth Social" in banner and "No bars in the bundled sample: FIGR_HELOC, HYPE" in banner
+    assert at.expander[0].label.startswith("Sources of the bundled sample")
+    assert any("China reportedly requires approval" in m.value for m in at.markdown)
+    assert at.multiselect[0].value == ["BTC", "ETH", "XAU", "WTI", "NAS100"]
+    assert "HYPE" not in at.multiselect[0].options  # never offered, never filled in
+
+
+def test_event_page_reads_the_5m_bars_of_2025_and_the_1h_bars_of_2026(on_sample):
+    from dashboard import data
+
+    assert data.timeframes_near(PAUSE_T0)["BTC"] == "5m"
+    assert data.timeframes_near(SEED_T0)["BTC"] == "1h"
+    paths = data.event_paths(["BTC"], PAUSE_T0, 3600, 14400)
+    assert set(paths["timeframe"]) == {"5m"} and paths.height > 40

@@ -34,6 +34,8 @@ from pipelines.sources.strip import find_as_of, page_text, parse_strip, render_s
 SEED_SPAN = (datetime(2026, 4, 20, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
 POSTS_SPAN = (datetime(2025, 1, 13, tzinfo=UTC), datetime(2025, 10, 21, tzinfo=UTC))
 EIA_SPAN = (datetime(2024, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+# Yahoo series that reach back into 2025 cover the posts too (the Nasdaq on the tariff pause).
+BOTH_SPAN = (POSTS_SPAN[0], SEED_SPAN[1])
 MAX_DECIMALS = 8  # beyond this a column is kept as float64 (e.g. Yahoo's float32 artefacts)
 PARQUET = {"compression": "zstd", "compression_level": 19, "write_statistics": False}
 
@@ -95,8 +97,10 @@ def _crypto_5m(coin: str, name: str) -> BarCut:
 
 def _yahoo(iid: str, symbol: str, name: str, asset_class: str, calendar: str, tz: str) -> BarCut:
     # Yahoo's Datetime carries its New York offset (-04:00/-05:00); the reader turns it into UTC.
+    # WTI's file starts in 2026; the others reach back to 2024 and also cover the 2025 posts.
+    span = SEED_SPAN if iid == "WTI" else BOTH_SPAN
     return BarCut(
-        iid, "1h", f"prices/yahoo_1h/{iid}_1h.csv", "yahoo_1h", SEED_SPAN, "sample:yahoo",
+        iid, "1h", f"prices/yahoo_1h/{iid}_1h.csv", "yahoo_1h", span, "sample:yahoo",
         name=name, asset_class=asset_class, venue="yahoo", market_symbol=symbol,
         calendar=calendar, exchange_tz=tz,
     )  # fmt: skip
@@ -366,7 +370,8 @@ def provenance(result: dict) -> str:
         "",
         f"- Seed story (2026-05-26): hourly bars {SEED_SPAN[0]:%Y-%m-%d} → {SEED_SPAN[1]:%Y-%m-%d}"
         " for BTC, ETH, BNB (Binance), XAU, XAG (OANDA spot; UTC) and WTI, BRENT, NATGAS, NVDA,"
-        " NAS100 (Yahoo; its New York offsets converted to UTC). Its reports: Bloomberg, dated"
+        " NAS100 (Yahoo; its New York offsets converted to UTC; BRENT, NATGAS, NVDA and NAS100"
+        f" from {BOTH_SPAN[0]:%Y-%m-%d}, so they cover the 2025 posts too). Its reports: Bloomberg, dated"
         " 2026-05-26 with the time unknown (day precision), and The Decoder at 14:25 UTC. The"
         " other seed documents carry no date and are left out rather than given invented times.",
         f"- 2025 policy by post: the 1,255 Truth Social posts (exact UTC times) and 5-minute"
