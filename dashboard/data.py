@@ -600,19 +600,33 @@ def _movers(
 
 
 def event_movers(ev: pl.DataFrame, horizon_s: int = 3600) -> pl.DataFrame:
-    """For each event of `ev` (event_id, event_at): its biggest mover from t0 to t0 + horizon."""
-    tfs = finest_timeframes()
-    if ev.height == 0 or not tfs:
-        return pl.DataFrame(
-            schema={"event_id": pl.Utf8, "top_instrument": pl.Utf8, "top_ret_pct": pl.Float64}
-        )
-    inst = tuple(sorted(tfs))
-    longest = max(tf_seconds(t) for t in tfs.values())
-    lo = ev["event_at"].min() - timedelta(seconds=3 * longest + 86_400)
-    hi = ev["event_at"].max() + timedelta(seconds=horizon_s + longest)
-    return _movers(
-        tuple(ev["event_id"].to_list()), inst, tuple(tfs[i] for i in inst), lo, hi, horizon_s
+    """For each event of `ev` (event_id, event_at): its biggest mover from t0 to t0 + horizon.
+
+    Each instrument is read on its finest timeframe around the event (a series may be 5-minute
+    one year and hourly the next); bars longer than the horizon cannot show the move and are
+    left out.
+    """
+    empty = pl.DataFrame(
+        schema={"event_id": pl.Utf8, "top_instrument": pl.Utf8, "top_ret_pct": pl.Float64}
     )
+    if ev.height == 0 or not finest_timeframes():
+        return empty
+    groups: dict[tuple[tuple[str, str], ...], list[tuple[str, datetime]]] = {}
+    for event_id, t0 in ev.select("event_id", "event_at").iter_rows():
+        near = timeframes_near(t0) or finest_timeframes()
+        key = tuple(sorted((i, tf) for i, tf in near.items() if tf_seconds(tf) <= horizon_s))
+        if key:
+            groups.setdefault(key, []).append((event_id, t0))
+    parts = []
+    for key, members in groups.items():
+        inst, tfs = tuple(i for i, _ in key), tuple(tf for _, tf in key)
+        longest = max(tf_seconds(t) for t in tfs)
+        times = [t0 for _, t0 in members]
+        lo = min(times) - timedelta(seconds=3 * longest + 86_400)
+        hi = max(times) + timedelta(seconds=horizon_s + longest)
+        parts.append(_movers(tuple(e for e, _ in members), inst, tfs, lo, hi, horizon_s))
+    parts = [p for p in parts if p.height]
+    return pl.concat(parts, how="vertical_relaxed") if parts else empty
 
 
 # ---------------------------------------------------------------------------- correlations
