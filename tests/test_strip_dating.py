@@ -148,6 +148,7 @@ def test_cli_dates_an_undated_strip_and_status_shows_the_differences(tmp_path):
         ],
     )
     assert dated.exit_code == 0 and "2026-05-26 (from --date)" in dated.output
+    assert "tickerwire status --quotes --days" in dated.output
     status = runner.invoke(
         app, ["--db", str(db), "status", "--quotes", "--days", "3650", "--format", "csv"]
     )
