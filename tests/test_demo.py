@@ -60,7 +60,9 @@ def test_sample_is_small_and_listed_with_checksums():
     five_minute = {f.instrument for f in files if f.timeframe == "5m"}
     assert {"BTC", "ETH"} <= five_minute
     provenance = sample.provenance_text()
-    assert "MIT" in provenance and "ODC-PDDL" in provenance
+    assert "ODC-PDDL" in provenance
+    assert "Copyright (c) 2025 stoicelephant" in provenance  # the posts' MIT notice is kept
+    assert "Permission is hereby granted, free of charge" in provenance
     for f in files:
         assert f"`{f.path.relative_to(sample.DATA_DIR).as_posix()}`" in provenance
 
@@ -81,6 +83,7 @@ def test_rebuilding_the_sample_from_shared_gives_the_committed_bytes(shared: Pat
     committed = json.loads(sample.MANIFEST.read_text(encoding="utf-8"))
     assert result["checksum"] == committed["checksum"]
     assert [f["sha256"] for f in result["files"]] == [f["sha256"] for f in committed["files"]]
+    assert (tmp_path / "PROVENANCE.md").read_text() == sample.provenance_text()
 
 
 # ---------------------------------------------------------------------------- the database

@@ -49,14 +49,28 @@ LICENCES = {
     "tariff": "MIT; tradewartracker/trade-war-redux-2025",
     "seed": "facts only (dates, prices); descriptions written for tickerwire",
 }
-MIT_NOTICE = (
-    "The Truth Social posts come from stoicelephant/trump_truthsocial, distributed under the MIT "
-    "licence: Permission is hereby granted, free of charge, to any person obtaining a copy of "
-    "this software and associated documentation files, to deal in them without restriction, "
-    "subject to the condition that the copyright notice and this permission notice are included "
-    'in all copies or substantial portions. THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY '
-    "OF ANY KIND. (The posts' own text is the author's; the repository collected them.)"
+# The MIT notice the posts' and the tariff series' repositories ask to keep with copies.
+MIT_HOLDERS = (
+    "Copyright (c) 2025 stoicelephant (stoicelephant/trump_truthsocial: the Truth Social posts)",
+    "Copyright (c) 2025 tradewartracker (tradewartracker/trade-war-redux-2025: the tariff series)",
 )
+MIT_NOTICE = """Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE."""
 
 
 @dataclass(frozen=True)
@@ -393,9 +407,20 @@ def provenance(result: dict) -> str:
         ' "no bars in the bundled sample". The 2025 OANDA gold file is left out: its time zone'
         " is not stated.",
         "",
-        "## Licence notice (Truth Social posts)",
+        "## Licence notices (MIT)",
+        "",
+        "The Truth Social posts and the tariff series are carried under the MIT licence of the"
+        " repositories that collected them; the Yahoo hourly series come from a repository whose"
+        " README states MIT (otaboyevsardorbek1/quantumflow_ai_trading). The posts' words are"
+        " their author's; the repositories collected them.",
+        "",
+        "```",
+        "MIT License",
+        "",
+        *MIT_HOLDERS,
         "",
         MIT_NOTICE,
+        "```",
         "",
         f"Overall checksum (sha256 of the files' sha256s): `{result['checksum']}`",
         "",
