@@ -7,6 +7,8 @@ Phases, each repeated --repeat times (alternating, so all meet the same machine 
             checksum; also checks every build gives the same content checksum
   floor     read the same sample bar files and `create table … as select` them into an empty
             file: the least work that persists those rows (no parsing checks, no upsert)
+  synthetic pipelines.synthetic.build_synthetic: 741,600 seeded 1-minute bars bulk-inserted in
+            one transaction (the scale case: rows per second without the import checks)
 
 Also reports the sample's size on disk and, when ../shared is present, the time to cut the
 sample from it (pipelines/sample/build.py, once) and whether the cut reproduces the committed
@@ -30,7 +32,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines import demo, sample  # noqa: E402
+from pipelines import demo, sample, synthetic  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
 from pipelines.paths import REPO_ROOT, shared_dir  # noqa: E402
 
@@ -80,7 +82,8 @@ def main() -> None:
         print(
             f"  cut from ../shared: wall {wall:.2f} s, cpu {cpu:.2f} s; same checksum as committed: {same}"
         )
-    runs: dict[str, list[tuple[float, float]]] = {"build": [], "floor": []}
+    runs: dict[str, list[tuple[float, float]]] = {"build": [], "floor": [], "synthetic": []}
+    synthetic_rows = 0
     checksums: set[str] = set()
     phases: list[dict[str, float]] = []
     n_bars = 0
@@ -94,13 +97,18 @@ def main() -> None:
             phases.append(stats.phases)  # type: ignore[attr-defined]
             wall, cpu, n_bars = timed(lambda n=n: floor_write(Path(tmp) / f"floor{n}.duckdb"))
             runs["floor"].append((wall, cpu))
+            wall, cpu, synth = timed(
+                lambda n=n: synthetic.build_synthetic(Path(tmp) / f"synth{n}.duckdb", config)
+            )
+            runs["synthetic"].append((wall, cpu))
+            synthetic_rows = synth.rows["bars"]  # type: ignore[attr-defined]
     med = {
         k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
         for k, v in runs.items()
     }
     print(f"demo build benchmark: {n_bars:,} bars, {args.repeat} round(s), median of each")
     for name, (wall, cpu) in med.items():
-        print(f"  {name:7s} wall {wall:6.2f} s   cpu {cpu:6.2f} s")
+        print(f"  {name:9s} wall {wall:6.2f} s   cpu {cpu:6.2f} s")
     for name in phases[0]:
         print(f"  build phase {name:24s} median {statistics.median(p[name] for p in phases):.2f} s")
     print(
@@ -109,6 +117,10 @@ def main() -> None:
     print("ratios:")
     print(f"  build / {BUDGET_S:.0f} s budget   {med['build'][0] / BUDGET_S:5.2f}  (target < 1)")
     print(f"  build / floor          {med['build'][0] / med['floor'][0]:5.2f}")
+    print(
+        f"  bars per second: sample through the imports {n_bars / med['build'][0]:,.0f}, "
+        f"synthetic bulk insert {synthetic_rows / med['synthetic'][0]:,.0f}"
+    )
 
 
 if __name__ == "__main__":
