@@ -27,6 +27,6 @@ class BuildWithResources(build_py):
 setup(
     packages=find_packages(include=["pipelines", "pipelines.*", "dashboard", "dashboard.*"]),
     # The bundled real sample: its Parquet files, manifest and PROVENANCE (pipelines/sample/).
-    package_data={"pipelines.sample": ["PROVENANCE.md", "manifest.json", "files/*/*"]},
+    package_data={"pipelines.sample": ["PROVENANCE.md", "manifest.json", "sample-data/*/*"]},
     cmdclass={"build_py": BuildWithResources},
 )

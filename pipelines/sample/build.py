@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from pipelines.errors import TickerwireError
 from pipelines.paths import shared_dir
-from pipelines.sample import SAMPLE_DIR
+from pipelines.sample import DATA_DIR, SAMPLE_DIR
 from pipelines.sources.bar_files import read_bar_file
 from pipelines.sources.strip import find_as_of, page_text, parse_strip, render_strip
 
@@ -291,7 +291,7 @@ def sha256(path: Path) -> str:
 
 def build(shared: Path, out: Path = SAMPLE_DIR) -> dict:
     """Write every sample file, manifest.json and PROVENANCE.md under `out`; returns the manifest."""
-    data = out / "files"
+    data = out / DATA_DIR.name
     if data.exists():
         for old in sorted(data.rglob("*"), reverse=True):
             old.unlink() if old.is_file() else old.rmdir()
@@ -443,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     except (TickerwireError, OSError) as exc:
         print(f"sample build failed: {exc}")
         return 1
-    size = sum(p.stat().st_size for p in (args.out / "files").rglob("*") if p.is_file())
+    size = sum(p.stat().st_size for p in (args.out / DATA_DIR.name).rglob("*") if p.is_file())
     print(
         f"{len(result['files'])} files, {size / 1e6:.2f} MB, {time.perf_counter() - started:.1f} s"
     )
