@@ -177,6 +177,26 @@ def finest_timeframes() -> dict[str, str]:
     return best
 
 
+def timeframe_for(instrument: str, start: datetime, end: datetime) -> str | None:
+    """The timeframe to chart [start, end] with: the one covering most of it, the finer on a tie.
+
+    An instrument may have 5-minute bars one year and hourly ones the next (the bundled sample
+    does): its finest timeframe overall could have nothing in the range asked for.
+    """
+    rows = coverage().filter(pl.col("instrument_id") == instrument)
+    best: tuple[float, int, str] | None = None
+    for tf, first, last in rows.select("timeframe", "first_ts", "last_ts").iter_rows():
+        if tf not in TIMEFRAMES:
+            continue
+        overlap = (min(last, end) - max(first, start)).total_seconds()
+        key = (max(overlap, -1.0), -tf_seconds(tf), tf)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    if best is None:
+        return None
+    return best[2] if best[0] >= 0 else finest_timeframes().get(instrument)
+
+
 def instruments_with_bars() -> list[str]:
     """Instruments that have bars, watchlist order first."""
     have = set(finest_timeframes())
@@ -388,7 +408,7 @@ def candles(
     instrument: str, start: datetime, end: datetime, max_candles: int = MAX_CANDLES
 ) -> PriceFrame | None:
     """OHLC re-bucketed in SQL (first/max/min/last) to at most `max_candles` candles."""
-    timeframe = finest_timeframes().get(instrument)
+    timeframe = timeframe_for(instrument, start, end)
     if timeframe is None:
         return None
     bucket = bucket_seconds(tf_seconds(timeframe), start, end, max_candles)
@@ -412,7 +432,7 @@ def line(
     instrument: str, start: datetime, end: datetime, n_out: int = MAX_LINE_POINTS
 ) -> PriceFrame | None:
     """Closes re-bucketed in SQL to ≤ 20k points, then MinMax-LTTB down-sampled to ≤ n_out."""
-    timeframe = finest_timeframes().get(instrument)
+    timeframe = timeframe_for(instrument, start, end)
     if timeframe is None:
         return None
     bucket = bucket_seconds(tf_seconds(timeframe), start, end, LINE_PREBUCKET)
