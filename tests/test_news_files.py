@@ -1,4 +1,4 @@
-"""Article files (TXT, HTML, Markdown, JSONL, CSV) and the `import articles` / `events` commands."""
+"""Article files (TXT, HTML, Markdown, JSONL, CSV, Parquet) and the `import articles` / `events` commands."""
 
 from __future__ import annotations
 
@@ -232,3 +232,32 @@ def test_the_same_rows_from_another_file_are_present_not_changed(tmp_path):
         result = invoke(db, "import", "events", str(tmp_path / name))
     assert "stored 0 events (0 new, 0 changed), 1 already present" in result.output
     assert rows(db, "select count(*) from articles where feed like 'file:%'") == [(2,)]
+
+
+def test_parquet_rows_are_reports_and_a_bad_parquet_is_one_clear_error(tmp_path: Path):
+    import polars as pl
+
+    path = tmp_path / "posts.parquet"
+    pl.DataFrame(
+        {
+            "post_id": ["1", "2"],
+            "published": ["2025-04-09 17:18:40.629000+00:00", "2026-05-26"],
+            "text": ["Ninety-day pause on tariffs announced", "Second report text here"],
+            "outlet": ["Truth Social", "Bloomberg"],
+        }
+    ).write_parquet(path)
+    raws, rejects = read_file(path)
+    assert rejects == []
+    assert [(r.guid, r.published, r.summary, r.outlet) for r in raws] == [
+        (
+            "1",
+            "2025-04-09 17:18:40.629000+00:00",
+            "Ninety-day pause on tariffs announced",
+            "Truth Social",
+        ),
+        ("2", "2026-05-26", "Second report text here", "Bloomberg"),
+    ]
+    broken = tmp_path / "broken.parquet"
+    broken.write_text("not parquet at all")
+    with pytest.raises(DataError, match="cannot read as Parquet"):
+        read_file(broken)
