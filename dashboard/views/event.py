@@ -20,7 +20,7 @@ WINDOWS = {
     "-1d,3d": (86_400, 259_200),
     "-30m,2h": (1_800, 7_200),
 }
-AXES = {"minutes": "minutes from the event", "clock": "clock time (UTC)"}
+AXES = ("minutes", "clock")  # x axis of the price paths: minutes from t0 or UTC clock time
 
 
 def default_instruments(ev: dict, t0: datetime, available: list[str], n: int = 6) -> list[str]:
