@@ -35,6 +35,7 @@ KNOWN_SECTIONS = (
     "retention",
     "dashboard",
     "freshness",
+    "alerts",
 )
 
 MAX_NUMBER = 1e12  # the largest number any setting accepts
@@ -54,6 +55,7 @@ SECTION_CHECKS: dict[str, str] = {
     "schedule": "pipelines.scheduler:Schedule.from_config",
     "retention": "pipelines.retention:RetentionPolicy.from_config",
     "freshness": "pipelines.health:FreshnessPolicy.from_config",
+    "alerts": "pipelines.alerts:rules_from_config",
 }
 
 _INSTRUMENT_KEYS = (

@@ -201,6 +201,12 @@ def run_refresh(
     )
     if news_ran and not summary.stopped:
         _enrich(db_path, config, summary, say, command)
+    if summary.outcomes and not summary.stopped:  # failures too: health rules watch them
+        from pipelines.alerts import after_refresh  # apprise loads only when a rule fires
+
+        notice = after_refresh(db_path, config)
+        if notice:
+            summary.notices.append(notice)
     return summary
 
 
