@@ -314,13 +314,20 @@ def evaluate(
     rules: Sequence[AlertRule],
     config: Config,
     now: datetime | None = None,
+    *,
+    skip_sent: bool = False,
 ) -> list[Firing]:
-    """Every firing of `rules` the stored data supports at `now` (dedupe is not applied here)."""
+    """Every firing of `rules` the stored data supports at `now` (dedupe is `due`'s job;
+    `skip_sent` only spares the returns of events already alerted, which `due` would drop)."""
     now = now or datetime.now(UTC)
     found: list[Firing] = []
     for rule in rules:
-        check = {"event": _event_firings, "price": _price_firings, "health": _health_firings}
-        found.extend(check[rule.kind](con, rule, config, now))
+        if rule.kind == "event":
+            found.extend(_event_firings(con, rule, now, skip_sent))
+        elif rule.kind == "price":
+            found.extend(_price_firings(con, rule, now))
+        else:
+            found.extend(_health_firings(con, rule, config, now))
     return found
 
 
@@ -336,7 +343,7 @@ def _finest(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[str, str
 
 
 def _event_firings(
-    con: duckdb.DuckDBPyConnection, rule: AlertRule, config: Config, now: datetime
+    con: duckdb.DuckDBPyConnection, rule: AlertRule, now: datetime, skip_sent: bool
 ) -> list[Firing]:
     from pipelines.analytics.reaction import HORIZONS, event_returns
 
@@ -350,6 +357,10 @@ def _event_firings(
           and (e.category in (select unnest($cats))
                or len(list_intersect(coalesce(e.tags, []), $cats)) > 0)
           and (len($insts) = 0 or ei.instrument_id in (select unnest($insts)))
+          and not ($skip_sent and exists (
+              select 1 from alerts a
+              where a.dedupe_key = $rule || '|event|' || e.event_id
+                and a.status = 'sent' and not a.is_test))
         group by all
         order by e.event_at
         """,
@@ -358,13 +369,16 @@ def _event_firings(
             "now": now,
             "cats": list(rule.categories),
             "insts": list(rule.instruments),
+            "rule": rule.name,
+            "skip_sent": skip_sent,
         },
     )
+    finest = _finest(con, sorted({i for ids in events["ids"].to_list() for i in ids}))
     horizons = [h for h, s in HORIZONS if s <= rule.horizon.total_seconds()]
     out: list[Firing] = []
     # A few new events per evaluation: one small returns query each (the Event page's numbers).
     for ev in events.iter_rows(named=True):
-        rets = event_returns(con, ev["ids"], ev["event_at"], _finest(con, ev["ids"]))
+        rets = event_returns(con, ev["ids"], ev["event_at"], finest)
         if rets.height == 0:
             continue
         rets = rets.filter(
@@ -413,9 +427,7 @@ def _move_line(row: dict[str, Any]) -> str:
     return f"{row['instrument_id']} {row['ret_pct']:+.2f} % at {row['horizon']} ({sig})"
 
 
-def _price_firings(
-    con: duckdb.DuckDBPyConnection, rule: AlertRule, config: Config, now: datetime
-) -> list[Firing]:
+def _price_firings(con: duckdb.DuckDBPyConnection, rule: AlertRule, now: datetime) -> list[Firing]:
     from pipelines.analytics.reaction import tf_seconds
 
     assert rule.move_pct is not None
@@ -709,7 +721,7 @@ def run_alerts(
     if not rules:
         return run
     with store.reader(db_path) as con:
-        firings = evaluate(con, rules, config, now)
+        firings = evaluate(con, rules, config, now, skip_sent=True)
         fresh = due(con, firings)
     run.found = len(firings)
     run.deliveries = [send(f) for f in fresh]  # network: no database open
