@@ -49,6 +49,7 @@ PAGES = [
     st.Page(
         "views/health.py", title="Data health", icon=":material/monitor_heart:", url_path="health"
     ),
+    st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
 ]
 
 # Hidden: not in the menu, only there so that a typed or shared /overview link works.

@@ -816,3 +816,48 @@ def user_message(exc: Exception) -> str:
     if isinstance(exc, TickerwireError):
         return str(exc)
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+# ---------------------------------------------------------------------------- alerts
+
+
+def alert_rules() -> pl.DataFrame:
+    """The configured [[alerts]] rules: name, kind, condition, cooldown, target variable and
+    whether it is set (the URLs themselves are secrets and never shown)."""
+    from pipelines.alerts import rules_from_config
+    from pipelines.config import load_config
+
+    rules = rules_from_config(load_config())
+    return pl.DataFrame(
+        {
+            "rule": [r.name for r in rules],
+            "kind": [r.kind for r in rules],
+            "condition": [r.describe() for r in rules],
+            "cooldown": [str(r.cooldown) for r in rules],
+            "targets_env": [r.targets_env for r in rules],
+            "targets_set": [bool(r.target_urls()) for r in rules],
+        },
+        schema={
+            "rule": pl.Utf8,
+            "kind": pl.Utf8,
+            "condition": pl.Utf8,
+            "cooldown": pl.Utf8,
+            "targets_env": pl.Utf8,
+            "targets_set": pl.Boolean,
+        },
+    )
+
+
+@cached
+def alert_history(db: str, limit: int = 200) -> pl.DataFrame:
+    """Alerts fired, newest first (sql/queries/alert_history.sql); FeatureMissing on a file
+    written before alerts existed (migration 0080 runs on the next write)."""
+    with store.reader(db) as con:
+        has = con.execute(
+            "select count(*) from duckdb_tables() where table_name = 'alerts'"
+        ).fetchall()[0][0]
+        if not has:
+            raise FeatureMissing("no alerts table yet: the next refresh or import creates it")
+        return store.query_frame(
+            con, store.load_sql("queries/alert_history"), {"rule": None, "limit": limit}
+        )
