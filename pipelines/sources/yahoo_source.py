@@ -7,6 +7,7 @@ plain message. Times go to UTC; the exchange's zone is kept on the instrument.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ import requests
 
 from pipelines.config import Config, Instrument, Section
 from pipelines.errors import NetworkUnavailable, SourceError
-from pipelines.schemas import BAR_SCHEMA, timeframe_delta, validate_bars
+from pipelines.schemas import BAR_SCHEMA, QUOTE_SCHEMA, timeframe_delta, validate_bars
 from pipelines.sources import Batch, State
 from pipelines.sources.ccxt_source import instrument_row
 from pipelines.sources.retry import Backoff, call_with_retry, describe, is_offline
@@ -46,6 +47,10 @@ YAHOO_LIMITS: dict[str, YahooLimit] = {
 }
 # Yahoo counts "the last N days" from its own clock; stay clear of the edge.
 EDGE = timedelta(hours=1)
+# Quotes: hourly bars this far back give the price 24 h before the last one (weekends included);
+# a reference close older than QUOTE_REFERENCE_AGE before that point leaves the change blank.
+QUOTE_LOOKBACK = timedelta(days=6)
+QUOTE_REFERENCE_AGE = timedelta(days=4)
 NO_NETWORK = "cannot reach Yahoo: no network (DNS lookup or route failed)"
 
 DEFAULTS: dict[str, Any] = {
@@ -146,10 +151,10 @@ def _coarser(timeframe: str) -> str:
 
 
 class YahooSource:
-    """Bars for the instruments whose source is 'yahoo' (fallback symbols tried in order)."""
+    """Bars and quotes for the instruments whose source is 'yahoo' (fallback symbols in order)."""
 
     name = "yahoo"
-    kinds = ("prices",)
+    kinds = ("prices", "quotes")
 
     def __init__(
         self,
@@ -167,11 +172,24 @@ class YahooSource:
     # -- the Source protocol ---------------------------------------------------------------
 
     def run(self, config: Config, state: State, only: set[str]) -> Iterator[Batch]:
-        """Yield one bars batch per (instrument, timeframe)."""
-        if only and "prices" not in only:
-            return
+        """Yield one bars batch per (instrument, timeframe), then one quotes batch."""
         settings = self.settings or yahoo_settings(config)
         use_cache_dir(Path(config.db_path).parent / "cache" / "yfinance")
+        offline: str | None = None
+        if not only or "prices" in only:
+            for batch in self._bars(config, state, settings):
+                offline = offline or (batch.error if batch.error == NO_NETWORK else None)
+                yield batch
+        if not only or "quotes" in only:
+            insts = [i for i in config.instruments if i.source == "yahoo"]
+            if insts:
+                yield (
+                    Batch(source="yahoo", key="quotes", error=offline)
+                    if offline
+                    else self.quotes_batch(insts, settings)
+                )
+
+    def _bars(self, config: Config, state: State, settings: YahooSettings) -> Iterator[Batch]:
         now = self.clock()
         offline: str | None = None
         for inst in (i for i in config.instruments if i.source == "yahoo"):
@@ -202,6 +220,46 @@ class YahooSource:
                 if note and batch.error is None:
                     batch.skipped = note
                 yield batch
+
+    # -- quotes ----------------------------------------------------------------------------
+
+    def quotes_batch(self, insts: list[Instrument], settings: YahooSettings) -> Batch:
+        """Last price and 24 h change per instrument, from Yahoo's chart answer (meta + 1h bars)."""
+        now = self.clock()
+        records: list[dict[str, Any]] = []
+        problems: list[str] = []
+        for inst in insts:
+            for symbol in (inst.symbol, *inst.fallback_symbols):
+                try:
+                    record = self.fetch_quote(inst, symbol, now, settings)
+                except NetworkUnavailable as exc:
+                    return Batch(source="yahoo", key="quotes", error=str(exc))
+                except SourceError as exc:
+                    problems.append(str(exc))
+                    continue
+                if record is not None:
+                    records.append(record)
+                    break
+                problems.append(f"Yahoo gave no last price for {symbol}")
+        frame = pl.DataFrame(records, schema=QUOTE_SCHEMA)
+        if not records and problems:
+            return Batch(source="yahoo", key="quotes", error="; ".join(problems))
+        return Batch(
+            source="yahoo",
+            key="quotes",
+            frames={"quotes": frame},
+            skipped="; ".join(problems) if problems else None,
+        )
+
+    def fetch_quote(
+        self, inst: Instrument, symbol: str, now: datetime, settings: YahooSettings
+    ) -> dict[str, Any] | None:
+        """One symbol's quote: the chart's last price, and hourly bars for the 24 h change."""
+        yf = import_yfinance()
+        ticker = yf.Ticker(symbol, session=self.session) if self.session else yf.Ticker(symbol)
+        pdf = self._history(ticker, symbol, "1h", now - QUOTE_LOOKBACK, now, settings)
+        bars = history_to_frame(pdf) if pdf is not None and not pdf.empty else None
+        return to_quote(ticker.history_metadata or {}, bars, inst.id, symbol)
 
     # -- bars ------------------------------------------------------------------------------
 
@@ -347,6 +405,41 @@ def to_bar_frame(frame: pl.DataFrame, instrument_id: str, timeframe: str) -> pl.
         pl.lit(timeframe).alias("timeframe"),
         pl.lit("yahoo").alias("source"),
     ).select(list(BAR_SCHEMA))
+
+
+def to_quote(
+    meta: dict[str, Any], hourly: pl.DataFrame | None, instrument_id: str, symbol: str
+) -> dict[str, Any] | None:
+    """A QUOTE_SCHEMA record from a chart answer: price = meta's regularMarketPrice at
+    regularMarketTime; change_pct over 24 h against the close of the last hourly bar that
+    closed at or before that time − 24 h (as-of, like ccxt's rolling 24 h), when that close is
+    at most QUOTE_REFERENCE_AGE older (a long holiday leaves the change blank)."""
+    price, at = meta.get("regularMarketPrice"), meta.get("regularMarketTime")
+    # yfinance turns regularMarketTime into a pandas Timestamp; the raw answer has epoch seconds
+    seconds = at.timestamp() if hasattr(at, "timestamp") else at
+    if not isinstance(price, int | float) or not isinstance(seconds, int | float):
+        return None
+    if not math.isfinite(price) or price <= 0:
+        return None
+    ts = datetime.fromtimestamp(seconds, UTC)
+    change = None
+    if hourly is not None and hourly.height:
+        cut = ts - timedelta(hours=24)
+        ref = hourly.filter(
+            (pl.col("ts") + timedelta(hours=1) <= cut)
+            & (pl.col("ts") + timedelta(hours=1) >= cut - QUOTE_REFERENCE_AGE)
+            & (pl.col("close") > 0)
+        ).sort("ts")
+        if ref.height:
+            change = 100 * (price / ref["close"][-1] - 1)
+    return {
+        "instrument_id": instrument_id,
+        "ts": ts,
+        "source": "yahoo",
+        "price": float(price),
+        "change_pct": change,
+        "captured_from": f"Yahoo chart {symbol}",
+    }
 
 
 # ---------------------------------------------------------------------------- helpers
