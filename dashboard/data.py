@@ -824,7 +824,7 @@ def user_message(exc: Exception) -> str:
 def alert_rules() -> pl.DataFrame:
     """The configured [[alerts]] rules: name, kind, condition, cooldown, target variable and
     whether it is set (the URLs themselves are secrets and never shown)."""
-    from pipelines.alerts import rules_from_config
+    from pipelines.alerts import duration_text, rules_from_config
     from pipelines.config import load_config
 
     rules = rules_from_config(load_config())
@@ -833,7 +833,7 @@ def alert_rules() -> pl.DataFrame:
             "rule": [r.name for r in rules],
             "kind": [r.kind for r in rules],
             "condition": [r.describe() for r in rules],
-            "cooldown": [str(r.cooldown) for r in rules],
+            "cooldown": [duration_text(r.cooldown) for r in rules],
             "targets_env": [r.targets_env for r in rules],
             "targets_set": [bool(r.target_urls()) for r in rules],
         },

@@ -119,13 +119,13 @@ class AlertRule:
             )
             who = f" ({', '.join(self.instruments)})" if self.instruments else ""
             return (
-                f"new {'/'.join(self.categories)} event (last {_span(self.lookback)}) whose "
-                f"instruments{who} move {moves} within {_span(self.horizon)}"
+                f"new {'/'.join(self.categories)} event (last {duration_text(self.lookback)}) whose "
+                f"instruments{who} move {moves} within {duration_text(self.horizon)}"
             )
         if self.kind == "price":
             return (
                 f"{', '.join(self.instruments)} move ≥ {self.move_pct:g} % "
-                f"within {_span(self.window)}"
+                f"within {duration_text(self.window)}"
             )
         who = ", ".join(self.sources) if self.sources else "any source"
         return f"{who} failing {self.cadences} runs in a row or stale for {self.cadences} cadences"
@@ -452,7 +452,7 @@ def _price_firings(con: duckdb.DuckDBPyConnection, rule: AlertRule, now: datetim
             },
         )
         for m in moves.filter(pl.col("move_pct").abs() >= rule.move_pct).iter_rows(named=True):
-            span = _span(m["last_at"] - m["base_at"])
+            span = duration_text(m["last_at"] - m["base_at"])
             out.append(
                 Firing(
                     rule=rule,
@@ -461,7 +461,7 @@ def _price_firings(con: duckdb.DuckDBPyConnection, rule: AlertRule, now: datetim
                     message=(
                         f"{m['instrument_id']} {m['base_close']:.6g} → {m['last_close']:.6g} "
                         f"({m['move_pct']:+.2f} %) from {_hm(m['base_at'])} to {_hm(m['last_at'])}; "
-                        f"threshold {rule.move_pct:g} % in {_span(rule.window)}\n"
+                        f"threshold {rule.move_pct:g} % in {duration_text(rule.window)}\n"
                         f"{dashboard_url()}/timeline?instrument={m['instrument_id']}"
                     ),
                     fired_at=now,
@@ -496,10 +496,8 @@ def _health_firings(
             limit = cadence.typical * rule.cadences
             last = row["last_ok_at"]
             if last is None or now - last > limit:
-                ago = f"{_span(now - last)} ago" if last is not None else "never"
-                problem = (
-                    f"stale: last success {ago}, runs every {cadence.text} (limit {_span(limit)})"
-                )
+                ago = f"{duration_text(now - last)} ago" if last is not None else "never"
+                problem = f"stale: last success {ago}, runs every {cadence.text} (limit {duration_text(limit)})"
         if problem is None:
             continue
         out.append(
@@ -520,12 +518,13 @@ def dashboard_url() -> str:
     return os.environ.get(DASHBOARD_URL_ENV, DEFAULT_DASHBOARD_URL).rstrip("/")
 
 
-def _span(delta: timedelta) -> str:
+def duration_text(delta: timedelta) -> str:
+    """A duration as the config writes it: 90s, 20m, 2h, 1d."""
     s = int(delta.total_seconds())
     for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
         if s >= size and s % size == 0:
             return f"{s // size}{unit}"
-    return f"{s // 60}m" if s >= 60 else f"{s}s"
+    return f"{s}s"
 
 
 def _hm(ts: datetime) -> str:

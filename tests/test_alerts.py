@@ -432,3 +432,12 @@ def test_cli_list_test_and_history(tmp_path):
     frame = pl.read_csv(shown.stdout.encode())
     assert frame["rule"].to_list() == ["btc", "down"]  # newest first
     assert frame["is_test"].to_list() == [True, True]
+
+
+def test_duration_text_round_trips_through_the_config_parser():
+    from pipelines.scheduler import parse_interval
+
+    for text in ("90s", "20m", "90m", "2h", "1d", "36h"):
+        delta = parse_interval(text)
+        assert delta is not None
+        assert parse_interval(alerts.duration_text(delta)) == delta

@@ -20,7 +20,7 @@ def list_rules(
     """The configured rules, their condition and whether their target variable is set."""
     import polars as pl
 
-    from pipelines.alerts import rules_from_config
+    from pipelines.alerts import duration_text, rules_from_config
 
     rules = rules_from_config(state(ctx).config)
     if not rules and fmt == "table":
@@ -31,7 +31,7 @@ def list_rules(
             "rule": [r.name for r in rules],
             "kind": [r.kind for r in rules],
             "condition": [r.describe() for r in rules],
-            "cooldown": [str(r.cooldown) for r in rules],
+            "cooldown": [duration_text(r.cooldown) for r in rules],
             "targets_env": [r.targets_env for r in rules],
             "targets": [len(r.target_urls()) for r in rules],
         },
