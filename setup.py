@@ -30,7 +30,7 @@ setup(
     ),
     # The bundled real sample (its Parquet files, manifest and PROVENANCE) and the typing marker.
     package_data={
-        "pipelines.sample": ["PROVENANCE.md", "manifest.json", "files/*/*"],
+        "pipelines.sample": ["PROVENANCE.md", "manifest.json", "sample-data/*/*"],
         "tickerwire": ["py.typed"],
     },
     cmdclass={"build_py": BuildWithResources},

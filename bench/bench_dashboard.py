@@ -24,7 +24,6 @@ Target: both ≤ 1.5 × the floor.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import socket
@@ -251,9 +250,18 @@ RERUNS: dict[str, tuple[str, str] | None] = {
     "sql": None,
     "health": None,
 }
-RUNNING = (
-    "() => document.querySelector('[data-testid=stApp]').dataset.testScriptState === 'running'"
-)
+# Installed before a widget change: flags when the app's script has gone running → notRunning
+# (a MutationObserver sees every change of the attribute, however short the rerun).
+WATCH_RERUN = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  window.__twRan = false; window.__twDone = false;
+  new MutationObserver(() => {
+    const state = app.dataset.testScriptState;
+    if (state === 'running') window.__twRan = true;
+    else if (window.__twRan && state === 'notRunning') window.__twDone = true;
+  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+RERUN_DONE = "() => window.__twDone === true"
 
 
 def start_floor(log: Path) -> tuple[subprocess.Popen, str]:
@@ -296,8 +304,6 @@ def render_and_rerun(
 ) -> tuple[float, float | None]:
     """Seconds to the first meaningful render, then seconds from a widget change to the end
     of the rerun (script finished, `selector` drawn again)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     context = browser.new_context(viewport={"width": 1400, "height": 1600})  # type: ignore[attr-defined]
     page = context.new_page()
     try:
@@ -313,6 +319,7 @@ def render_and_rerun(
         if widget is None:
             return first, None
         label, option = widget
+        page.evaluate(WATCH_RERUN)
         if label == "Points":  # the floor's own widget
             page.locator('[data-testid="stSelectbox"]').first.click()
             started = time.monotonic()
@@ -320,10 +327,7 @@ def render_and_rerun(
         else:
             started = time.monotonic()
             pick(page, label, option)
-        # a very fast rerun can finish before we look; READY is then already true
-        with contextlib.suppress(PlaywrightTimeout):
-            page.wait_for_function(RUNNING, timeout=3_000)
-        page.wait_for_selector(READY, timeout=180_000)
+        page.wait_for_function(RERUN_DONE, timeout=180_000)
         page.wait_for_function(
             "([sel, n]) => document.querySelectorAll(sel).length >= n",
             arg=[selector, count],

@@ -816,7 +816,6 @@ def car_heatmap(
             zmax=bound,
             xgap=1,
             ygap=1,
-            textfont={"size": 12},
             colorbar={"title": "CAR %"},
             hovertemplate="%{y} × %{x}: %{text} %<extra></extra>",
         )

@@ -165,6 +165,26 @@ def finest_timeframes() -> dict[str, str]:
     return reaction.finest_timeframes(coverage())
 
 
+def timeframe_for(instrument: str, start: datetime, end: datetime) -> str | None:
+    """The timeframe to chart [start, end] with: the one covering most of it, the finer on a tie.
+
+    An instrument may have 5-minute bars one year and hourly ones the next (the bundled sample
+    does): its finest timeframe overall could have nothing in the range asked for.
+    """
+    rows = coverage().filter(pl.col("instrument_id") == instrument)
+    best: tuple[float, int, str] | None = None
+    for tf, first, last in rows.select("timeframe", "first_ts", "last_ts").iter_rows():
+        if tf not in TIMEFRAMES:
+            continue
+        overlap = (min(last, end) - max(first, start)).total_seconds()
+        key = (max(overlap, -1.0), -tf_seconds(tf), tf)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    if best is None:
+        return None
+    return best[2] if best[0] >= 0 else finest_timeframes().get(instrument)
+
+
 def instruments_with_bars() -> list[str]:
     """Instruments that have bars, watchlist order first."""
     have = set(finest_timeframes())
@@ -173,13 +193,22 @@ def instruments_with_bars() -> list[str]:
 
 
 @cached
-def _instruments_near(db: str, lo: datetime, hi: datetime) -> list[str]:
-    return query(db, "dash_instruments_near", {"lo": lo, "hi": hi})["instrument_id"].to_list()
+def _series_near(db: str, lo: datetime, hi: datetime) -> pl.DataFrame:
+    return query(db, "dash_instruments_near", {"lo": lo, "hi": hi})
+
+
+def timeframes_near(t0: datetime, around: timedelta = timedelta(days=1)) -> dict[str, str]:
+    """Per instrument with bars within `around` of t0, its finest timeframe there."""
+    best: dict[str, str] = {}
+    for inst, tf in _series_near(t0 - around, t0 + around).iter_rows():
+        if tf in TIMEFRAMES and (inst not in best or tf_seconds(tf) < tf_seconds(best[inst])):
+            best[inst] = tf
+    return best
 
 
 def instruments_near(t0: datetime, around: timedelta = timedelta(days=1)) -> list[str]:
     """Instruments with bars within `around` of t0 (the ones an event page can chart)."""
-    return _instruments_near(t0 - around, t0 + around)
+    return list(timeframes_near(t0, around))
 
 
 def without_bars() -> pl.DataFrame:
@@ -367,7 +396,7 @@ def candles(
     instrument: str, start: datetime, end: datetime, max_candles: int = MAX_CANDLES
 ) -> PriceFrame | None:
     """OHLC re-bucketed in SQL (first/max/min/last) to at most `max_candles` candles."""
-    timeframe = finest_timeframes().get(instrument)
+    timeframe = timeframe_for(instrument, start, end)
     if timeframe is None:
         return None
     bucket = bucket_seconds(tf_seconds(timeframe), start, end, max_candles)
@@ -391,7 +420,7 @@ def line(
     instrument: str, start: datetime, end: datetime, n_out: int = MAX_LINE_POINTS
 ) -> PriceFrame | None:
     """Closes re-bucketed in SQL to ≤ 20k points, then MinMax-LTTB down-sampled to ≤ n_out."""
-    timeframe = finest_timeframes().get(instrument)
+    timeframe = timeframe_for(instrument, start, end)
     if timeframe is None:
         return None
     bucket = bucket_seconds(tf_seconds(timeframe), start, end, LINE_PREBUCKET)
@@ -460,8 +489,11 @@ def confounders(db: str, event_id: str, t0: datetime, before_s: int, after_s: in
     )
 
 
-def _by_timeframe(ids: Sequence[str]) -> dict[str, list[str]]:
+def _by_timeframe(ids: Sequence[str], t0: datetime | None = None) -> dict[str, list[str]]:
+    """Group instruments by the timeframe to read: the finest around t0 when given, else overall."""
     tfs = finest_timeframes()
+    if t0 is not None:
+        tfs |= timeframes_near(t0)
     groups: dict[str, list[str]] = {}
     for inst in ids:
         if inst in tfs:
@@ -492,7 +524,7 @@ def _paths(
 def event_paths(ids: Sequence[str], t0: datetime, before_s: int, after_s: int) -> pl.DataFrame:
     """Price paths in event time (minutes), rebased to 0 % at P(t0); each trace ≤ 4,000 points."""
     parts = []
-    for timeframe, group in _by_timeframe(ids).items():
+    for timeframe, group in _by_timeframe(ids, t0).items():
         frame = _paths(tuple(group), timeframe, t0, before_s, after_s)
         if frame.height:
             parts.append(frame.with_columns(pl.lit(timeframe).alias("timeframe")))
@@ -517,7 +549,7 @@ def _returns(db: str, ids: tuple[str, ...], timeframe: str, t0: datetime) -> pl.
 def event_returns(ids: Sequence[str], t0: datetime) -> pl.DataFrame:
     """Returns at +5m … +1d per instrument with z-score, p-value, Benjamini–Hochberg q over all
     the returned tests, and the mark from q (pipelines.analytics.reaction)."""
-    parts = [_returns(tuple(g), tf, t0) for tf, g in _by_timeframe(ids).items()]
+    parts = [_returns(tuple(g), tf, t0) for tf, g in _by_timeframe(ids, t0).items()]
     parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame()
@@ -550,19 +582,33 @@ def _movers(
 
 
 def event_movers(ev: pl.DataFrame, horizon_s: int = 3600) -> pl.DataFrame:
-    """For each event of `ev` (event_id, event_at): its biggest mover from t0 to t0 + horizon."""
-    tfs = finest_timeframes()
-    if ev.height == 0 or not tfs:
-        return pl.DataFrame(
-            schema={"event_id": pl.Utf8, "top_instrument": pl.Utf8, "top_ret_pct": pl.Float64}
-        )
-    inst = tuple(sorted(tfs))
-    longest = max(tf_seconds(t) for t in tfs.values())
-    lo = ev["event_at"].min() - timedelta(seconds=3 * longest + 86_400)
-    hi = ev["event_at"].max() + timedelta(seconds=horizon_s + longest)
-    return _movers(
-        tuple(ev["event_id"].to_list()), inst, tuple(tfs[i] for i in inst), lo, hi, horizon_s
+    """For each event of `ev` (event_id, event_at): its biggest mover from t0 to t0 + horizon.
+
+    Each instrument is read on its finest timeframe around the event (a series may be 5-minute
+    one year and hourly the next); bars longer than the horizon cannot show the move and are
+    left out.
+    """
+    empty = pl.DataFrame(
+        schema={"event_id": pl.Utf8, "top_instrument": pl.Utf8, "top_ret_pct": pl.Float64}
     )
+    if ev.height == 0 or not finest_timeframes():
+        return empty
+    groups: dict[tuple[tuple[str, str], ...], list[tuple[str, datetime]]] = {}
+    for event_id, t0 in ev.select("event_id", "event_at").iter_rows():
+        near = timeframes_near(t0) or finest_timeframes()
+        key = tuple(sorted((i, tf) for i, tf in near.items() if tf_seconds(tf) <= horizon_s))
+        if key:
+            groups.setdefault(key, []).append((event_id, t0))
+    parts = []
+    for key, members in groups.items():
+        inst, tfs = tuple(i for i, _ in key), tuple(tf for _, tf in key)
+        longest = max(tf_seconds(t) for t in tfs)
+        times = [t0 for _, t0 in members]
+        lo = min(times) - timedelta(seconds=3 * longest + 86_400)
+        hi = max(times) + timedelta(seconds=horizon_s + longest)
+        parts.append(_movers(tuple(e for e, _ in members), inst, tfs, lo, hi, horizon_s))
+    parts = [p for p in parts if p.height]
+    return pl.concat(parts, how="vertical_relaxed") if parts else empty
 
 
 # ---------------------------------------------------------------------------- correlations

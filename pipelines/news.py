@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import html
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+import lxml.etree
+import lxml.html
 import polars as pl
+from w3lib.url import canonicalize_url
 
 from pipelines.errors import DataError
 from pipelines.schemas import UTC_TS
 from pipelines.store import Reject
+from pipelines.timeparse import ParsedTime, parse_published  # noqa: F401
 
 # Columns a news source writes. Enrichment columns (sentiment, tags, duplicate_of, enriched_at)
 # are left out on purpose: an upsert of a re-fetched item must not reset them.
@@ -68,40 +69,49 @@ _AMP_SUFFIX = re.compile(r"(\.amp|[-_]amp)(?=\.html?$|$)", re.IGNORECASE)
 
 
 def canonical_url(url: str | None, base: str | None = None) -> str | None:
-    """The URL reduced to what identifies the article: no tracking params, fragment, AMP or trailing slash."""
+    """The URL reduced to what identifies the article.
+
+    w3lib normalises the spelling (percent-encoding as `%7E` vs `~`, IDN hosts to punycode,
+    dot segments, query order); our rules then drop trackers, fragments, AMP forms, `www.`/`m.`
+    hosts, default ports, repeated and trailing slashes, and the scheme.
+    """
     if url is None:
         return None
     url = url.strip()
     if not url:
         return None
-    if base:
-        url = urljoin(base, url)
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
+    try:
+        if base:
+            url = urljoin(base, url)
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            return None
+        parts = urlsplit(canonicalize_url(url, keep_fragments=False))
+        host = (parts.hostname or "").lower().rstrip(".")
+        port = parts.port
+    except ValueError:  # a malformed host or port
         return None
-    host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         return None
     if host.startswith("www."):
         host = host[4:]
     if host.startswith("amp.") or host.startswith("m."):
         host = host.split(".", 1)[1]
-    port = parts.port
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = _AMP_SEGMENT.sub("", parts.path)
     path = _AMP_SUFFIX.sub("", path)
     path = re.sub(r"/{2,}", "/", path).rstrip("/")
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_")
-        and k.lower() not in _TRACKING_PARAMS
-        and k.lower() != "amp"
-    ]
-    query.sort()
+    # The query is already encoded and sorted by w3lib: filter its pairs without re-encoding.
+    query = "&".join(
+        pair
+        for pair in parts.query.split("&")
+        if pair and not _is_tracker(unquote(pair.split("=", 1)[0]).lower())
+    )
     # http and https name the same article; the scheme is not part of its identity.
-    return urlunsplit(("https", netloc, path, urlencode(query), ""))
+    return urlunsplit(("https", netloc, path, query, ""))
+
+
+def _is_tracker(key: str) -> bool:
+    return key.startswith("utm_") or key in _TRACKING_PARAMS or key == "amp"
 
 
 def article_id(
@@ -124,30 +134,73 @@ def article_id(
 
 # ---------------------------------------------------------------------------- text
 
-_TAG = re.compile(r"<[^>]*>|<[a-zA-Z/][^<]*$")
-# Inline tags split words and links into pieces (<span>https://</span><span>x.com/a</span>):
-# they go without leaving a space.
-_INLINE_TAG = re.compile(r"</?(?:a|span|b|i|em|strong|u|small|abbr|mark|sub|sup)\b[^>]*>", re.I)
-# Text cut in the middle of its first tag: 'a href="…" rel="nofollow">text</a'.
+# Text cut in the middle of its first tag: 'a href="…" rel="nofollow">text</a'. No parser can
+# know that the start is a tag, so this one case is cut by pattern before parsing.
 _DANGLING = re.compile(r"""^\s*[a-zA-Z][\w-]*(?:\s+[\w:-]+=(?:"[^"]*"|'[^']*'))+\s*/?>""")
-_SCRIPT = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_DROPPED = ("script", "style", "noscript", "template", "iframe", "svg")
+# Tags that end a line of text; the others (a, span, b…) sit inside words and links.
+_BLOCKS = frozenset(
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "td",
+        "th",
+        "table",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "aside",
+        "figure",
+        "figcaption",
+        "dd",
+        "dt",
+        "hr",
+    ]
+)
 _WS = re.compile(r"[ \t\r\f\v]+")
 _NORM = re.compile(r"[^0-9a-z]+")
 
 
 def strip_html(text: str | None) -> str:
-    """Plain text from an HTML fragment: scripts dropped, tags removed, entities decoded, spaces tidied."""
+    """Plain text from an HTML fragment, read by lxml's HTML parser.
+
+    Scripts, styles and comments are dropped, attribute values never leak, entities are
+    decoded exactly once, block elements end lines, inline ones keep words and links whole.
+    """
     if not text:
         return ""
-    text = _SCRIPT.sub(" ", text)
-    text = re.sub(r"<br\s*/?>|</p\s*>|</div\s*>|</h\d\s*>|</li\s*>", "\n", text, flags=re.I)
     text = _DANGLING.sub(" ", text, count=1)
-    text = _INLINE_TAG.sub("", text)
-    text = _TAG.sub(" ", text)
-    text = html.unescape(html.unescape(text))
+    if "<" in text or "&" in text:
+        text = _html_text(text)
     text = text.replace("\u00a0", " ")
     lines = [_WS.sub(" ", line).strip() for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
+
+
+def _html_text(fragment: str) -> str:
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):  # nothing parseable (e.g. only a comment)
+        return ""
+    for node in list(root.iter(lxml.etree.Comment, *_DROPPED)):
+        node.drop_tree()  # keeps the text after it
+    for element in root.iter(*_BLOCKS):
+        element.tail = "\n" + (element.tail or "")
+    return root.text_content()
 
 
 # Characters no title needs: controls (except newline and tab) and format characters such as
@@ -205,210 +258,22 @@ def clip(text: str | None, limit: int) -> str | None:
 
 
 # ---------------------------------------------------------------------------- times
+# Printed times are read by pipelines.timeparse.parse_published (imported here for callers).
 
 
-@dataclass(frozen=True)
-class ParsedTime:
-    """A publication instant in UTC and how precisely it is known."""
-
-    at: datetime | None
-    precision: str  # second / minute / day / unknown / unknown-zone
+_FINENESS = {"second": 0, "minute": 1, "day": 2}
 
 
-# Named zones seen in feeds; email.utils knows only UT/GMT and the US ones.
-_NAMED_ZONES = {
-    "UT": 0,
-    "UTC": 0,
-    "GMT": 0,
-    "Z": 0,
-    "WET": 0,
-    "BST": 60,
-    "IST": 330,
-    "CET": 60,
-    "MET": 60,
-    "CEST": 120,
-    "MEST": 120,
-    "EET": 120,
-    "EEST": 180,
-    "MSK": 180,
-    "JST": 540,
-    "KST": 540,
-    "HKT": 480,
-    "SGT": 480,
-    "AEST": 600,
-    "AEDT": 660,
-    "EST": -300,
-    "EDT": -240,
-    "CST": -360,
-    "CDT": -300,
-    "MST": -420,
-    "MDT": -360,
-    "PST": -480,
-    "PDT": -420,
-    "AKST": -540,
-    "HST": -600,
-    "BRT": -180,
-}
-# Month and weekday names in the languages our feeds use, mapped to English.
-_MONTHS = {
-    "jan": 1, "janv": 1, "ene": 1, "jän": 1, "jaen": 1,
-    "feb": 2, "fev": 2, "fév": 2, "févr": 2, "fevr": 2,
-    "mar": 3, "mär": 3, "mrz": 3, "mars": 3,
-    "apr": 4, "abr": 4, "avr": 4,
-    "may": 5, "mai": 5, "mag": 5,
-    "jun": 6, "juin": 6, "giu": 6,
-    "jul": 7, "juil": 7, "lug": 7,
-    "aug": 8, "ago": 8, "aou": 8, "aoû": 8,
-    "sep": 9, "sept": 9, "set": 9,
-    "oct": 10, "out": 10, "okt": 10, "ott": 10,
-    "nov": 11,
-    "dec": 12, "dez": 12, "dic": 12, "déc": 12,
-}  # fmt: skip
-_RFC_LIKE = re.compile(
-    r"^\s*(?:[^\W\d]+\.?,?\s+)?(?P<day>\d{1,2})[\s\-/.]+(?P<mon>[^\W\d]+)\.?[\s\-/.]+(?P<year>\d{2,4})"
-    r"(?:[\sT]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,]\d+)?)?)?"
-    r"\s*(?P<zone>[+-]\d{2}:?\d{2}|[A-Za-z]{1,5})?\s*$"
-)
-_ISO = re.compile(
-    r"^\s*(?P<year>\d{4})-?(?P<mon>\d{2})-?(?P<day>\d{2})"
-    r"(?:[T\s]+(?P<h>\d{2}):?(?P<m>\d{2})(?::?(?P<s>\d{2})(?P<frac>[.,]\d+)?)?)?"
-    r"\s*(?P<zone>Z|[+-]\d{2}(?::?\d{2})?|[A-Za-z]{2,5})?\s*$"
-)
-_US_DATE = re.compile(
-    r"^\s*(?:[^\W\d]+,?\s+)?(?P<mon>[^\W\d]+)\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4})"
-    r"(?:,?\s+(?:at\s+)?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
-    r"\s*(?P<zone>[+-]\d{2}:?\d{2}|[A-Za-z]{1,5})?\s*$"
-)
+def coarser_precision(parsed: str, declared: str | None) -> str:
+    """The precision a time is stored with: the coarser of what was parsed and what the source says.
 
-
-def _zone_offset(zone: str | None) -> timedelta | None | bool:
-    """Offset of a zone token; None when absent; False when present but unknown."""
-    if zone is None or zone == "":
-        return None
-    if zone[0] in "+-":
-        digits = zone[1:].replace(":", "")
-        if len(digits) == 2:
-            digits += "00"
-        if not digits.isdigit() or len(digits) != 4:
-            return False
-        hours, minutes = int(digits[:2]), int(digits[2:])
-        if hours > 14 or minutes > 59:
-            return False
-        sign = -1 if zone[0] == "-" else 1
-        return sign * timedelta(hours=hours, minutes=minutes)
-    minutes = _NAMED_ZONES.get(zone.upper())
-    if minutes is None:
-        return False
-    return timedelta(minutes=minutes)
-
-
-def _month_number(name: str) -> int | None:
-    key = name.lower().strip(".")
-    if key in _MONTHS:
-        return _MONTHS[key]
-    for length in (4, 3):
-        if key[:length] in _MONTHS:
-            return _MONTHS[key[:length]]
-    return None
-
-
-def _fields_from(text: str) -> dict | None:
-    """Split a date string into year/month/day/h/m/s/zone using the known layouts."""
-    for pattern in (_ISO, _RFC_LIKE, _US_DATE):
-        match = pattern.match(text)
-        if not match:
-            continue
-        g = match.groupdict()
-        month = int(g["mon"]) if g["mon"].isdigit() else _month_number(g["mon"])
-        if month is None:
-            continue
-        year = int(g["year"])
-        if year < 100:  # RFC 822 two-digit years
-            year += 2000 if year < 50 else 1900
-        hour = int(g["h"]) if g.get("h") else None
-        ampm = (g.get("ampm") or "").lower().replace(".", "")
-        if hour is not None and ampm:
-            hour = hour % 12 + (12 if ampm == "pm" else 0)
-        return {
-            "year": year,
-            "month": month,
-            "day": int(g["day"]),
-            "hour": hour,
-            "minute": int(g["m"]) if g.get("m") else None,
-            "second": int(g["s"]) if g.get("s") else None,
-            "micro": int(round(float(g["frac"].replace(",", ".")) * 1e6)) if g.get("frac") else 0,
-            "zone": g.get("zone"),
-        }
-    return None
-
-
-def parse_published(
-    value: str | datetime | date | None, declared_tz: str | None = None
-) -> ParsedTime:
-    """Parse a publication time into UTC with its precision.
-
-    A time without a zone takes `declared_tz` (the feed's declared zone); without one it is
-    kept as written, labelled 'unknown-zone' — never silently taken as UTC.
+    A file that says `day` for '2025-04-09T12:00:00Z' means the day; it cannot make a date
+    finer than it was printed, and 'unknown'/'unknown-zone' stay as they are.
     """
-    if value is None:
-        return ParsedTime(None, "unknown")
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return _localise(value, declared_tz, "second")
-        return ParsedTime(value.astimezone(UTC), "second")
-    if isinstance(value, date):
-        return _localise(datetime(value.year, value.month, value.day), declared_tz, "day")
-    text = str(value).strip()
-    if not text:
-        return ParsedTime(None, "unknown")
-    if re.fullmatch(r"\d{9,13}(\.\d+)?", text):  # epoch seconds or milliseconds
-        seconds = float(text) / (1000 if len(text.split(".")[0]) > 11 else 1)
-        return ParsedTime(datetime.fromtimestamp(seconds, UTC), "second")
-    fields = _fields_from(text)
-    if fields is None:
-        try:  # last resort: the RFC 2822 parser of the standard library
-            parsed = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return ParsedTime(None, "unknown")
-        if parsed.tzinfo is None:
-            return _localise(parsed, declared_tz, "second")
-        return ParsedTime(parsed.astimezone(UTC), "second")
-    offset = _zone_offset(fields["zone"])
-    if offset is False:
-        return ParsedTime(None, "unknown")
-    try:
-        naive = datetime(
-            fields["year"],
-            fields["month"],
-            fields["day"],
-            fields["hour"] or 0,
-            fields["minute"] or 0,
-            fields["second"] or 0,
-            fields["micro"],
-        )
-    except ValueError:
-        return ParsedTime(None, "unknown")
-    if fields["hour"] is None:
-        precision = "day"
-    elif fields["second"] is None:
-        precision = "minute"
-    else:
-        precision = "second"
-    if offset is None:
-        return _localise(naive, declared_tz, precision)
-    return ParsedTime((naive - offset).replace(tzinfo=UTC), precision)
-
-
-def _localise(naive: datetime, declared_tz: str | None, precision: str) -> ParsedTime:
-    if declared_tz:
-        try:
-            zone = ZoneInfo(declared_tz)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise DataError(f"unknown time zone {declared_tz!r} (use an IANA name)") from exc
-        return ParsedTime(naive.replace(tzinfo=zone).astimezone(UTC), precision)
-    if precision == "day":
-        return ParsedTime(naive.replace(tzinfo=UTC), "day")
-    return ParsedTime(naive.replace(tzinfo=UTC), "unknown-zone")
+    declared = (declared or "").strip().lower()
+    if parsed not in _FINENESS or declared not in _FINENESS:
+        return parsed
+    return declared if _FINENESS[declared] > _FINENESS[parsed] else parsed
 
 
 def check_time(at: datetime | None, now: datetime) -> str | None:
@@ -452,6 +317,8 @@ class RawArticle:
     base_url: str | None = None  # resolves relative links
     declared_tz: str | None = None
     fallback_at: datetime | None = None  # used (precision 'unknown') when no date is given
+    dayfirst: bool | None = None  # the order of numeric dates, when the source states it
+    precision: str | None = None  # what the source says its time is precise to
     tags: tuple[str, ...] = ()  # the feed's declared tags
 
 
@@ -476,16 +343,18 @@ def normalise_articles(
         if raw.guid and raw.guid in seen_guids:
             rejects.append(Reject(f"duplicate guid {raw.guid!r} in the same feed", ident))
             continue
-        parsed = parse_published(raw.published, raw.declared_tz)
+        parsed = parse_published(raw.published, raw.declared_tz, dayfirst=raw.dayfirst, now=now)
         unreadable = parsed.at is None and raw.published not in (None, "")
         if unreadable and raw.fallback_at is None:
-            rejects.append(Reject(f"unreadable date {str(raw.published)[:60]!r}", ident))
+            why = (parsed.problem or "unreadable").split(": ", 1)[0]
+            detail = "" if why == "unreadable" else f" ({why})"
+            rejects.append(Reject(f"unreadable date {str(raw.published)[:60]!r}{detail}", ident))
             continue
         problem = check_time(parsed.at, now)
         if problem:
             rejects.append(Reject(problem, ident))
             continue
-        at, precision = parsed.at, parsed.precision
+        at, precision = parsed.at, coarser_precision(parsed.precision, raw.precision)
         if at is None:
             if raw.fallback_at is None:
                 rejects.append(Reject("no publication date", ident))

@@ -32,8 +32,9 @@ STORAGE_COMPATIBILITY = "v1.4.0"
 # (migration 0020). Store.upsert keeps these keys unique; `duplicate_keys` checks it.
 UNENFORCED_KEYS: dict[str, tuple[str, ...]] = {"bars": ("instrument_id", "timeframe", "ts")}
 
-# Columns that record when a row was written; they never count as a change.
-BOOKKEEPING_COLUMNS = frozenset({"ingested_at", "fetched_at", "updated_at"})
+# Columns that record when and where a row was read; they never count as a change (the same
+# report re-imported from another file, or listed by a second feed, is already present).
+BOOKKEEPING_COLUMNS = frozenset({"ingested_at", "fetched_at", "updated_at", "feed"})
 
 # What a run closed on behalf of its dead owner says.
 STALE_RUN_NOTE = "the process running it stopped before finishing (killed or crashed)"

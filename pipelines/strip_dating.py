@@ -114,7 +114,7 @@ def date_strip(prices: dict[str, float], clock: time, bars: pl.DataFrame) -> Str
             f"cannot date the strip: even the best day, {best.day}, is {best.error_pct:.2f} % off "
             f"the stored bars (over {best.n} symbols); pass --date YYYY-MM-DD"
         )
-    if runner is not None and runner.error_pct < CLEAR_RATIO * best.error_pct:
+    if runner is not None and runner.error_pct <= CLEAR_RATIO * best.error_pct:
         raise DataError(
             f"cannot date the strip: no day is clearly best — {best.day} is {best.error_pct:.3f} % "
             f"off, {runner.day} {runner.error_pct:.3f} %; pass --date YYYY-MM-DD"

@@ -26,14 +26,12 @@ from scipy.signal import lfilter
 from pipelines import store
 from pipelines.calendars import in_session
 from pipelines.config import Config, Instrument
-from pipelines.errors import DataError, StoreError, StoreLocked
+from pipelines.demo import check_replaceable, checksum
+from pipelines.errors import DataError, StoreError
 from pipelines.schemas import UTC_TS
 
 DEFAULT_SEED = 20260527
 DATASET = "synthetic"  # meta.dataset of a synthetic file (the dashboard labels it so)
-# Files a rebuild may replace without --force: the bundled sample, synthetic files, and
-# demo files of earlier versions (dataset 'demo').
-REPLACEABLE = ("sample", DATASET, "demo")
 
 DEMO_START = datetime(2026, 5, 12, tzinfo=UTC)
 DEMO_END = datetime(2026, 6, 9, tzinfo=UTC)  # exclusive: the last bar opens at 06-08 23:59
@@ -618,39 +616,6 @@ def strip_quotes(config: Config) -> pl.DataFrame:
     return pl.DataFrame(rows).cast({"ts": UTC_TS})
 
 
-def checksum(con) -> str:
-    """md5 over the demo content of every table, computed in SQL (wall-clock columns left out)."""
-    con.execute("set TimeZone = 'UTC'")  # timestamps render as text in the digest
-    con.execute("set enable_progress_bar = false")  # keep the CLI output to our own lines
-    rows = con.execute(store.load_sql("demo_checksum")).fetchall()
-    return rows[0][0]
-
-
-def _check_replaceable(db_path: Path, force: bool) -> None:
-    """Refuse to replace an existing file that is not a demo database (unless forced)."""
-    if force or not db_path.exists():
-        return
-    try:
-        with store.reader(db_path) as con:
-            dataset = con.execute(
-                "select value from meta where key = 'dataset'"
-                if _has_table(con, "meta")
-                else "select null where false"
-            ).fetchall()
-    except StoreLocked:
-        raise
-    except StoreError as exc:  # e.g. not a DuckDB file at all
-        raise StoreError(
-            f"{db_path} cannot be read as a database; refusing to overwrite it "
-            "(choose another --db, or --force to replace it)"
-        ) from exc
-    if not dataset or dataset[0][0] not in REPLACEABLE:
-        raise StoreError(
-            f"{db_path} is not a demo database (meta dataset is not 'sample'); refusing to "
-            "overwrite it (use --db data/demo.duckdb, or --force to replace it)"
-        )
-
-
 def _insert_all(st: store.Store, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     """Bulk-insert each frame into its table in ONE transaction; rows written per table.
 
@@ -675,21 +640,13 @@ def _insert_all(st: store.Store, frames: dict[str, pl.DataFrame]) -> dict[str, i
     return written
 
 
-def _has_table(con, name: str) -> bool:
-    return bool(
-        con.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchall()[
-            0
-        ][0]
-    )
-
-
 def build_synthetic(
     db_path: str | Path, config: Config, *, seed: int = DEFAULT_SEED, force: bool = False
 ) -> DemoStats:
     """Rebuild a synthetic database from scratch: bars, quotes, instruments, events, run log, meta."""
     started = time.perf_counter()
     path = Path(db_path)
-    _check_replaceable(path, force)
+    check_replaceable(path, force)
     stats = DemoStats(db_path=path, seed=seed)
     bars, latest = simulate_bars(config, seed)
     built_from = (

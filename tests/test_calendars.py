@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -158,3 +160,26 @@ def test_refresh_replaces_the_sessions_for_the_years_asked(db_path):
     assert (first.year, last.year) == (2025, 2026)
     assert cov[0] == coverage.height == len(calendars.CALENDARS) - 1
     assert (cov[1].year, cov[2].year) == (2025, 2026)
+
+
+def test_calendars_command_refreshes_and_lists_the_coverage(tmp_path):
+    db = tmp_path / "t.duckdb"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "--db",
+            str(db),
+            "calendars",
+            "--refresh",
+            "--years",
+            "2026:2026",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    nyse = next(line for line in run.stdout.splitlines() if line.startswith("nyse "))
+    assert nyse.split()[1:4] == ["2026-01-01", "2026-12-31", "251"]

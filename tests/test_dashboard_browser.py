@@ -6,6 +6,7 @@ system Chromium through Playwright. Screenshots land in test-output/screenshots/
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -46,16 +47,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The dashboard served on a free port over the fixture database; stopped afterwards."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
-    pytest.importorskip("playwright.sync_api")
-    db = build(tmp_path_factory.mktemp("browser") / "dash.duckdb")
+@contextlib.contextmanager
+def serve_dashboard(db: Path, log_path: Path) -> Iterator[str]:
+    """`tickerwire --db DB dashboard` on a free port until the block ends; yields its URL."""
     port = _free_port()
     cli = Path(sys.executable).parent / "tickerwire"
-    log = open(tmp_path_factory.mktemp("log") / "server.log", "w")  # noqa: SIM115
+    log = open(log_path, "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(cli), "--db", str(db), "dashboard", "--port", str(port)],
         stdout=log,
@@ -73,13 +70,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dashboard did not start: {Path(log.name).read_text()[-2000:]}")
+                pytest.fail(f"dashboard did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.3)
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
         log.close()
+
+
+def need_browser() -> None:
+    """Skip unless Debian's chromium and Playwright are installed."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
+    pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard served on a free port over the fixture database; stopped afterwards."""
+    need_browser()
+    db = build(tmp_path_factory.mktemp("browser") / "dash.duckdb")
+    with serve_dashboard(db, tmp_path_factory.mktemp("log") / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -247,3 +247,17 @@ def test_instruments_param_is_read_the_same_on_event_and_study(value) -> None:
         at.query_params["instruments"] = value
         at.run()
         assert at.multiselect(key="instruments").value == want
+
+
+def test_event_clock_axis_from_the_url() -> None:
+    """?axis=clock draws the paths on a UTC date axis; the default is minutes from the event."""
+    import json
+
+    def layout(at: AppTest) -> dict:
+        return json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+
+    assert layout(page("event", event=SEED_EVENT))["xaxis"]["title"]["text"] == (
+        "minutes from the event"
+    )
+    clock = layout(page("event", event=SEED_EVENT, axis="clock"))
+    assert clock["xaxis"]["type"] == "date" and clock["hovermode"] == "x unified"

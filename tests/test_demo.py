@@ -60,7 +60,9 @@ def test_sample_is_small_and_listed_with_checksums():
     five_minute = {f.instrument for f in files if f.timeframe == "5m"}
     assert {"BTC", "ETH"} <= five_minute
     provenance = sample.provenance_text()
-    assert "MIT" in provenance and "ODC-PDDL" in provenance
+    assert "ODC-PDDL" in provenance
+    assert "Copyright (c) 2025 stoicelephant" in provenance  # the posts' MIT notice is kept
+    assert "Permission is hereby granted, free of charge" in provenance
     for f in files:
         assert f"`{f.path.relative_to(sample.DATA_DIR).as_posix()}`" in provenance
 
@@ -81,6 +83,7 @@ def test_rebuilding_the_sample_from_shared_gives_the_committed_bytes(shared: Pat
     committed = json.loads(sample.MANIFEST.read_text(encoding="utf-8"))
     assert result["checksum"] == committed["checksum"]
     assert [f["sha256"] for f in result["files"]] == [f["sha256"] for f in committed["files"]]
+    assert (tmp_path / "PROVENANCE.md").read_text() == sample.provenance_text()
 
 
 # ---------------------------------------------------------------------------- the database
@@ -244,3 +247,54 @@ def test_tariff_pause_post_on_btc_5m_matches_an_independent_computation(con):
     got = engine_car(con, event_id, "BTC", "5m", (-288, -13), (1, 12))
     assert want > 0.03  # the pause lifted bitcoin several percent within the hour
     assert got == pytest.approx(want, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------- the dashboard on it
+
+
+@pytest.fixture
+def on_sample(built, monkeypatch):
+    monkeypatch.setenv("TICKERWIRE_DB", str(built.db_path))
+    return built.db_path
+
+
+def event_page(**params: str):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / "event.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_event_page_opens_on_the_seed_story_with_instruments_that_have_bars(on_sample):
+    at = event_page()
+    assert not at.exception
+    banner = at.warning[0].value
+    assert "Bundled sample: recorded real prices and news, not live" in banner
+    assert "Truth Social" in banner and "No bars in the bundled sample: FIGR_HELOC, HYPE" in banner
+    assert at.expander[0].label.startswith("Sources of the bundled sample")
+    assert any("China reportedly requires approval" in m.value for m in at.markdown)
+    assert at.multiselect[0].value == ["BTC", "ETH", "XAU", "WTI", "NAS100"]
+    assert "HYPE" not in at.multiselect[0].options  # never offered, never filled in
+
+
+def test_event_page_reads_the_5m_bars_of_2025_and_the_1h_bars_of_2026(on_sample):
+    from dashboard import data
+
+    assert data.timeframes_near(PAUSE_T0)["BTC"] == "5m"
+    assert data.timeframes_near(SEED_T0)["BTC"] == "1h"
+    paths = data.event_paths(["BTC"], PAUSE_T0, 3600, 14400)
+    assert set(paths["timeframe"]) == {"5m"} and paths.height > 40
+
+
+def test_charts_read_the_timeframe_that_covers_the_range(on_sample):
+    from dashboard import data
+
+    week_2026 = (datetime(2026, 6, 23, tzinfo=UTC), datetime(2026, 6, 30, 23, tzinfo=UTC))
+    week_2025 = (datetime(2025, 4, 7, tzinfo=UTC), datetime(2025, 4, 14, tzinfo=UTC))
+    assert data.timeframe_for("BTC", *week_2026) == "1h"  # BTC's 5m bars end in 2025
+    assert data.timeframe_for("BTC", *week_2025) == "5m"
+    candles = data.candles("BTC", *week_2026)
+    # one hourly bar per hour of [start, end): 7 days and 23 hours
+    assert candles is not None and candles.timeframe == "1h" and candles.raw_points == 7 * 24 + 23

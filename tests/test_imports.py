@@ -276,3 +276,161 @@ def test_events_with_many_short_titles_then_a_long_one(tmp_path):
     with store.reader(db) as con:
         summaries = con.execute("select count(summary) from articles").fetchall()[0][0]
     assert summaries == 1
+
+
+# ------------------------------------------------------------------ one case per import problem
+# Each case: a small file, and either the one-line error it must fail with, or the rows that
+# must land (ts → close) and the reasons (with row numbers) that must be counted as rejects.
+H = "time,open,high,low,close,volume\n"
+BAD_FILE_CASES = {
+    "epoch seconds in CSV": (
+        "1h",
+        H + "1767225600,1,2,1,2,5\n1767229200,2,3,2,3,5\n",
+        {utc(2026, 1, 1, 0): 2.0, utc(2026, 1, 1, 1): 3.0},
+        [],
+    ),
+    "epoch milliseconds in CSV": (
+        "1h",
+        H + "1767225600000,1,2,1,2,5\n1767229200000,2,3,2,3,5\n",
+        {utc(2026, 1, 1, 0): 2.0, utc(2026, 1, 1, 1): 3.0},
+        [],
+    ),
+    "a column mixing seconds and milliseconds": (
+        "1h",
+        H + "1767225600,1,2,1,2,5\n1767229200,2,3,2,3,5\n1767232800000,3,4,3,4,5\n",
+        {utc(2026, 1, 1, 0): 2.0, utc(2026, 1, 1, 1): 3.0},
+        [("epoch in milliseconds where the column uses seconds", 3)],
+    ),
+    "infinite prices": (
+        "1h",
+        H
+        + "2026-01-01 00:00,1,2,1,2,5\n2026-01-01 01:00,1,inf,1,2,5\n2026-01-01 02:00,1,2,1,-inf,5\n",
+        {utc(2026, 1, 1, 0): 2.0},
+        [("infinite high", 2), ("infinite close", 3)],
+    ),
+    "open above high, close below low": (
+        "1h",
+        H
+        + "2026-01-01 00:00,3,2,1,2,5\n2026-01-01 01:00,1,2,1,0.5,5\n2026-01-01 02:00,1,2,1,2,5\n",
+        {utc(2026, 1, 1, 2): 2.0},
+        [("open above high", 1), ("close below low", 2)],
+    ),
+    "a row off the hourly grid": (
+        "1h",
+        H + "2026-01-01 00:00,1,2,1,2,5\n2026-01-01 01:00,1,2,1,2,5\n2026-01-01 01:17,1,2,1,2,5\n"
+        "2026-01-01 02:00,1,3,1,3,5\n",
+        {utc(2026, 1, 1, 0): 2.0, utc(2026, 1, 1, 1): 2.0, utc(2026, 1, 1, 2): 3.0},
+        [("off the 1h grid of this file", 3)],
+    ),
+    "hourly rows imported as 1m": (
+        "1m",
+        H + "".join(f"2026-01-01 {h:02d}:00,1,2,1,2,5\n" for h in range(6)),
+        "rows are mostly 1h apart, not 1m; check --timeframe",
+        None,
+    ),
+    "the same time twice with other values": (
+        "1h",
+        H + "2026-01-01 00:00,1,2,1,2,5\n2026-01-01 00:00,1,2,1,1.5,5\n2026-01-01 01:00,1,2,1,2,5\n"
+        "2026-01-01 01:00,1,2,1,2,5\n",
+        {utc(2026, 1, 1, 0): 2.0, utc(2026, 1, 1, 1): 2.0},  # row 4 is a harmless copy of 3
+        [("same time as row 1 with other values", 2)],
+    ),
+    "a line with too many fields": (
+        "1h",
+        H + "2026-01-01 00:00,1,2,1,2,5\n2026-01-01 01:00,1,2,1,2,5,extra\n",
+        {utc(2026, 1, 1, 0): 2.0},
+        [("wrong number of fields (7, header has 6)", 3)],  # line 3 of the file
+    ),
+    "an empty file": ("1h", H, "has no rows", None),
+    "day/month order that could be either": (
+        "1d",
+        H + "03/05/2026,1,2,1,2,5\n04/05/2026,1,2,1,2,5\n",
+        {},
+        [
+            (
+                "unparseable time (ambiguous day/month order (state it with --dayfirst or --monthfirst))",
+                1,
+            ),
+            (
+                "unparseable time (ambiguous day/month order (state it with --dayfirst or --monthfirst))",
+                2,
+            ),
+        ],
+    ),
+    "day/month order shown by the column": (
+        "1d",
+        H + "03/05/2026,1,2,1,2,5\n26/05/2026,1,2,1,2,5\n",  # 26 cannot be a month
+        {utc(2026, 5, 3): 2.0, utc(2026, 5, 26): 2.0},
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILE_CASES, ids=list(BAD_FILE_CASES))
+def test_bad_bar_files(tmp_path, case):
+    timeframe, text, expected, reasons = BAD_FILE_CASES[case]
+    path = tmp_path / "bars.csv"
+    path.write_text(text)
+    db = tmp_path / "t.duckdb"
+    result = cli(db, "import", "bars", str(path), "-i", "T", "-t", timeframe)
+    if isinstance(expected, str):
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+        assert expected in result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    with store.reader(db) as con:
+        stored = dict(con.execute("select ts, close from bars order by ts").fetchall())
+        refused = con.execute("select reason, raw from rejects order by n").fetchall()
+    assert stored == expected
+    got = [
+        (reason.split(": ")[0], int(raw.split(" ", 2)[1].rstrip(":"))) for reason, raw in refused
+    ]
+    assert got == reasons
+    assert f"{len(reasons)} rejected" in result.stdout
+    by_reason: dict[str, list[str]] = {}
+    for reason, row in reasons:
+        by_reason.setdefault(reason, []).append(str(row))
+    for reason, rows_of in by_reason.items():
+        assert f"{reason} (rows {', '.join(rows_of)})" in result.stdout
+
+
+def test_feather_file_imports_like_its_csv(shared, tmp_path):
+    # freqtrade stores candles as Feather (Arrow IPC) with a `date` column in UTC.
+    source = pl.read_parquet(shared / "data/prices/binance_1h/PAXG_USDT-1h.parquet")
+    path = tmp_path / "PAXG_USDT-1h.feather"
+    source.write_ipc(path, compression="zstd")
+    db = tmp_path / "t.duckdb"
+    result = cli(db, "import", "bars", str(path), "-i", "PAXG", "-t", "1h")
+    assert result.returncode == 0, result.stderr
+    assert f"read {source.height} rows: stored {source.height} bars" in result.stdout
+    with store.reader(db) as con:
+        stored = con.sql("select ts, close from bars order by ts").pl()
+    expected = source.select(
+        pl.col(source.columns[0]).dt.replace_time_zone(None).dt.replace_time_zone("UTC")
+        if source.schema[source.columns[0]].time_zone is None
+        else pl.col(source.columns[0]).dt.convert_time_zone("UTC"),
+        "close",
+    )
+    assert stored["close"].to_list() == expected["close"].to_list()
+    assert stored["ts"].to_list() == expected[source.columns[0]].to_list()
+
+
+def test_streamed_chunks_keep_counts_and_row_numbers(tmp_path):
+    # Chunks of 3 rows: the conflicting copy of row 3 sits in the next chunk, the
+    # mixed-unit row in the third; counts and row numbers must be those of the whole file.
+    from pipelines.sources.bar_files import iter_bar_file
+
+    path = tmp_path / "bars.csv"
+    rows = [f"{1767225600 + 3600 * i},1,2,1,2,5" for i in range(7)]
+    rows.insert(3, f"{1767225600 + 7200},1,2,1,1.5,5")  # row 4: same time as row 3, other close
+    rows[6] = f"{(1767225600 + 3600 * 5) * 1000},1,2,1,2,5"  # row 7: milliseconds
+    path.write_text(H + "\n".join(rows) + "\n")
+    chunks = list(iter_bar_file(path, "T", "1h", chunk_rows=3))
+    assert [c.n_read for c in chunks] == [3, 3, 2]
+    assert sum(c.bars.height for c in chunks) == 6
+    got = [(r.reason.split(": ")[0], r.raw.split(":")[0]) for c in chunks for r in c.rejects]
+    assert got == [
+        ("same time as row 3 with other values", "row 4"),
+        ("epoch in milliseconds where the column uses seconds", "row 7"),
+    ]

@@ -1,4 +1,4 @@
-"""Article files (TXT, HTML, Markdown, JSONL, CSV) and the `import articles` / `events` commands."""
+"""Article files (TXT, HTML, Markdown, JSONL, CSV, Parquet) and the `import articles` / `events` commands."""
 
 from __future__ import annotations
 
@@ -217,3 +217,47 @@ def test_events_add_links_any_stored_instrument_and_names_the_unknown(tmp_path):
     bad = invoke(db, "events", "add", *at, "--instruments", "AAPL,FOO")
     assert bad.exit_code != 0
     assert "unknown instrument FOO" in str(bad.exception) and "AAPL" not in str(bad.exception)
+
+
+def test_the_same_rows_from_another_file_are_present_not_changed(tmp_path):
+    db = tmp_path / "ev.duckdb"
+    text = "time,title,url\n2025-04-09T17:18:40Z,Tariff pause announced,https://w.example/p\n"
+    (tmp_path / "first.csv").write_text(text)
+    (tmp_path / "second.csv").write_text(text)
+    for name in ("first.csv", "second.csv"):
+        result = invoke(db, "import", "articles", str(tmp_path / name), "--no-enrich")
+        assert result.exit_code == 0, result.output
+    assert "new 0, changed 0, already present 1" in result.output
+    for name in ("first.csv", "second.csv"):
+        result = invoke(db, "import", "events", str(tmp_path / name))
+    assert "stored 0 events (0 new, 0 changed), 1 already present" in result.output
+    assert rows(db, "select count(*) from articles where feed like 'file:%'") == [(2,)]
+
+
+def test_parquet_rows_are_reports_and_a_bad_parquet_is_one_clear_error(tmp_path: Path):
+    import polars as pl
+
+    path = tmp_path / "posts.parquet"
+    pl.DataFrame(
+        {
+            "post_id": ["1", "2"],
+            "published": ["2025-04-09 17:18:40.629000+00:00", "2026-05-26"],
+            "text": ["Ninety-day pause on tariffs announced", "Second report text here"],
+            "outlet": ["Truth Social", "Bloomberg"],
+        }
+    ).write_parquet(path)
+    raws, rejects = read_file(path)
+    assert rejects == []
+    assert [(r.guid, r.published, r.summary, r.outlet) for r in raws] == [
+        (
+            "1",
+            "2025-04-09 17:18:40.629000+00:00",
+            "Ninety-day pause on tariffs announced",
+            "Truth Social",
+        ),
+        ("2", "2026-05-26", "Second report text here", "Bloomberg"),
+    ]
+    broken = tmp_path / "broken.parquet"
+    broken.write_text("not parquet at all")
+    with pytest.raises(DataError, match="cannot read as Parquet"):
+        read_file(broken)

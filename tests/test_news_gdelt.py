@@ -119,3 +119,64 @@ def test_settings_are_validated(tmp_path):
     assert (
         GdeltSettings.from_config(config(tmp_path, "[database]\npath = 'x.duckdb'\n")).queries == ()
     )
+
+
+def _archive(n: int, start: datetime, step_minutes: int) -> list[dict]:
+    """A stand-in for GDELT's index: n articles, one every step_minutes from start."""
+    from datetime import timedelta
+
+    return [
+        {
+            "url": f"https://wire.example/{i}",
+            "title": f"Report number {i}",
+            "seendate": (start + timedelta(minutes=step_minutes * i)).strftime("%Y%m%dT%H%M%SZ"),
+            "domain": "wire.example",
+            "language": "English",
+        }
+        for i in range(n)
+    ]
+
+
+def _serve(archive: list[dict], cap: int):
+    """A responses callback that answers like the API: newest first, at most `cap` items."""
+    import json
+
+    def callback(request):
+        params = request.params
+        seen = [a for a in archive]
+        if "startdatetime" in params:
+            lo, hi = params["startdatetime"], params["enddatetime"]
+            seen = [a for a in seen if lo <= a["seendate"].replace("T", "")[:14] < hi]
+        seen.sort(key=lambda a: a["seendate"], reverse=True)
+        return 200, {}, json.dumps({"articles": seen[: min(cap, int(params["maxrecords"]))]})
+
+    return callback
+
+
+@responses.activate
+def test_a_full_page_splits_the_window_until_nothing_is_cut(tmp_path):
+    # 600 articles over the last 3 days (one every 7 minutes): a single request returns 250.
+    archive = _archive(600, datetime(2025, 4, 17, 0, 5, tzinfo=UTC), 7)
+    responses.add_callback(responses.GET, DOC_API, callback=_serve(archive, cap=250))
+    cfg = config(tmp_path, '[gdelt]\nqueries = ["tariffs"]\ntimespan = "3d"\nmax_records = 250\n')
+    waits: list[float] = []
+    [batch] = list(gdelt(waits).run(cfg, {}, set()))
+    assert batch.error is None
+    assert sorted(batch.frames["articles"]["url"].to_list()) == sorted(a["url"] for a in archive)
+    assert batch.rejects == []
+    windows = [c.request.params for c in responses.calls[1:]]
+    assert all("startdatetime" in w for w in windows)
+    assert len(waits) == len(windows)  # the polite pause before every extra request
+
+
+@responses.activate
+def test_a_window_still_full_at_the_smallest_split_is_reported(tmp_path):
+    # 300 articles in the same minute: no split can get them under the cap of 50.
+    archive = _archive(300, datetime(2025, 4, 19, 23, 30, tzinfo=UTC), 0)
+    responses.add_callback(responses.GET, DOC_API, callback=_serve(archive, cap=250))
+    cfg = config(
+        tmp_path,
+        '[gdelt]\nqueries = ["tariffs"]\ntimespan = "1h"\nmax_records = 50\nmin_interval_seconds = 0\n',
+    )
+    [batch] = list(gdelt().run(cfg, {}, set()))
+    assert any("(the cap)" in r.reason and "some may be missing" in r.reason for r in batch.rejects)

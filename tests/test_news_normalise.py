@@ -196,3 +196,117 @@ def test_normalise_articles_counts_every_refusal():
     assert frame["published_precision"].to_list() == ["second", "unknown", "second"]
     reasons = sorted(r.reason.split(" ")[0] for r in rejects)
     assert reasons == ["duplicate", "duplicate", "no", "no", "published"]
+
+
+# ------------------------------------------------------------------ times as outlets print them
+# Expected instants worked out by hand from the printed zone: ET is New York (EST −5 in winter,
+# EDT −4 in summer); IST with a declared Asia/Kolkata is +5:30; CST of a Chinese feed is +8.
+@pytest.mark.parametrize(
+    ("text", "tz", "dayfirst", "iso", "precision"),
+    [
+        ("18-Sep-24 14:30 ET", None, None, "2024-09-18T18:30:00", "minute"),
+        ("01/28/26 02:23 PM EST", None, None, "2026-01-28T19:23:00", "minute"),
+        ("January 27, 2025, 11:35 AM ET", None, None, "2025-01-27T16:35:00", "minute"),
+        ("03-05-2025 16:25 IST", "Asia/Kolkata", True, "2025-05-03T10:55:00", "minute"),
+        ("03-05-2025 16:25 IST", "Asia/Kolkata", False, "2025-03-05T10:55:00", "minute"),
+        ("December 10, 2025 09:45 (ET)", None, None, "2025-12-10T14:45:00", "minute"),
+        ("July 4, 2025 09:45 (ET)", None, None, "2025-07-04T13:45:00", "minute"),
+        ("2026-05-26 14:25 CST", "Asia/Shanghai", None, "2026-05-26T06:25:00", "minute"),
+        ("Tue, 26 May 2026 14:25:00 CST", "America/Chicago", None, "2026-05-26T19:25:00", "second"),
+        ("26/05/2026 14:25", "Europe/Paris", None, "2026-05-26T12:25:00", "minute"),
+        ("Apr 17", None, None, "2026-04-17T00:00:00", "day"),
+        ("Dec 17", None, None, "2025-12-17T00:00:00", "day"),  # not after 'now': last year's
+    ],
+)
+def test_outlet_time_formats(text, tz, dayfirst, iso, precision):
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    parsed = parse_published(text, tz, dayfirst=dayfirst, now=now)
+    assert (parsed.at, parsed.precision) == (
+        datetime.fromisoformat(iso).replace(tzinfo=UTC),
+        precision,
+    )
+
+
+@pytest.mark.parametrize("text", ["2026-05-26 14:25 CST", "Tue, 26 May 2026 09:00 IST"])
+def test_ambiguous_zone_without_a_declared_one_is_kept_and_labelled(text):
+    parsed = parse_published(text)
+    assert parsed.precision == "unknown-zone"
+    assert parsed.problem.startswith("ambiguous zone")
+    # the wall clock is kept as printed, never shifted by a guessed offset
+    assert (parsed.at.hour, parsed.at.minute) in ((14, 25), (9, 0))
+
+
+def test_ambiguous_day_month_order_is_refused_unless_stated():
+    parsed = parse_published("03-05-2025 16:25", "UTC")
+    assert parsed.at is None and "ambiguous day/month order" in parsed.problem
+    assert parse_published("28-05-2025 16:25", "UTC").at == datetime(
+        2025, 5, 28, 16, 25, tzinfo=UTC
+    )
+    assert parse_published("05-05-2025", "UTC").at == datetime(2025, 5, 5, tzinfo=UTC)
+
+
+def test_feed_article_with_a_chinese_cst_and_an_unplaced_one():
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    raws = [
+        RawArticle(title="A", url="https://a.example/1", published="2026-05-26 14:25 CST",
+                   declared_tz="Asia/Shanghai"),
+        RawArticle(title="B", url="https://a.example/2", published="2026-05-26 14:25 CST"),
+        RawArticle(title="C", url="https://a.example/3", published="03/05/2026 10:00 ET"),
+    ]  # fmt: skip
+    frame, rejects = normalise_articles(raws, now)
+    rows = {r["title"]: (r["published_at"], r["published_precision"]) for r in frame.to_dicts()}
+    assert rows["A"] == (datetime(2026, 5, 26, 6, 25, tzinfo=UTC), "minute")
+    assert rows["B"] == (datetime(2026, 5, 26, 14, 25, tzinfo=UTC), "unknown-zone")
+    assert [r.reason for r in rejects] == [
+        "unreadable date '03/05/2026 10:00 ET' (ambiguous day/month order "
+        "(state it with --dayfirst or --monthfirst))"
+    ]
+
+
+def test_a_files_precision_column_coarsens_but_never_refines():
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    raws = [
+        RawArticle(title="day", url="https://a.example/1", published="2025-04-09T12:00:00Z",
+                   precision="day"),
+        RawArticle(title="claims second", url="https://a.example/2", published="2025-04-09",
+                   precision="second"),
+        RawArticle(title="none", url="https://a.example/3", published="2025-04-09T12:00:00Z"),
+    ]  # fmt: skip
+    frame, _ = normalise_articles(raws, now)
+    got = dict(zip(frame["title"], frame["published_precision"], strict=True))
+    assert got == {"day": "day", "claims second": "day", "none": "second"}
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://example.com/%7Euser/story", "https://example.com/~user/story"),
+        ("https://bücher.example/a", "https://xn--bcher-kva.example/a"),
+        ("https://example.com/a/../b", "https://example.com/b"),
+        ("https://example.com/a/./b?y=2&x=1", "https://example.com/a/b?x=1&y=2"),
+        ("https://example.com/caf%c3%a9", "https://example.com/café"),
+    ],
+)
+def test_canonical_url_one_url_however_spelled(a, b):
+    assert canonical_url(a) == canonical_url(b) is not None
+
+
+def test_canonical_url_refuses_malformed_hosts():
+    assert canonical_url("http://[::1") is None
+    assert canonical_url("https://example.com:99999/x") is None
+
+
+@pytest.mark.parametrize(
+    ("fragment", "text"),
+    [
+        ("<!-- <p>hidden</p> --> shown", "shown"),
+        ('<p title="a > b">text</p>', "text"),
+        ("&amp;lt;b&amp;gt;", "&lt;b&gt;"),  # decoded once: the text shows the entity
+        ("a<!-- x -->b <p>c<!-- y -->d</p>", "ab cd"),
+        ("<p>one</p><p>two<br>three</p>", "one\ntwo\nthree"),
+        ("x < y and <b>z</b>", "x < y and z"),
+        ("<style>p{}</style><noscript>enable js</noscript>body", "body"),
+    ],
+)
+def test_strip_html_reads_markup_with_a_parser(fragment, text):
+    assert strip_html(fragment) == text

@@ -155,7 +155,7 @@ def test_event_verdict_without_supported_moves_says_so_and_names_the_largest():
     moves = [verdict.Move("ETH", "+4h", -0.4, -1.2, 0.6), verdict.Move("BTC", "+4h", 0.1, 0.5, 0.8)]
     text = verdict.event_verdict(moves, window="+4h", t0=T0, n_tests=10)
     assert "no instrument moved beyond its usual range" in text
-    assert "largest: ETH −0.40 % at 4 h (z −1.20)" in text
+    assert "the largest was ETH −0.40 % at 4 h (z −1.20). Test:" in text
     assert text.startswith("In the 4 h after 14:25 UTC")
 
 

@@ -15,8 +15,9 @@ from pipelines import store
 from pipelines.commands import AppState
 from pipelines.config import Config
 from pipelines.errors import DataError, StoreError
+from tickerwire import _writes
 from tickerwire._study import Study
-from tickerwire._writes import ImportReport, run_import
+from tickerwire._writes import ImportReport
 
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
@@ -266,7 +267,7 @@ class Database:
             returns = event_returns(con, chosen, ev["event_at"].astimezone(UTC), finest)
         return Reaction(event=ev, returns=returns)
 
-    # -- writing (through the CLI's own import commands: same rules, same counts) ------------
+    # -- writing (the functions the CLI's import commands call: same rules, same counts) -----
 
     def import_bars(
         self,
@@ -277,20 +278,17 @@ class Database:
         tz: str = "UTC",
         source: str = "file",
         time_column: str | None = None,
-        **options: Any,
     ) -> ImportReport:
-        """Import OHLCV (or close-only) bars from CSV/Parquet, as `tickerwire import bars` does."""
+        """Import OHLCV (or close-only) bars from CSV/Parquet/Arrow, as `tickerwire import bars` does."""
         self._check_writable()
-        return run_import(
+        return _writes.import_bars(
             self._state,
-            "bars",
-            file=Path(path),
-            instrument=instrument,
-            timeframe=timeframe,
+            Path(path),
+            instrument,
+            timeframe,
             tz=tz,
             source=source,
             time_column=time_column,
-            **options,
         )
 
     def import_events(
@@ -302,20 +300,17 @@ class Database:
         title_column: str | None = None,
         outlet: str | None = None,
         category: str | None = None,
-        **options: Any,
     ) -> ImportReport:
         """Import timestamped events from CSV/JSONL, as `tickerwire import events` does."""
         self._check_writable()
-        return run_import(
+        return _writes.import_events(
             self._state,
-            "events",
-            file=Path(path),
+            Path(path),
             tz=tz,
             time_column=time_column,
             title_column=title_column,
             outlet=outlet,
             category=category,
-            **options,
         )
 
     def _check_writable(self) -> None:

@@ -1,105 +1,88 @@
-"""Writes from the library run the CLI's own import commands, so rules and counts are the CLI's.
+"""Writes from the library: the functions the CLI's import commands call, so rules and counts match.
 
-This module is the one place the facade writes: the commands open the database through the
-project's one writer path (`store.writing`: refresh lock, writer gate, writer connection), and
-the counts come back from the run they log in `ingest_runs`.
+This module is the one place the facade writes. `import_bars_file` / `import_events_file`
+(pipelines/commands/imports.py) open the database through the project's single writer entry
+point (`store.writing`) and return what they did; the CLI prints the same objects.
 """
 
 from __future__ import annotations
 
-import contextlib
-import inspect
-import io
-from collections.abc import Callable
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from pipelines import store
 from pipelines.commands import AppState
+from pipelines.store import Reject, UpsertResult
 
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What an import did: the counts of its `ingest_runs` row and the CLI's messages."""
+    """What an import did, with the counts `tickerwire import …` prints.
 
-    run_id: int
-    status: str
+    read: rows in the file; stored = inserted + updated; present: rows already stored unchanged
+    (or repeated within the file); rejected: rows refused, each kept in the `rejects` table.
+    """
+
     read: int
     stored: int
+    inserted: int
+    updated: int
     present: int
     rejected: int
-    messages: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        """Rejected rows per kind of reason ("unparseable time", "non-positive price", …)."""
+        return dict(Counter(r.reason.split(": ", 1)[0] for r in self.rejects).most_common())
 
     def __str__(self) -> str:
-        return "\n".join(self.messages)
+        return (
+            f"read {self.read} rows: stored {self.stored} ({self.inserted} new, "
+            f"{self.updated} changed), {self.present} already present, {self.rejected} rejected"
+        )
 
 
-def _command(kind: str) -> Callable[..., None]:
-    from pipelines.commands import imports
-
-    return {"bars": imports.import_bars, "events": imports.import_events}[kind]
-
-
-def _arguments(command: Callable[..., None], given: dict[str, Any]) -> dict[str, Any]:
-    """The command's keyword arguments: the given ones, the rest from its Typer defaults."""
-    from typer.models import ParameterInfo
-
-    args: dict[str, Any] = {}
-    given = dict(given)
-    for name, param in inspect.signature(command).parameters.items():
-        if name == "ctx":
-            continue
-        default = param.default
-        if isinstance(default, ParameterInfo):
-            default = default.default
-        if name in given:
-            args[name] = given.pop(name)
-        elif default is ... or default is inspect.Parameter.empty:
-            raise TypeError(f"{command.__name__}: missing required argument {name!r}")
-        else:
-            args[name] = default
-    if given:
-        raise TypeError(f"{command.__name__}: unknown option(s) {', '.join(sorted(given))}")
-    return args
-
-
-def _last_run(state: AppState, source: str) -> int:
-    if not state.db_path.exists():
-        return 0
-    with store.reader(state.db_path) as con:
-        row = con.execute(
-            "select coalesce(max(run_id), 0) from ingest_runs where source = ?", [source]
-        ).fetchone()
-    return int(row[0]) if row else 0
-
-
-def run_import(state: AppState, kind: str, **given: Any) -> ImportReport:
-    """Run `tickerwire import <kind>` in-process on `state`'s database; return its run's counts."""
-    import typer
-
-    command = _command(kind)
-    args = _arguments(command, given)
-    source = f"import:{kind}"
-    before = _last_run(state, source)
-    ctx = typer.Context(typer.core.TyperCommand(f"import {kind}"), obj=state)
-    out = io.StringIO()
-    with ctx, contextlib.redirect_stdout(out):
-        command(ctx, **args)
-    with store.reader(state.db_path) as con:
-        row = con.execute(
-            """select run_id, status, n_read, n_stored, n_present, n_rejected
-               from ingest_runs where source = ? and run_id > ? order by run_id desc limit 1""",
-            [source, before],
-        ).fetchone()
-    if row is None:  # the command returned without logging a run: a bug, not a user error
-        raise RuntimeError(f"import {kind} logged no run in {state.db_path}")
-    run_id, status, n_read, n_stored, n_present, n_rejected = row
+def _report(
+    n_read: int,
+    result: UpsertResult,
+    rejects: list[Reject],
+    columns: dict[str, str],
+    notes: list[str],
+) -> ImportReport:
     return ImportReport(
-        run_id=int(run_id),
-        status=str(status),
-        read=int(n_read or 0),
-        stored=int(n_stored or 0),
-        present=int(n_present or 0),
-        rejected=int(n_rejected or 0),
-        messages=out.getvalue().splitlines(),
+        read=n_read,
+        stored=result.stored,
+        inserted=result.inserted,
+        updated=result.updated,
+        present=result.unchanged + result.duplicates_in_batch,
+        rejected=len(rejects),
+        columns=dict(columns),
+        notes=list(notes),
+        rejects=list(rejects),
+    )
+
+
+def import_bars(
+    state: AppState, path: Path, instrument: str, timeframe: str, **options: Any
+) -> ImportReport:
+    """Store a price file's bars as `tickerwire import bars` does."""
+    from pipelines.commands.imports import import_bars_file
+
+    done = import_bars_file(state.config, state.db_path, path, instrument, timeframe, **options)
+    notes = [*done.notes, *([f"created instrument {instrument}"] if done.created else [])]
+    return _report(done.n_read, done.result, done.rejects, done.columns_used, notes)
+
+
+def import_events(state: AppState, path: Path, **options: Any) -> ImportReport:
+    """Store an event file's events, reports and links as `tickerwire import events` does."""
+    from pipelines.commands.imports import import_events_file
+
+    done = import_events_file(state.config, state.db_path, path, **options)
+    parsed = done.parsed
+    return _report(
+        parsed.n_read, done.results["events"], parsed.rejects, parsed.columns_used, parsed.notes
     )

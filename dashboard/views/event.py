@@ -20,7 +20,7 @@ WINDOWS = {
     "-1d,3d": (86_400, 259_200),
     "-30m,2h": (1_800, 7_200),
 }
-AXES = {"minutes": "minutes from the event", "clock": "clock time (UTC)"}
+AXES = ("minutes", "clock")  # x axis of the price paths: minutes from t0 or UTC clock time
 
 
 def default_instruments(ev: dict, t0: datetime, available: list[str], n: int = 6) -> list[str]:
@@ -258,7 +258,9 @@ def returns_section(rets: pl.DataFrame, event_id: str) -> None:
         f"{n_tests} tests in the grid: * q < 0.1, ** q < 0.05, *** q < 0.01. With this many tests "
         "a few raw p < 0.05 are expected by chance, and horizons overlap (the +1d return "
         "contains the +1h one), so read single marks with care. — = no fresh price (market "
-        "closed or no bar within 2 bars)."
+        "closed or no bar within 2 bars). News while a market is shut is anchored at its last "
+        "close; 'at reopen, … UTC' is the return to its first bar after the reopen (no z: "
+        "closed hours have no per-bar scale)."
     )
     with st.expander("Returns as a table"):
         ui.table(

@@ -209,8 +209,8 @@ def show_result(
         st.caption(
             f"Colour: CAR in % over offsets {display.offsets(*window)}. Marks use "
             f"Benjamini–Hochberg q over the {cells.height} cells (from each CAR's z against its "
-            "own pre-event volatility): * q < 0.1, ** q < 0.05, *** q < 0.01. Cells of one event "
-            "share its market moment; read a column of marks as one observation."
+            "own pre-event volatility): * q < 0.1, ** q < 0.05, *** q < 0.01. The cells of one "
+            "event (a row) share its market moment: read a row of marks as one observation."
         )
     else:
         st.info("No CARs.")

@@ -204,8 +204,8 @@ def event_verdict(moves: Sequence[Move], *, window: str, t0: datetime, n_tests: 
             quiet.append(inst)
     strong.sort(key=lambda m: -abs(m.z or 0.0))
     basis = (
-        "raw returns against each instrument's pre-event volatility; Benjamini–Hochberg "
-        f"q < {SUPPORTED:g} over the {n_tests} tests shown"
+        "Test: each raw return against the instrument's own pre-event volatility, "
+        f"Benjamini–Hochberg q < {SUPPORTED:g} over the {n_tests} tests shown."
     )
     if strong:
         text = f"{lead}: " + ", ".join(_move_text(m) for m in strong[:6])
@@ -222,11 +222,11 @@ def event_verdict(moves: Sequence[Move], *, window: str, t0: datetime, n_tests: 
         largest = max(every, key=lambda m: abs(m.z or 0.0))
         text = (
             f"{lead}: no instrument moved beyond its usual range once the {n_tests} tests are "
-            f"allowed for (largest: {_move_text(largest)})"
+            f"allowed for; the largest was {_move_text(largest)}"
         )
     if unpriced:
         text += f"; no fresh price for {_names(unpriced)}"
-    return f"{text} ({basis})."
+    return f"{text}. {basis}"
 
 
 def _names(ids: Sequence[str], limit: int = 8) -> str:

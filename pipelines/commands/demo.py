@@ -25,6 +25,8 @@ def demo(
         "(recorded real prices and news, not live)"
     )
     typer.echo(f"rows: {stats.total_rows:,} ({per_table})")
+    if stats.rejected:
+        typer.echo(f"rows refused by the importers: {stats.rejected:,} (kept in the rejects table)")
     typer.echo(f"seed-001 strip dated {stats.strip_note}")
     phases = ", ".join(f"{name} {sec:.2f}" for name, sec in stats.phases.items())
     typer.echo(f"build time: {stats.seconds:.2f} s ({phases})")

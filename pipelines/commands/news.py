@@ -42,12 +42,24 @@ def import_articles(
     tz: str | None = typer.Option(
         None, "--tz", help="IANA zone for times written without one (else 'unknown-zone')."
     ),
+    dayfirst: bool | None = typer.Option(
+        None,
+        "--dayfirst/--monthfirst",
+        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
+    ),
     enrich: bool = typer.Option(True, "--enrich/--no-enrich", help="Cluster into events now."),
 ) -> None:
     """Import articles from files, then cluster them into events."""
     app = state(ctx)
     done = import_article_files(
-        app.config, app.db_path, files, published=published, outlet=outlet, tz=tz, enrich=enrich
+        app.config,
+        app.db_path,
+        files,
+        published=published,
+        outlet=outlet,
+        tz=tz,
+        dayfirst=dayfirst,
+        enrich=enrich,
     )
     result, rejects, counts = done.result, done.rejects, done.counts
     typer.echo(
@@ -56,6 +68,11 @@ def import_articles(
     )
     for reject in rejects[:10]:
         typer.echo(f"  rejected: {reject.reason}: {reject.raw[:100]}")
+    if done.zoneless:
+        typer.echo(
+            f"  {done.zoneless} times had no zone or an ambiguous one (CST, IST…): stored as "
+            "printed with precision unknown-zone; give --tz to place them"
+        )
     if counts:
         typer.echo(
             f"events: {counts['events_created']} new, {counts['events_joined']} reports joined "
@@ -72,6 +89,7 @@ class ArticlesImport:
     result: store_mod.UpsertResult
     rejects: list[store_mod.Reject]
     counts: dict[str, int]
+    zoneless: int = 0  # reports whose time had no zone or an ambiguous one (unknown-zone)
 
 
 def import_article_files(
@@ -82,6 +100,7 @@ def import_article_files(
     published: str | None = None,
     outlet: str | None = None,
     tz: str | None = None,
+    dayfirst: bool | None = None,
     enrich: bool = True,
 ) -> ArticlesImport:
     """Read article files, store the reports, then (by default) cluster them into events."""
@@ -91,7 +110,9 @@ def import_article_files(
 
     if published:
         parse_iso_option(published)  # refuse a bad --published before reading anything
-    raws, rejects = read_article_files(files, published=published, outlet=outlet, tz=tz)
+    raws, rejects = read_article_files(
+        files, published=published, outlet=outlet, tz=tz, dayfirst=dayfirst
+    )
     now = datetime.now(UTC)
     frame, more = normalise_articles(raws, now)
     rejects += more
@@ -105,7 +126,8 @@ def import_article_files(
         counts = run_enrichment(st, config) if enrich else {}
         run.details = {"files": len(files), "enrichment": counts}
         st.finish_run(run)
-    return ArticlesImport(len(raws), results["articles"], rejects, counts)
+    zoneless = frame.filter(pl.col("published_precision") == "unknown-zone").height
+    return ArticlesImport(len(raws), results["articles"], rejects, counts, zoneless)
 
 
 def events_add(

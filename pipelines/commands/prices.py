@@ -134,6 +134,9 @@ def import_strip(
         f"  read {r.n_items} items (marquee repeats collapsed); stored {done.upsert.inserted} new, "
         f"{done.upsert.updated} changed, {done.upsert.unchanged} already present"
     )
+    if done.dating is None:
+        days = max(1, (datetime.now(UTC) - r.as_of).days + 1)
+        typer.echo(f"  compare with the stored bars: tickerwire status --quotes --days {days}")
     if r.outside_watchlist:
         typer.echo(f"  outside the watchlist (kept): {', '.join(r.outside_watchlist)}")
     if done.rejected:

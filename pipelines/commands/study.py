@@ -101,6 +101,13 @@ def study(
         0, "--placebo", help="Random non-event instants per event and instrument."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the placebo draws."),
+    stale_bars: int | None = typer.Option(
+        None,
+        "--stale-bars",
+        min=0,
+        help="A price is missing when more than N bars that should have closed after it are "
+        "absent (open-market bars only on a session calendar). Default: [study] stale_bars, 2.",
+    ),
     level: str = typer.Option("summary", "--level", help=f"Output: {', '.join(LEVELS)}."),
     fmt: str = typer.Option(
         "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
@@ -163,6 +170,7 @@ def study(
         car_windows=tuple(parse_span(c, "--car") for c in car),
         placebo=placebo,
         seed=seed,
+        stale_bars=stale_bars,
     )
     if events_frame is not None and spec.instruments is None:
         if links is None or links.height == 0:

@@ -14,7 +14,7 @@ from pathlib import Path
 from pipelines.errors import DataError
 
 SAMPLE_DIR = Path(__file__).resolve().parent
-DATA_DIR = SAMPLE_DIR / "files"
+DATA_DIR = SAMPLE_DIR / "sample-data"  # not an importable name: setuptools ships it as data
 MANIFEST = SAMPLE_DIR / "manifest.json"
 PROVENANCE = SAMPLE_DIR / "PROVENANCE.md"
 

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from pipelines.errors import TickerwireError
 from pipelines.paths import shared_dir
-from pipelines.sample import SAMPLE_DIR
+from pipelines.sample import DATA_DIR, SAMPLE_DIR
 from pipelines.sources.bar_files import read_bar_file
 from pipelines.sources.strip import find_as_of, page_text, parse_strip, render_strip
 
@@ -34,6 +34,8 @@ from pipelines.sources.strip import find_as_of, page_text, parse_strip, render_s
 SEED_SPAN = (datetime(2026, 4, 20, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
 POSTS_SPAN = (datetime(2025, 1, 13, tzinfo=UTC), datetime(2025, 10, 21, tzinfo=UTC))
 EIA_SPAN = (datetime(2024, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+# Yahoo series that reach back into 2025 cover the posts too (the Nasdaq on the tariff pause).
+BOTH_SPAN = (POSTS_SPAN[0], SEED_SPAN[1])
 MAX_DECIMALS = 8  # beyond this a column is kept as float64 (e.g. Yahoo's float32 artefacts)
 PARQUET = {"compression": "zstd", "compression_level": 19, "write_statistics": False}
 
@@ -47,14 +49,28 @@ LICENCES = {
     "tariff": "MIT; tradewartracker/trade-war-redux-2025",
     "seed": "facts only (dates, prices); descriptions written for tickerwire",
 }
-MIT_NOTICE = (
-    "The Truth Social posts come from stoicelephant/trump_truthsocial, distributed under the MIT "
-    "licence: Permission is hereby granted, free of charge, to any person obtaining a copy of "
-    "this software and associated documentation files, to deal in them without restriction, "
-    "subject to the condition that the copyright notice and this permission notice are included "
-    'in all copies or substantial portions. THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY '
-    "OF ANY KIND. (The posts' own text is the author's; the repository collected them.)"
+# The MIT notice the posts' and the tariff series' repositories ask to keep with copies.
+MIT_HOLDERS = (
+    "Copyright (c) 2025 stoicelephant (stoicelephant/trump_truthsocial: the Truth Social posts)",
+    "Copyright (c) 2025 tradewartracker (tradewartracker/trade-war-redux-2025: the tariff series)",
 )
+MIT_NOTICE = """Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +111,10 @@ def _crypto_5m(coin: str, name: str) -> BarCut:
 
 def _yahoo(iid: str, symbol: str, name: str, asset_class: str, calendar: str, tz: str) -> BarCut:
     # Yahoo's Datetime carries its New York offset (-04:00/-05:00); the reader turns it into UTC.
+    # WTI's file starts in 2026; the others reach back to 2024 and also cover the 2025 posts.
+    span = SEED_SPAN if iid == "WTI" else BOTH_SPAN
     return BarCut(
-        iid, "1h", f"prices/yahoo_1h/{iid}_1h.csv", "yahoo_1h", SEED_SPAN, "sample:yahoo",
+        iid, "1h", f"prices/yahoo_1h/{iid}_1h.csv", "yahoo_1h", span, "sample:yahoo",
         name=name, asset_class=asset_class, venue="yahoo", market_symbol=symbol,
         calendar=calendar, exchange_tz=tz,
     )  # fmt: skip
@@ -273,7 +291,7 @@ def sha256(path: Path) -> str:
 
 def build(shared: Path, out: Path = SAMPLE_DIR) -> dict:
     """Write every sample file, manifest.json and PROVENANCE.md under `out`; returns the manifest."""
-    data = out / "files"
+    data = out / DATA_DIR.name
     if data.exists():
         for old in sorted(data.rglob("*"), reverse=True):
             old.unlink() if old.is_file() else old.rmdir()
@@ -366,7 +384,8 @@ def provenance(result: dict) -> str:
         "",
         f"- Seed story (2026-05-26): hourly bars {SEED_SPAN[0]:%Y-%m-%d} → {SEED_SPAN[1]:%Y-%m-%d}"
         " for BTC, ETH, BNB (Binance), XAU, XAG (OANDA spot; UTC) and WTI, BRENT, NATGAS, NVDA,"
-        " NAS100 (Yahoo; its New York offsets converted to UTC). Its reports: Bloomberg, dated"
+        " NAS100 (Yahoo; its New York offsets converted to UTC; BRENT, NATGAS, NVDA and NAS100"
+        f" from {BOTH_SPAN[0]:%Y-%m-%d}, so they cover the 2025 posts too). Its reports: Bloomberg, dated"
         " 2026-05-26 with the time unknown (day precision), and The Decoder at 14:25 UTC. The"
         " other seed documents carry no date and are left out rather than given invented times.",
         f"- 2025 policy by post: the 1,255 Truth Social posts (exact UTC times) and 5-minute"
@@ -388,9 +407,20 @@ def provenance(result: dict) -> str:
         ' "no bars in the bundled sample". The 2025 OANDA gold file is left out: its time zone'
         " is not stated.",
         "",
-        "## Licence notice (Truth Social posts)",
+        "## Licence notices (MIT)",
+        "",
+        "The Truth Social posts and the tariff series are carried under the MIT licence of the"
+        " repositories that collected them; the Yahoo hourly series come from a repository whose"
+        " README states MIT (otaboyevsardorbek1/quantumflow_ai_trading). The posts' words are"
+        " their author's; the repositories collected them.",
+        "",
+        "```",
+        "MIT License",
+        "",
+        *MIT_HOLDERS,
         "",
         MIT_NOTICE,
+        "```",
         "",
         f"Overall checksum (sha256 of the files' sha256s): `{result['checksum']}`",
         "",
@@ -413,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     except (TickerwireError, OSError) as exc:
         print(f"sample build failed: {exc}")
         return 1
-    size = sum(p.stat().st_size for p in (args.out / "files").rglob("*") if p.is_file())
+    size = sum(p.stat().st_size for p in (args.out / DATA_DIR.name).rglob("*") if p.is_file())
     print(
         f"{len(result['files'])} files, {size / 1e6:.2f} MB, {time.perf_counter() - started:.1f} s"
     )

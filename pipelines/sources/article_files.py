@@ -36,6 +36,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "title": ("title", "headline", "name", "subject"),
     "url": ("url", "link", "href", "canonical", "canonical_url", "permalink"),
     "summary": ("summary", "text", "body", "content", "description", "abstract", "message"),
+    "precision": ("published_precision", "precision", "time_precision"),
     # Most precise first: a bare "date" column is only used when nothing carries a time.
     "published": (
         "published_at",
@@ -204,6 +205,7 @@ def _record_to_raw(record: dict) -> RawArticle:
         outlet=_pick(record, "outlet"),
         guid=_pick(record, "guid"),
         language=_pick(record, "language"),
+        precision=_pick(record, "precision"),
     )
 
 
@@ -275,6 +277,7 @@ def read_article_files(
     published: str | None = None,
     outlet: str | None = None,
     tz: str | None = None,
+    dayfirst: bool | None = None,
 ) -> tuple[list[RawArticle], list[Reject]]:
     """Read many files; `published` and `outlet` override what the files say (outlet falls back to the file name)."""
     raws: list[RawArticle] = []
@@ -287,9 +290,12 @@ def read_article_files(
                 raw.published = published
             if outlet:
                 raw.outlet = outlet
-            elif not raw.outlet and len(found) == 1:
-                raw.outlet = path.stem  # one document per file: the file names the report
+            elif not raw.outlet and FORMATS.get(path.suffix.lower()) in ("txt", "html", "md"):
+                # one document per file: the file names the report (a CSV or JSONL of rows
+                # does not, or the same row re-imported from another file would change outlet)
+                raw.outlet = path.stem
             raw.feed = f"file:{path.name}"
             raw.declared_tz = tz
+            raw.dayfirst = dayfirst
             raws.append(raw)
     return raws, rejects

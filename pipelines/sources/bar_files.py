@@ -7,9 +7,10 @@ them for callers that want the whole file.
 
 from __future__ import annotations
 
-import contextlib
 import csv
+import gc
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,17 +146,25 @@ def _iter_csv(
     rows = 0
     try:
         for batch in reader:
-            pending.append(batch)
-            rows += batch.num_rows
-            if rows >= chunk_rows:
-                yield pl.from_arrow(pa.Table.from_batches(pending))
-                pending, rows = [], 0
+            while batch.num_rows:
+                piece = batch.slice(0, chunk_rows - rows)
+                batch = batch.slice(piece.num_rows)
+                pending.append(piece)
+                rows += piece.num_rows
+                if rows == chunk_rows:
+                    yield pl.from_arrow(pa.Table.from_batches(pending))
+                    pending, rows = [], 0
         if pending:
             yield pl.from_arrow(pa.Table.from_batches(pending))
     finally:
-        # Close the reader as soon as the caller stops (an error in the first chunk included):
-        # left to interpreter shutdown, Arrow's read-ahead thread aborted the process.
+        # A reader holding our Python row handler must not outlive the interpreter: left to
+        # the shutdown it aborts the process ("terminate called without an active exception").
         reader.close()
+        # The reader and our row handler sit in a reference cycle; left to the interpreter's
+        # exit, freeing them aborts the process ("terminate called without an active
+        # exception"), so the cycle is collected here.
+        del reader, on_bad_line
+        gc.collect()
 
 
 def read_table(path: Path) -> pl.DataFrame:
@@ -215,6 +224,7 @@ def iter_bar_file(
     source: str = "file",
     time_column: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    dayfirst: bool | None = None,
 ) -> Iterator[BarFile]:
     """Read a price file chunk by chunk into bars (ts = bar open, UTC), refusing bad rows.
 
@@ -228,45 +238,30 @@ def iter_bar_file(
         raise DataError(f"unknown timeframe {timeframe!r}; allowed: {', '.join(TIMEFRAMES)}")
     step_us = int(TIMEFRAMES[timeframe].total_seconds() * 1_000_000)
     bad_lines: list[Reject] = []
-    tables = contextlib.closing(iter_table(path, chunk_rows, bad_lines))
-    with tables as chunks:
-        yield from _check_chunks(
-            path, chunks, instrument_id, timeframe, tz, source, time_column, step_us, bad_lines
-        )
-
-
-def _check_chunks(
-    path: Path,
-    tables: Iterator[pl.DataFrame],
-    instrument_id: str,
-    timeframe: str,
-    tz: str,
-    source: str,
-    time_column: str | None,
-    step_us: int,
-    bad_lines: list[Reject],
-) -> Iterator[BarFile]:
     state = _StreamState()
     used: dict[str, str] | None = None
     any_rows = False
-    for table in tables:
-        if table.height == 0:
-            continue
-        if used is None:
-            used = _columns_used(path, table.columns, time_column)
-        chunk = _check_chunk(
-            path, table, used, instrument_id, timeframe, tz, source, step_us, state
-        )
-        chunk.rejects[:0] = bad_lines
-        bad_lines.clear()
-        if not any_rows:
-            chunk.notes = [_zone_note(state, tz)]
-        any_rows = True
-        yield chunk
+    # closing(): an error here must close the reader now, not whenever the traceback dies
+    with closing(iter_table(path, chunk_rows, bad_lines)) as tables:
+        for table in tables:
+            if table.height == 0:
+                continue
+            if used is None:
+                used = _columns_used(path, table.columns, time_column)
+            chunk = _check_chunk(
+                path, table, used, instrument_id, timeframe, tz, source, step_us, state, dayfirst
+            )
+            chunk.rejects[:0] = bad_lines
+            bad_lines.clear()
+            chunk.notes = [_zone_note(state, tz)]  # so far: the last chunk covers the file
+            any_rows = True
+            yield chunk
     if not any_rows:
         raise DataError(f"{path} has no rows")
     if bad_lines:  # ragged lines after the last full chunk
-        yield BarFile(pl.DataFrame(schema=BAR_SCHEMA), list(bad_lines), 0, used or {})
+        yield BarFile(
+            pl.DataFrame(schema=BAR_SCHEMA), list(bad_lines), 0, used or {}, [_zone_note(state, tz)]
+        )
 
 
 def _zone_note(state: _StreamState, tz: str) -> str:
@@ -287,9 +282,10 @@ def _check_chunk(
     source: str,
     step_us: int,
     state: _StreamState,
+    dayfirst: bool | None = None,
 ) -> BarFile:
     """Parse and check one chunk; the stream state carries the unit, grid and last rows on."""
-    times = parse_times(table[used["ts"]], tz, epoch_unit=state.epoch_unit)
+    times = parse_times(table[used["ts"]], tz, epoch_unit=state.epoch_unit, dayfirst=dayfirst)
     state.epoch_unit = state.epoch_unit or times.epoch_unit
     state.naive_rows += times.naive_rows
     frame = pl.DataFrame({"ts": times.ts})
@@ -386,7 +382,7 @@ def _check_duplicates(frame: pl.DataFrame, state: _StreamState) -> pl.DataFrame:
     ok = frame.filter(pl.col("_problem").is_null()).select("_row", *keyed)
     if state.previous is not None:
         ok = pl.concat([state.previous, ok])
-    firsts = ok.group_by("ts", maintain_order=True).first()
+    firsts = ok.group_by("ts", maintain_order=True).first().select(ok.columns)
     joined = ok.join(firsts, on="ts", suffix="_first")
     conflict = joined.filter(
         (pl.col("_row") != pl.col("_row_first"))
@@ -421,6 +417,7 @@ def read_bar_file(
     tz: str = "UTC",
     source: str = "file",
     time_column: str | None = None,
+    dayfirst: bool | None = None,
 ) -> BarFile:
     """Read a whole price file into bars (ts = bar open, UTC); bad rows refused with reasons."""
     chunks = list(
@@ -431,7 +428,7 @@ def read_bar_file(
         [r for c in chunks for r in c.rejects],
         sum(c.n_read for c in chunks),
         chunks[0].columns_used,
-        chunks[0].notes,
+        chunks[-1].notes,
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.errors import DataError
-from pipelines.news import web_url
+from pipelines.news import strip_html, web_url
 from pipelines.schemas import (
     ARTICLE_SCHEMA,
     EVENT_ARTICLE_SCHEMA,
@@ -39,8 +38,6 @@ OPTIONAL_NAMES = {
 TITLE_LENGTH = 160
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 
-_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:p|br|div|li|ul|ol|h\d|blockquote)\b[^>]*>", re.I)
-_TAG = re.compile(r"<[^>]*>|^[^<>]*?>|<[^>]*$")  # whole tags and tags cut off at either end
 _SPACE = re.compile(r"\s+")
 
 
@@ -84,11 +81,8 @@ def read_events_table(path: Path) -> pl.DataFrame:
 
 
 def clean_text(text: str | None) -> str:
-    """Plain text from a post or headline: drop HTML tags, unescape entities, fold white space."""
-    if not text:
-        return ""
-    # Block tags separate words; inline tags (links, spans) sit inside words and must not split them.
-    return _SPACE.sub(" ", html.unescape(_TAG.sub("", _BLOCK_TAG.sub(" ", text)))).strip()
+    """Plain one-line text from a post or headline (HTML read by the parser, spaces folded)."""
+    return _SPACE.sub(" ", strip_html(text)).strip()
 
 
 def short_title(text: str, limit: int = TITLE_LENGTH) -> str:
@@ -113,6 +107,7 @@ def read_event_file(
     outlet: str | None = None,
     category: str | None = None,
     known_instruments: set[str] | None = None,
+    dayfirst: bool | None = None,
 ) -> EventFile:
     """Read an event file: one row = one event with one report; bad rows are refused with reasons."""
     table = read_events_table(path)
@@ -133,9 +128,10 @@ def read_event_file(
         if col is not None:
             used[target] = col
 
-    times = parse_times(table[time_col], tz)
+    times = parse_times(table[time_col], tz, dayfirst=dayfirst)
     now = datetime.now(UTC)
-    default_outlet = outlet or path.stem
+    # Not the file's name: the same rows re-imported from another file must be the same reports.
+    default_outlet = outlet or None
     rejects: list[Reject] = []
     events, articles, links, instruments = [], [], [], []
     rows = zip(times.ts.to_list(), times.problems.to_list(), times.day_rows.to_list(), strict=True)

@@ -19,6 +19,18 @@ from pipelines.store import Reject
 DOC_API = "https://api.gdeltproject.org/api/v2/doc/doc"
 GDELT_KEYS = ("enabled", "queries", "timespan", "max_records", "base_url", "min_interval_seconds")
 _TIMESPAN = re.compile(r"^\d+(min|h|hours|d|days|w|weeks|m|months)$")
+_SPAN_UNITS = {"min": 1, "h": 60, "hours": 60, "d": 1440, "days": 1440, "w": 10080,
+               "weeks": 10080, "m": 43200, "months": 43200}  # fmt: skip
+MIN_WINDOW = timedelta(minutes=15)  # GDELT's own update step: no point splitting finer
+MAX_SPLIT_REQUESTS = 64  # at one request per 5 s, five minutes for one query at most
+
+
+def timespan_delta(timespan: str) -> timedelta:
+    """'3d' → 3 days, in GDELT's timespan units (min, h, d, w, m = 30 days)."""
+    match = re.fullmatch(r"(\d+)([a-z]+)", timespan)
+    return timedelta(minutes=int(match.group(1)) * _SPAN_UNITS[match.group(2)])
+
+
 # JSON allows only these after a backslash; GDELT titles sometimes carry others ("\'", "\ ").
 _ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})?')
 
@@ -151,6 +163,64 @@ class GdeltSource:
                 self.sleep(settings.min_interval)
             yield self.fetch_query(client, settings, query, state)
 
+    def _split(
+        self,
+        client: HttpClient,
+        settings: GdeltSettings,
+        query: str,
+        start: datetime,
+        end: datetime,
+        notes: list[Reject],
+    ) -> list[dict]:
+        """The articles of [start, end) fetched in windows small enough not to hit the cap.
+
+        A window whose page comes back full is halved, down to MIN_WINDOW; one still full
+        there is reported (its later articles may be missing), never silently cut.
+        """
+        windows = [(start, start + (end - start) / 2), (start + (end - start) / 2, end)]
+        found: dict[str, dict] = {}
+        requests = 0
+        while windows:
+            lo, hi = windows.pop(0)
+            if requests >= MAX_SPLIT_REQUESTS:
+                notes.append(
+                    Reject(
+                        f"gdelt query {query!r}: stopped after {requests} split requests; "
+                        f"{lo:%Y-%m-%d %H:%M}–{hi:%Y-%m-%d %H:%M} UTC not fetched",
+                        query,
+                    )
+                )
+                break
+            if settings.min_interval:
+                self.sleep(settings.min_interval)
+            params = {
+                "query": query,
+                "mode": "artlist",
+                "format": "json",
+                "maxrecords": settings.max_records,
+                "sort": "datedesc",
+                "startdatetime": lo.strftime("%Y%m%d%H%M%S"),
+                "enddatetime": hi.strftime("%Y%m%d%H%M%S"),
+            }
+            page = decode_artlist(client.get(settings.base_url, params=params).content)
+            requests += 1
+            if len(page) >= settings.max_records:
+                if hi - lo > MIN_WINDOW:
+                    mid = lo + (hi - lo) / 2
+                    windows[:0] = [(lo, mid), (mid, hi)]
+                    continue
+                notes.append(
+                    Reject(
+                        f"gdelt query {query!r}: {len(page)} articles (the cap) in "
+                        f"{lo:%Y-%m-%d %H:%M}–{hi:%Y-%m-%d %H:%M} UTC; some may be missing",
+                        query,
+                    )
+                )
+            for item in page:
+                key = item.get("url") if isinstance(item, dict) else None
+                found.setdefault(key or str(len(found)), item)
+        return list(found.values())
+
     def fetch_query(
         self, client: HttpClient, settings: GdeltSettings, query: str, state: State
     ) -> Batch:
@@ -166,16 +236,22 @@ class GdeltSource:
         now = self.now or datetime.now(UTC)
         if cursor is not None and now - cursor < timedelta(days=80):
             # Ask only for what is newer than the last report we kept (GDELT covers 3 months).
-            params["startdatetime"] = cursor.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+            start = cursor.astimezone(UTC)
+            params["startdatetime"] = start.strftime("%Y%m%d%H%M%S")
             params["enddatetime"] = now.strftime("%Y%m%d%H%M%S")
         else:
+            start = now - timespan_delta(settings.timespan)
             params["timespan"] = settings.timespan
+        notes: list[Reject] = []
         try:
-            result = client.get(settings.base_url, params=params)
-            items = decode_artlist(result.content)
+            items = decode_artlist(client.get(settings.base_url, params=params).content)
+            if len(items) >= settings.max_records:
+                # A full page means GDELT cut the list: ask again in halves of the window.
+                items = self._split(client, settings, query, start, now, notes)
         except SourceError as exc:
             return Batch(self.name, query, error=f"gdelt query {query!r}: {exc}")
         raws, rejects = artlist_to_raw(items, query)
+        rejects += notes
         frame, more = normalise_articles(raws, now)
         cursor_ts = frame["published_at"].max() if frame.height else None
         return Batch(

@@ -8,6 +8,15 @@ create table sessions (
     open_at timestamptz not null,
     close_at timestamptz not null
 );
+-- The same intervals under each UTC day they touch, and every generated day without one as a
+-- row with NULL times, so that tw_in_session() reads an instant's sessions by an equality
+-- lookup on (calendar, day) and tells "closed" from "not generated".
+create table session_days (
+    calendar varchar not null,
+    day date not null,
+    open_at timestamptz,
+    close_at timestamptz
+);
 create table calendar_coverage (
     calendar varchar primary key,
     first_day date not null,

