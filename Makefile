@@ -27,7 +27,7 @@ run: $(STAMP)
 	    $(BIN)/tickerwire --db $(DB) refresh || echo "refresh finished with errors (see above); serving what was stored"; \
 	    $(BIN)/tickerwire --db $(DB) dashboard --port $(PORT); \
 	else \
-	    echo "offline: cannot reach the exchanges or Yahoo — serving the bundled synthetic demo (labelled in the dashboard)"; \
+	    echo "offline: cannot reach the exchanges or Yahoo — serving the bundled sample of recorded real prices and news (labelled in the dashboard)"; \
 	    $(BIN)/tickerwire --db $(DEMO_DB) demo; \
 	    $(BIN)/tickerwire --db $(DEMO_DB) dashboard --port $(PORT); \
 	fi
@@ -52,6 +52,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
 
 format: $(STAMP)
 	@$(BIN)/ruff check --fix .

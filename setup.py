@@ -1,4 +1,4 @@
-"""Ships sql/ and the default tickerwire.toml inside the wheel (pyproject.toml holds the rest)."""
+"""Ships sql/, the default tickerwire.toml and the bundled sample inside the wheel (pyproject.toml holds the rest)."""
 
 import shutil
 from pathlib import Path
@@ -25,6 +25,13 @@ class BuildWithResources(build_py):
 
 
 setup(
-    packages=find_packages(include=["pipelines", "pipelines.*", "dashboard", "dashboard.*"]),
+    packages=find_packages(
+        include=["tickerwire", "pipelines", "pipelines.*", "dashboard", "dashboard.*"]
+    ),
+    # The bundled real sample (its Parquet files, manifest and PROVENANCE) and the typing marker.
+    package_data={
+        "pipelines.sample": ["PROVENANCE.md", "manifest.json", "sample-data/*/*"],
+        "tickerwire": ["py.typed"],
+    },
     cmdclass={"build_py": BuildWithResources},
 )

@@ -12,6 +12,13 @@ Also times each query behind the pages directly (uncached) on both files.
 
 Prints per-page seconds (median over rounds), the big/tiny ratio (target ≤ 1.3) and the query
 milliseconds at 10M bars (target < 300 ms each).
+
+    .venv/bin/python bench/bench_dashboard.py --floor [--floor-db data/demo.duckdb] [--rounds 5]
+
+The floor comparison (issue 14): serves bench/floor_app.py (one small Plotly chart, one widget)
+beside the dashboard on the bundled data and times, in the same run and alternating order,
+each page's first meaningful render and the rerun after one widget change against the floor's.
+Target: both ≤ 1.5 × the floor.
 """
 
 from __future__ import annotations
@@ -43,10 +50,10 @@ CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
 GRID = '[data-testid="stDataFrame"]'
 # url path -> (selector, how many must be present) that make the page "meaningfully rendered"
 PAGES: dict[str, tuple[str, int]] = {
-    "overview": (CHART, 2),
+    "overview": (CHART, 1),  # the price chart (the sparklines are inline SVG)
     "event": (CHART, 1),
     "timeline": (CHART, 1),
-    "study": ('[data-testid="stMainBlockContainer"] h1', 1),
+    "study": (CHART, 1),  # the CAAR chart
     "correlations": (CHART, 2),
     "news": (GRID, 2),
     "sql": ("textarea", 1),
@@ -230,6 +237,182 @@ def render_seconds(browser: object, url: str, selector: str, count: int) -> floa
         context.close()
 
 
+# ---------------------------------------------------------------------------- the floor
+
+# page -> (widget label, option to pick) for the widget-change rerun; None = first render only
+RERUNS: dict[str, tuple[str, str] | None] = {
+    "overview": ("Range", "1M"),
+    "event": ("Window (before, after)", "-6h,1d"),
+    "timeline": ("Range", "1M"),
+    "study": ("Event window (bars)", "-2,10"),
+    "correlations": None,
+    "news": None,
+    "sql": None,
+    "health": None,
+}
+# Installed before a widget change: flags when the app's script has gone running → notRunning
+# (a MutationObserver sees every change of the attribute, however short the rerun).
+WATCH_RERUN = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  window.__twRan = false; window.__twDone = false;
+  new MutationObserver(() => {
+    const state = app.dataset.testScriptState;
+    if (state === 'running') window.__twRan = true;
+    else if (window.__twRan && state === 'notRunning') window.__twDone = true;
+  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+RERUN_DONE = "() => window.__twDone === true"
+
+
+def start_floor(log: Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run bench/floor_app.py` on a free port, waited for until healthy."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "bench" / "floor_app.py")]
+        + ["--server.port", str(port), "--server.headless", "true"]
+        + ["--browser.gatherUsageStats", "false"],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=str(ROOT),
+    )
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"floor app did not start; see {log}")
+
+
+def pick(page: object, label: str, option: str) -> None:
+    """Choose `option` in the selectbox or segmented control labelled `label`."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)  # type: ignore[attr-defined]
+    if box.count():
+        box.first.click()
+        page.get_by_role("option", name=option, exact=True).click()  # type: ignore[attr-defined]
+        return
+    group = page.locator('[data-testid="stButtonGroup"]').filter(has_text=label)  # type: ignore[attr-defined]
+    group.first.get_by_text(option, exact=True).click()
+
+
+def render_and_rerun(
+    browser: object, url: str, selector: str, count: int, widget: tuple[str, str] | None
+) -> tuple[float, float | None]:
+    """Seconds to the first meaningful render, then seconds from a widget change to the end
+    of the rerun (script finished, `selector` drawn again)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})  # type: ignore[attr-defined]
+    page = context.new_page()
+    try:
+        started = time.monotonic()
+        page.goto(url)
+        page.wait_for_selector(READY, timeout=180_000)
+        page.wait_for_function(
+            "([sel, n]) => document.querySelectorAll(sel).length >= n",
+            arg=[selector, count],
+            timeout=180_000,
+        )
+        first = time.monotonic() - started
+        if widget is None:
+            return first, None
+        label, option = widget
+        page.evaluate(WATCH_RERUN)
+        if label == "Points":  # the floor's own widget
+            page.locator('[data-testid="stSelectbox"]').first.click()
+            started = time.monotonic()
+            page.get_by_role("option", name=option, exact=True).click()
+        else:
+            started = time.monotonic()
+            pick(page, label, option)
+        page.wait_for_function(RERUN_DONE, timeout=180_000)
+        page.wait_for_function(
+            "([sel, n]) => document.querySelectorAll(sel).length >= n",
+            arg=[selector, count],
+            timeout=180_000,
+        )
+        rerun = time.monotonic() - started
+        if page.locator('[data-testid="stException"]').count():
+            print(f"  ! exception on {url}")
+        return first, rerun
+    finally:
+        context.close()
+
+
+def floor_comparison(db: Path, pages: list[str], rounds: int) -> None:
+    """Every page against the floor app, first render and rerun, same run, alternating order."""
+    from playwright.sync_api import sync_playwright
+
+    if not db.exists():
+        subprocess.run(
+            [str(Path(sys.executable).parent / "tickerwire"), "--db", str(db), "demo"], check=True
+        )
+    dash, dash_url = start_server(db, OUT / "server_floor_dash.log")
+    floor, floor_url = start_floor(OUT / "server_floor.log")
+    first: dict[str, list[float]] = {}
+    rerun: dict[str, list[float]] = {}
+    loads = [os.getloadavg()[0]]
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            render_seconds(browser, floor_url, "h1", 1)  # warm-up: module imports
+            for page in pages:
+                render_seconds(browser, f"{dash_url}/{'' if page == 'overview' else page}", "h1", 1)
+            for round_no in range(rounds):
+                os.utime(db)  # new data key: the page's queries run cold
+                for page in pages:
+                    selector, count = PAGES[page]
+                    cases = [
+                        ("floor", floor_url, CHART, 1, ("Points", "40")),
+                        (
+                            page,
+                            f"{dash_url}/{'' if page == 'overview' else page}",
+                            selector,
+                            count,
+                            RERUNS[page],
+                        ),
+                    ]
+                    if round_no % 2:
+                        cases.reverse()
+                    for name, url, sel, n, widget in cases:
+                        f, r = render_and_rerun(browser, url, sel, n, widget)
+                        key = f"floor@{page}" if name == "floor" else page
+                        first.setdefault(key, []).append(f)
+                        if r is not None:
+                            rerun.setdefault(key, []).append(r)
+                        print(
+                            f"  round {round_no + 1} {key:20s} first {f:5.2f} s"
+                            + (f"  rerun {r:5.2f} s" if r is not None else ""),
+                            flush=True,
+                        )
+                loads.append(os.getloadavg()[0])
+            browser.close()
+    finally:
+        stop_server(dash)
+        stop_server(floor)
+    med = statistics.median
+    floor_first = med([v for k, vs in first.items() if k.startswith("floor@") for v in vs])
+    floor_rerun = med([v for k, vs in rerun.items() if k.startswith("floor@") for v in vs])
+    print(
+        f"\nvs the floor (one small Plotly chart), median of {rounds} rounds, bundled data {db.name}:"
+    )
+    print(f"  floor: first render {floor_first:.2f} s, widget rerun {floor_rerun:.2f} s")
+    print(f"  {'page':14s} {'first':>6s} {'×floor':>7s} {'rerun':>6s} {'×floor':>7s}")
+    for page in pages:
+        f = med(first[page])
+        line = f"  {page:14s} {f:6.2f} {f / floor_first:7.2f}"
+        if page in rerun:
+            r = med(rerun[page])
+            line += f" {r:6.2f} {r / floor_rerun:7.2f}"
+        print(line)
+    print(
+        f"  load average during the run: {min(loads):.1f}–{max(loads):.1f} "
+        f"on {os.cpu_count()} cores (target ≤ 1.5 × floor)"
+    )
+
+
 # ---------------------------------------------------------------------------- query timings
 
 
@@ -309,8 +492,17 @@ def main() -> None:
     parser.add_argument("--pages", default=",".join(PAGES))
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-queries", action="store_true")
+    parser.add_argument(
+        "--floor", action="store_true", help="compare every page with the floor app"
+    )
+    parser.add_argument("--floor-db", type=Path, default=ROOT / "data" / "demo.duckdb")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.floor:
+        floor_comparison(
+            args.floor_db, [p for p in args.pages.split(",") if p in PAGES], args.rounds
+        )
+        return
     big, tiny = OUT / "dash_big.duckdb", OUT / "dash_tiny.duckdb"
     if args.rebuild or not big.exists():
         build_db(big, minutes=500_000, n_events=10_000)

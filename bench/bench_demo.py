@@ -1,17 +1,18 @@
-"""Demo build benchmark: how long `tickerwire demo` takes, against baselines measured in the same run.
+"""Demo build benchmark: `tickerwire demo` (the bundled sample through the import commands).
 
 Phases, each repeated --repeat times (alternating, so all meet the same machine load):
 
-  build     pipelines.demo.build_demo into a fresh file (simulate + one-transaction bulk insert
-            + checksum); also checks every build gives the same content checksum
-  floor     `create table … as select * from <arrow>` of the same bars frame into an empty file,
-            no primary key: the least work that persists those rows
-  upsert    the same demo frames through store.commit_batch (Store.upsert, the general writer
-            path) into a fresh migrated file: what the bulk insert saves
+  build     pipelines.demo.build_demo into a fresh file: every sample file through import
+            bars/events/articles/strip (parsing, upserts, clustering, enrichment), then the
+            checksum; also checks every build gives the same content checksum
+  floor     read the same sample bar files and `create table … as select` them into an empty
+            file: the least work that persists those rows (no parsing checks, no upsert)
+  synthetic pipelines.synthetic.build_synthetic: 741,600 seeded 1-minute bars bulk-inserted in
+            one transaction (the scale case: rows per second without the import checks)
 
-Prints wall and CPU seconds (CPU = all threads of this process, which other processes on a
-shared machine do not inflate), medians, and the ratios: build / 10 s budget, build's write phase
-/ floor, upsert / bulk-insert write phase.
+Also reports the sample's size on disk and, when ../shared is present, the time to cut the
+sample from it (pipelines/sample/build.py, once) and whether the cut reproduces the committed
+checksum.
 
     .venv/bin/python bench/bench_demo.py            # 3 rounds
     .venv/bin/python bench/bench_demo.py --repeat 1
@@ -31,9 +32,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines import demo, store  # noqa: E402
+from pipelines import demo, sample, synthetic  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
-from pipelines.paths import REPO_ROOT  # noqa: E402
+from pipelines.paths import REPO_ROOT, shared_dir  # noqa: E402
 
 BUDGET_S = 10.0
 
@@ -45,19 +46,21 @@ def timed(fn) -> tuple[float, float, object]:
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
-def floor_write(path: Path, bars: pl.DataFrame) -> None:
-    """Persist the bars frame with no index and no checks."""
+def floor_write(path: Path) -> int:
+    """Persist the sample's bars with no checks and no index; rows written."""
+    frames = [
+        pl.read_parquet(f.path).with_columns(
+            pl.lit(f.instrument).alias("instrument_id"), pl.lit(f.timeframe).alias("timeframe")
+        )
+        for f in sample.files()
+        if f.kind == "bars"
+    ]
+    bars = pl.concat(frames, how="diagonal_relaxed")
     con = duckdb.connect(str(path))
     con.register("b", bars.to_arrow())
     con.execute("create table bars as select * from b")
     con.close()
-
-
-def upsert_write(path: Path, frames: dict[str, pl.DataFrame]) -> None:
-    """Write the demo frames through the general upsert path."""
-    with store.writer(path) as st:
-        st.con.execute("set enable_progress_bar = false")
-        store.commit_batch(st, "demo", "bench", frames)
+    return bars.height
 
 
 def main() -> None:
@@ -66,46 +69,58 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     config = load_config(REPO_ROOT / "tickerwire.toml")
-    bars, latest = demo.simulate_bars(config)
-    frames = {
-        "instruments": demo.instrument_frame(config),
-        "bars": bars,
-        "quotes": pl.concat([demo.strip_quotes(config), latest]),
-        **demo.news_frames(config),
-    }
-    runs: dict[str, list[tuple[float, float]]] = {"build": [], "floor": [], "upsert": []}
-    write_phase: list[float] = []
+    files = sample.files()
+    size = sum(f.path.stat().st_size for f in files)
+    print(f"bundled sample: {len(files)} files, {size / 1e6:.2f} MB on disk")
+    shared = shared_dir()
+    if shared is not None and (shared / "data").is_dir():
+        from pipelines.sample import build
+
+        with tempfile.TemporaryDirectory() as tmp:
+            wall, cpu, result = timed(lambda: build.build(shared, Path(tmp)))
+        same = result["checksum"] == sample.manifest()["checksum"]  # type: ignore[index]
+        print(
+            f"  cut from ../shared: wall {wall:.2f} s, cpu {cpu:.2f} s; same checksum as committed: {same}"
+        )
+    runs: dict[str, list[tuple[float, float]]] = {"build": [], "floor": [], "synthetic": []}
+    synthetic_rows = 0
     checksums: set[str] = set()
+    phases: list[dict[str, float]] = []
+    n_bars = 0
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(args.repeat):
             wall, cpu, stats = timed(
                 lambda n=n: demo.build_demo(Path(tmp) / f"demo{n}.duckdb", config)
             )
             runs["build"].append((wall, cpu))
-            write_phase.append(stats.phases["write"])
-            checksums.add(stats.checksum)
-            wall, cpu, _ = timed(lambda n=n: floor_write(Path(tmp) / f"floor{n}.duckdb", bars))
+            checksums.add(stats.checksum)  # type: ignore[attr-defined]
+            phases.append(stats.phases)  # type: ignore[attr-defined]
+            wall, cpu, n_bars = timed(lambda n=n: floor_write(Path(tmp) / f"floor{n}.duckdb"))
             runs["floor"].append((wall, cpu))
-            wall, cpu, _ = timed(lambda n=n: upsert_write(Path(tmp) / f"up{n}.duckdb", frames))
-            runs["upsert"].append((wall, cpu))
+            wall, cpu, synth = timed(
+                lambda n=n: synthetic.build_synthetic(Path(tmp) / f"synth{n}.duckdb", config)
+            )
+            runs["synthetic"].append((wall, cpu))
+            synthetic_rows = synth.rows["bars"]  # type: ignore[attr-defined]
     med = {
         k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
         for k, v in runs.items()
     }
-    print(f"demo build benchmark: {bars.height:,} bars, {args.repeat} round(s), median of each")
+    print(f"demo build benchmark: {n_bars:,} bars, {args.repeat} round(s), median of each")
     for name, (wall, cpu) in med.items():
-        print(f"  {name:7s} wall {wall:6.2f} s   cpu {cpu:6.2f} s")
-    write = statistics.median(write_phase)
-    print(f"  build write phase (bulk insert + commit) median {write:.2f} s")
+        print(f"  {name:9s} wall {wall:6.2f} s   cpu {cpu:6.2f} s")
+    for name in phases[0]:
+        print(f"  build phase {name:24s} median {statistics.median(p[name] for p in phases):.2f} s")
     print(
         f"  checksums identical across builds: {len(checksums) == 1} ({', '.join(sorted(checksums))})"
     )
     print("ratios:")
+    print(f"  build / {BUDGET_S:.0f} s budget   {med['build'][0] / BUDGET_S:5.2f}  (target < 1)")
+    print(f"  build / floor          {med['build'][0] / med['floor'][0]:5.2f}")
     print(
-        f"  build / {BUDGET_S:.0f} s budget          {med['build'][0] / BUDGET_S:5.2f}  (target < 1)"
+        f"  bars per second: sample through the imports {n_bars / med['build'][0]:,.0f}, "
+        f"synthetic bulk insert {synthetic_rows / med['synthetic'][0]:,.0f}"
     )
-    print(f"  build write phase / floor     {write / med['floor'][0]:5.2f}")
-    print(f"  upsert path / bulk insert     {med['upsert'][0] / write:5.2f}")
 
 
 if __name__ == "__main__":

@@ -18,14 +18,18 @@ if str(ROOT) not in sys.path:
 
 st.set_page_config(page_title="tickerwire", page_icon=":material/candlestick_chart:", layout="wide")
 
+OVERVIEW = st.Page(
+    "views/overview.py", title="Overview", icon=":material/home:", url_path="home", default=True
+)
+
+
+def _overview_alias() -> None:
+    """/overview opens the Overview (the default page lives at /), keeping the query."""
+    st.switch_page(OVERVIEW, query_params=st.query_params.to_dict())
+
+
 PAGES = [
-    st.Page(
-        "views/overview.py",
-        title="Overview",
-        icon=":material/home:",
-        url_path="overview",
-        default=True,
-    ),
+    OVERVIEW,
     st.Page("views/event.py", title="Event", icon=":material/article:", url_path="event"),
     st.Page(
         "views/timeline.py",
@@ -47,4 +51,7 @@ PAGES = [
     ),
 ]
 
-st.navigation(PAGES).run()
+# Hidden: not in the menu, only there so that a typed or shared /overview link works.
+ALIASES = [st.Page(_overview_alias, title="Overview", url_path="overview", visibility="hidden")]
+
+st.navigation(PAGES + ALIASES).run()

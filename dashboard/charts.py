@@ -7,15 +7,17 @@ Streamlit theme supplies backgrounds and fonts.
 
 from __future__ import annotations
 
+import base64
+import functools
 import html
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
-from plotly.subplots import make_subplots
 
 UP = "#16a34a"
 DOWN = "#dc2626"
@@ -35,6 +37,37 @@ PALETTE = (
     "#94a3b8",
 )
 MAX_EVENT_MARKERS = 1_000
+# Fixed colour per event category on every page (unknown categories take the palette by name).
+CATEGORY_COLOURS = {
+    "policy": "#3b82f6",
+    "macro": "#f97316",
+    "regulation": "#a855f7",
+    "corporate": "#10b981",
+    "geopolitics": "#ef4444",
+    "crypto": "#eab308",
+    "news": "#06b6d4",
+    "other": "#ec4899",
+    "trade": "#14b8a6",
+    "energy": "#84cc16",
+    "flows": "#d97706",
+    "uncategorised": MUTED,
+}
+# Per theme: text, grid and the neutral middle of diverging heatmaps (opaque, so the cell text
+# colour is chosen against what is really behind it).
+THEMES = {
+    "light": {
+        "text": "#1f2937",
+        "grid": "rgba(100,116,139,0.22)",
+        "mid": "#f1f5f9",
+        "hover": "#ffffff",
+    },
+    "dark": {
+        "text": "#e5e7eb",
+        "grid": "rgba(148,163,184,0.22)",
+        "mid": "#1e293b",
+        "hover": "#111827",
+    },
+}
 
 
 # ---------------------------------------------------------------------------- the ticker strip
@@ -123,7 +156,7 @@ def strip_html(frame: pl.DataFrame, as_of: datetime | None) -> str:
     )
     return (
         '<div class="tw-strip" style="font-family:ui-monospace,SFMono-Regular,Menlo,monospace;'
-        "font-size:0.92rem;line-height:1.9;overflow-x:auto;padding:0.4rem 0;"
+        "font-size:0.92rem;line-height:1.9;overflow-x:auto;white-space:nowrap;padding:0.4rem 0;"
         'border-top:1px solid rgba(128,128,128,0.35);border-bottom:1px solid rgba(128,128,128,0.35)">'
         + "".join(cells)
         + f'</div><div class="tw-strip-asof" style="font-size:0.8rem;opacity:0.75">{stamp}</div>'
@@ -148,11 +181,72 @@ def _base_layout(fig: go.Figure, title: str | None = None, height: int = 420) ->
     return fig
 
 
-def category_colour(category: str | None, categories: Sequence[str]) -> str:
-    """A stable colour per event category."""
-    cats = sorted({c or "uncategorised" for c in categories})
+def category_colour(category: str | None, categories: Sequence[str] = ()) -> str:
+    """The fixed colour of an event category, the same on every page whatever else is shown."""
     name = category or "uncategorised"
-    return PALETTE[cats.index(name) % len(PALETTE)] if name in cats else MUTED
+    if name in CATEGORY_COLOURS:
+        return CATEGORY_COLOURS[name]
+    # a category not in the table: a colour from its name (stable across pages and runs)
+    return PALETTE[sum(name.encode()) % len(PALETTE)]
+
+
+def apply_theme(fig: go.Figure, theme: str = "light") -> go.Figure:
+    """Colour a figure for the light or dark app theme: text, grid, hover and heatmap middles."""
+    colours = THEMES.get(theme, THEMES["light"])
+    # a small template of our own: assigning plotly's built-in ones costs ~50 ms per figure
+    fig.update_layout(template=_template(theme))
+    fig.update_xaxes(gridcolor=colours["grid"], zerolinecolor=colours["grid"])
+    fig.update_yaxes(gridcolor=colours["grid"], zerolinecolor=colours["grid"])
+    for trace in fig.data:
+        if trace.type == "heatmap" and trace.meta == "diverging":
+            lo, hi = trace.colorscale[0][1], trace.colorscale[-1][1]
+            trace.colorscale = [[0, lo], [0.5, colours["mid"]], [1, hi]]
+            trace.textfont.color = colours["text"]
+    return fig
+
+
+@functools.cache
+def _template(theme: str) -> go.layout.Template:
+    """The Plotly template of a theme: our text, grid and hover colours on a clear background."""
+    colours = THEMES.get(theme, THEMES["light"])
+    axis = {
+        "gridcolor": colours["grid"],
+        "zerolinecolor": colours["grid"],
+        "linecolor": colours["grid"],
+        "tickcolor": colours["grid"],
+        "automargin": True,
+    }
+    return go.layout.Template(
+        layout={
+            "font": {"color": colours["text"]},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "colorway": list(PALETTE),
+            "hoverlabel": {"bgcolor": colours["hover"], "font": {"color": colours["text"]}},
+            "xaxis": axis,
+            "yaxis": axis,
+        }
+    )
+
+
+def session_breaks(
+    t_ms: np.ndarray, *, min_gap_ms: int = 6 * 3_600_000, limit: int = 300
+) -> list[dict]:
+    """Plotly rangebreaks for closed sessions: every gap between points longer than `min_gap_ms`
+    (and than 5 typical steps) is cut out of the time axis, so weekends draw no ramp."""
+    t = np.sort(np.asarray(t_ms, dtype=np.float64))
+    if len(t) < 3:
+        return []
+    steps = np.diff(t)
+    typical = float(np.median(steps))
+    gap = max(min_gap_ms, 5 * typical)
+    starts = np.nonzero(steps > gap)[0]
+    if len(starts) == 0 or len(starts) > limit:
+        return []
+    # keep one typical step visible on each side of the gap
+    return [
+        {"values": [float(t[i] + typical)], "dvalue": float(steps[i] - typical)} for i in starts
+    ]
 
 
 def _wrap(text: str, width: int = 60) -> str:
@@ -270,41 +364,114 @@ def price_figure(
     pad = (hi - lo) * 0.04 or abs(hi) * 0.01 or 1.0
     if events is not None and events.height:
         add_event_markers(fig, events, (lo - pad, hi + pad))
-    fig.update_xaxes(type="date", rangeslider_visible=False)
+    fig.update_xaxes(type="date", rangeslider_visible=False, rangebreaks=session_breaks(t))
     fig.update_yaxes(range=[lo - 2 * pad, hi + 2 * pad])
     return _base_layout(fig, title, height)
+
+
+PRECISE = ("second", "minute")
+# How wide an imprecise report time is: a day-precision time covers its UTC day; a time of
+# unknown zone could be any offset from UTC−12 to UTC+14.
+UNKNOWN_ZONE_MS = (-14 * 3_600_000, 12 * 3_600_000)
+
+
+def report_spans(reports: pl.DataFrame, t0_ms: int) -> pl.DataFrame:
+    """Each report as a span in minutes from t0: lo = hi for a time to the minute, the whole UTC
+    day for a day-precision time, ±the world's zones for an unknown zone; untimed ones dropped."""
+    schema = {"lo": pl.Float64, "hi": pl.Float64, "precise": pl.Boolean, "label": pl.Utf8}
+    if reports.height == 0 or "t_ms" not in reports.columns:
+        return pl.DataFrame(schema=schema)
+    day_ms = 86_400_000
+    prec = pl.col("published_precision").fill_null("unknown")
+    t = pl.col("t_ms").cast(pl.Float64)
+    lo = (
+        pl.when(prec.is_in(PRECISE))
+        .then(t)
+        .when(prec == "day")
+        .then((t / day_ms).floor() * day_ms)
+        .when(prec == "unknown-zone")
+        .then(t + UNKNOWN_ZONE_MS[0])
+    )
+    hi = (
+        pl.when(prec.is_in(PRECISE))
+        .then(t)
+        .when(prec == "day")
+        .then((t / day_ms).floor() * day_ms + day_ms)
+        .when(prec == "unknown-zone")
+        .then(t + UNKNOWN_ZONE_MS[1])
+    )
+    day = pl.col("published_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d")
+    when_text = (
+        pl.when(prec.is_in(PRECISE))
+        .then(pl.col("published_at").dt.convert_time_zone("UTC").dt.strftime("%H:%M UTC"))
+        .when(prec == "day")
+        .then(pl.lit("some time on ") + day)
+        .otherwise(pl.lit("around ") + day + pl.lit(" (time zone unknown)"))
+    )
+    return (
+        reports.filter(pl.col("t_ms").is_not_null())
+        .with_columns(
+            ((lo - t0_ms) / 60_000).alias("lo"),
+            ((hi - t0_ms) / 60_000).alias("hi"),
+            prec.is_in(PRECISE).alias("precise"),
+            (
+                pl.col("outlet").fill_null("?")
+                + pl.lit(", ")
+                + when_text
+                + pl.lit(": ")
+                + pl.col("title").fill_null("")
+            ).alias("label"),
+        )
+        .drop_nulls("lo")
+        .select(list(schema))
+    )
 
 
 def event_paths_figure(
     paths: pl.DataFrame,
     reports: pl.DataFrame | None = None,
+    confounders: pl.DataFrame | None = None,
     *,
+    t0_ms: int | None = None,
+    window_min: tuple[float, float] | None = None,
     title: str | None = None,
     height: int = 460,
 ) -> go.Figure:
-    """Price paths in event time (minutes → %), 0 % at the event; a dashed line per outlet's report."""
+    """Price paths around an event (% from P(t0)), with every report and every other event drawn.
+
+    x is minutes from the event, or clock time (UTC) when `t0_ms` is given. `reports` come from
+    report_spans (lo/hi/precise/label): a time to the minute is a dashed line, an imprecise one
+    a shaded band. `confounders` (minutes_from_event, title, category) are dotted lines in their
+    category colour. One hover lists every series at the hovered time.
+    """
     fig = go.Figure()
     if paths.height == 0:
         return _base_layout(fig, title, height)
+
+    def x_of(minutes: Any) -> Any:
+        m = np.asarray(minutes, dtype=np.float64)
+        return m if t0_ms is None else t0_ms + m * 60_000
+
     for n, inst in enumerate(paths["instrument_id"].unique(maintain_order=True).to_list()):
         part = paths.filter(pl.col("instrument_id") == inst)
         fig.add_trace(
             go.Scatter(
-                x=part["minutes"].to_numpy(),
+                x=x_of(part["minutes"].to_numpy()),
                 y=part["ret_pct"].to_numpy(),
                 mode="lines",
                 name=inst,
                 line={"color": PALETTE[n % len(PALETTE)], "width": 1.6},
-                hovertemplate=f"{html.escape(inst)} %{{x:.0f}} min: %{{y:+.3f}} %<extra></extra>",
+                hovertemplate=f"{html.escape(inst)} %{{y:+.3f}} %<extra></extra>",
             )
         )
     lo = float(paths["ret_pct"].min())
     hi = float(paths["ret_pct"].max())
     pad = max((hi - lo) * 0.05, 0.02)
     lo, hi = lo - pad, hi + pad
+    w_lo, w_hi = window_min or (float(paths["minutes"].min()), float(paths["minutes"].max()))
     fig.add_trace(
         go.Scatter(
-            x=[0, 0],
+            x=x_of([0, 0]),
             y=[lo, hi],
             mode="lines",
             line={"color": EVENT_LINE, "width": 2},
@@ -313,131 +480,262 @@ def event_paths_figure(
         )
     )
     if reports is not None and reports.height:
-        xs, ys, texts = [], [], []
-        for row in reports.iter_rows(named=True):
-            if row.get("minutes") is None:
-                continue
-            xs += [row["minutes"], row["minutes"], None]
-            ys += [lo, hi, None]
-            texts.append((row["minutes"], f"{row.get('outlet') or '?'}: {row.get('title') or ''}"))
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                line={"color": MUTED, "width": 1, "dash": "dash"},
-                name="reports",
-                hoverinfo="skip",
+        shown = reports.filter((pl.col("hi") >= w_lo) & (pl.col("lo") <= w_hi))
+        exact = shown.filter(pl.col("precise"))
+        if exact.height:
+            xs: list[Any] = []
+            ys: list[Any] = []
+            for m in exact["lo"].to_list():
+                xs += [m, m, None]
+                ys += [lo, hi, None]
+            fig.add_trace(
+                go.Scatter(
+                    x=[None if v is None else x_of(v).item() for v in xs],
+                    y=ys,
+                    mode="lines",
+                    line={"color": MUTED, "width": 1, "dash": "dash"},
+                    name="reports",
+                    hoverinfo="skip",
+                    legendgroup="reports",
+                )
             )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=[m for m, _ in texts],
-                y=[hi] * len(texts),
-                mode="markers",
-                marker={"symbol": "line-ns-open", "size": 14, "color": MUTED},
-                text=[_wrap(s) for _, s in texts],
-                hovertemplate="%{x:.0f} min<br>%{text}<extra>report</extra>",
-                showlegend=False,
+            fig.add_trace(
+                go.Scatter(
+                    x=x_of(exact["lo"].to_numpy()),
+                    y=[hi] * exact.height,
+                    mode="markers",
+                    marker={"symbol": "line-ns-open", "size": 14, "color": MUTED},
+                    text=[_wrap(s) for s in exact["label"].to_list()],
+                    hovertemplate="%{text}<extra>report</extra>",
+                    showlegend=False,
+                    legendgroup="reports",
+                )
             )
-        )
+        for n, row in enumerate(shown.filter(~pl.col("precise")).iter_rows(named=True)):
+            a, b = max(row["lo"], w_lo), min(row["hi"], w_hi)
+            fig.add_trace(
+                go.Scatter(
+                    x=x_of([a, b, b, a, a]),
+                    y=[lo, lo, hi, hi, lo],
+                    fill="toself",
+                    mode="lines",
+                    line={"width": 0},
+                    fillcolor="rgba(139,143,152,0.13)",
+                    name="imprecise report times",
+                    showlegend=n == 0,
+                    legendgroup="imprecise",
+                    text=_wrap(row["label"]),
+                    hoveron="fills",
+                    hoverinfo="text",
+                )
+            )
+    if confounders is not None and confounders.height:
+        for cat in sorted(set(confounders["category"].fill_null("uncategorised").to_list())):
+            part = confounders.filter(pl.col("category").fill_null("uncategorised") == cat)
+            colour = category_colour(cat)
+            minutes = part["minutes_from_event"].to_list()
+            xs, ys = [], []
+            for m in minutes:
+                xs += [x_of(m).item(), x_of(m).item(), None]
+                ys += [lo, hi, None]
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    line={"color": colour, "width": 1.5, "dash": "dot"},
+                    name=f"other events: {cat}",
+                    hoverinfo="skip",
+                    legendgroup=f"other-{cat}",
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=x_of(minutes),
+                    y=[lo] * len(minutes),
+                    mode="markers",
+                    marker={"symbol": "triangle-up", "size": 10, "color": colour},
+                    text=[_wrap(t) for t in part["title"].to_list()],
+                    hovertemplate="%{text}<extra>other event</extra>",
+                    showlegend=False,
+                    legendgroup=f"other-{cat}",
+                )
+            )
     fig.add_hline(y=0, line={"color": MUTED, "width": 1})
-    fig.update_xaxes(title="minutes from the event")
-    fig.update_yaxes(title="% from P(t0)", range=[lo, hi])
-    return _base_layout(fig, title, height)
-
-
-def sparkline_grid(closes: pl.DataFrame, order: Sequence[str], *, columns: int = 5) -> go.Figure:
-    """A grid of small line charts (one per instrument) coloured by the direction over the span."""
-    ids = [i for i in order if i in set(closes["instrument_id"].to_list())] if closes.height else []
-    if not ids:
-        return _base_layout(go.Figure(), None, 200)
-    rows = math.ceil(len(ids) / columns)
-    fig = make_subplots(
-        rows=rows,
-        cols=columns,
-        subplot_titles=ids,
-        vertical_spacing=0.5 / rows,
-        horizontal_spacing=0.04,
-    )
-    for n, inst in enumerate(ids):
-        part = closes.filter(pl.col("instrument_id") == inst).drop_nulls("close")
-        if part.height == 0:
-            continue
-        first, last = part["close"][0], part["close"][-1]
-        change = 100 * (last / first - 1) if first else 0.0
-        fig.add_trace(
-            go.Scatter(
-                x=part["t_ms"].to_numpy().astype(np.float64),
-                y=part["close"].to_numpy(),
-                mode="lines",
-                line={"color": DOWN if change < 0 else UP, "width": 1.3},
-                hovertemplate=f"{html.escape(inst)} %{{x|%m-%d %H:%M}}: %{{y:,.4g}}<extra>{change:+.2f}% over span</extra>",
-                showlegend=False,
-            ),
-            row=n // columns + 1,
-            col=n % columns + 1,
+    if t0_ms is None:
+        fig.update_xaxes(title="minutes from the event", hoverformat="+.0f")
+    else:
+        # closed sessions shared by every series are cut out, as on the price charts
+        fig.update_xaxes(
+            title="time (UTC)",
+            type="date",
+            hoverformat="%Y-%m-%d %H:%M UTC",
+            rangebreaks=session_breaks(x_of(paths["minutes"].unique().sort().to_numpy())),
         )
-    fig.update_xaxes(type="date", showticklabels=False, showgrid=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False)
-    fig.update_annotations(font_size=11)
-    return _base_layout(fig, None, 90 * rows + 60).update_layout(
-        margin={"l": 10, "r": 10, "t": 30, "b": 10}
+    fig.update_yaxes(title="% from P(t0)", range=[lo, hi])
+    _base_layout(fig, title, height)
+    fig.update_layout(hovermode="x unified")
+    return fig
+
+
+def returns_grid(
+    returns: pl.DataFrame, horizons: Sequence[str], *, height: int | None = None
+) -> go.Figure:
+    """Instrument × horizon grid: return in % with its mark, coloured by z (clipped at ±4).
+
+    `returns` needs instrument_id, horizon, ret_pct, z, q_value, mark (one row per cell); any
+    horizon label works, so a later 'at reopen' column slots in.
+    """
+    fig = go.Figure()
+    if returns.height == 0:
+        return _base_layout(fig, None, 200)
+    insts = returns["instrument_id"].unique(maintain_order=True).to_list()
+    cols = [h for h in horizons if h in set(returns["horizon"].to_list())]
+    cols += [h for h in returns["horizon"].unique(maintain_order=True).to_list() if h not in cols]
+    z = np.full((len(insts), len(cols)), np.nan)
+    text = [["—" for _ in cols] for _ in insts]
+    hover = [["no fresh price" for _ in cols] for _ in insts]
+    ii = {x: n for n, x in enumerate(insts)}
+    hi_ = {x: n for n, x in enumerate(cols)}
+    for row in returns.iter_rows(named=True):
+        r, c = ii[row["instrument_id"]], hi_[row["horizon"]]
+        ret = row.get("ret_pct")
+        if ret is None or not math.isfinite(ret):
+            continue
+        zz = row.get("z")
+        z[r, c] = max(-4.0, min(4.0, zz)) if zz is not None and math.isfinite(zz) else 0.0
+        pct_text = f"{ret:+.2f} %".replace("-", "−")
+        text[r][c] = pct_text + (row.get("mark") or "")
+        q = row.get("q_value")
+        hover[r][c] = (
+            f"{pct_text}; z {zz:+.2f}".replace("-", "−") if zz is not None else pct_text
+        ) + (f"; q {q:.3f}" if q is not None and math.isfinite(q) else "")
+    fig.add_trace(
+        go.Heatmap(
+            z=z,
+            x=cols,
+            y=insts,
+            text=text,
+            customdata=hover,
+            texttemplate="%{text}",
+            colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, UP]],
+            meta="diverging",
+            zmin=-4,
+            zmax=4,
+            xgap=2,
+            ygap=2,
+            colorbar={"title": "z", "thickness": 10},
+            hovertemplate="%{y} %{x}: %{customdata}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="top")
+    out = _base_layout(fig, None, height or max(160, 34 * len(insts) + 70))
+    out.update_layout(margin={"l": 70, "r": 20, "t": 40, "b": 10})
+    return out
+
+
+SPARK_MIN_RANGE_PCT = 1.0  # a sparkline's y axis spans at least ±1 %: a stablecoin stays flat
+SPARK_W, SPARK_H = 160, 44
+
+
+def sparkline_series(closes: pl.DataFrame, order: Sequence[str]) -> list[dict[str, Any]]:
+    """Per instrument (in `order`): its % change path over the span, the final change and the
+    y range to draw it on (at least ±1 % around the middle, so tiny moves look tiny)."""
+    out = []
+    have = set(closes["instrument_id"].to_list()) if closes.height else set()
+    for inst in order:
+        if inst not in have:
+            continue
+        part = closes.filter(pl.col("instrument_id") == inst).drop_nulls("close").sort("t_ms")
+        if part.height == 0 or not part["close"][0]:
+            continue
+        y = 100 * (part["close"].to_numpy() / part["close"][0] - 1)
+        lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
+        mid = (lo + hi) / 2
+        half = max((hi - lo) / 2 * 1.1, SPARK_MIN_RANGE_PCT)
+        out.append(
+            {
+                "instrument_id": inst,
+                "t_ms": part["t_ms"].to_numpy().astype(np.float64),
+                "pct": y,
+                "change": float(y[-1]),
+                "range": (mid - half, mid + half),
+            }
+        )
+    return out
+
+
+def sparkline_html(closes: pl.DataFrame, order: Sequence[str], *, days: int = 7) -> str:
+    """Small inline-SVG charts of each instrument's % change over the span, in a wrapping grid:
+    green when up, red when down, titled `BTC ▲ 5.96%` (a hover gives the change in words).
+
+    Plain SVG instead of a 20-subplot Plotly figure: built in milliseconds and drawn at once."""
+    cells = []
+    for item in sparkline_series(closes, order):
+        t, y = item["t_ms"], item["pct"]
+        lo, hi = item["range"]
+        span_t = float(t[-1] - t[0]) or 1.0
+        xs = (t - t[0]) / span_t * SPARK_W
+        ys = SPARK_H - (y - lo) / (hi - lo) * SPARK_H
+        points = " ".join(f"{x:.1f},{v:.1f}" for x, v in zip(xs, ys, strict=True))
+        zero = SPARK_H - (0 - lo) / (hi - lo) * SPARK_H
+        colour = DOWN if item["change"] < 0 else UP
+        name = html.escape(item["instrument_id"])
+        change = html.escape(format_change(item["change"]))
+        svg = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SPARK_W} {SPARK_H}" '
+            f'preserveAspectRatio="none">'
+            f'<line x1="0" x2="{SPARK_W}" y1="{zero:.1f}" y2="{zero:.1f}" '
+            f'stroke="{MUTED}" stroke-width="0.6" stroke-dasharray="2,2"/>'
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.3" points="{points}"/></svg>'
+        )
+        # an <img> of a data URI: the page's HTML sanitiser keeps it (inline <svg> is stripped)
+        src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+        cells.append(
+            f'<div class="tw-spark" style="text-align:center">'
+            f'<div style="font-size:0.78rem"><b>{name}</b> '
+            f'<span style="color:{colour}">{change}</span></div>'
+            f'<img src="{src}" width="100%" height="{SPARK_H}" style="display:block" '
+            f'alt="{name} sparkline" title="{name}: {item["change"]:+.2f} % over {days} days"/>'
+            "</div>"
+        )
+    return (
+        '<div class="tw-sparklines" style="display:grid;'
+        'grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:0.6rem 1rem">'
+        + "".join(cells)
+        + "</div>"
     )
 
 
 # ---------------------------------------------------------------------------- studies
 
 
-def caar_band(ar: pl.DataFrame) -> pl.DataFrame:
-    """Per offset: CAAR (mean CAR over events × instruments) with a 95 % band from their spread."""
-    if ar.height == 0:
-        return pl.DataFrame(
-            schema={
-                "offset": pl.Int64,
-                "caar": pl.Float64,
-                "lo": pl.Float64,
-                "hi": pl.Float64,
-                "n": pl.UInt32,
-            }
-        )
-    return (
-        ar.drop_nulls("car")
-        .group_by("offset")
-        .agg(
-            pl.col("car").mean().alias("caar"),
-            pl.col("car").std().alias("sd"),
-            pl.len().alias("n"),
-        )
-        .with_columns(
-            (1.96 * pl.col("sd").fill_null(0) / pl.col("n").cast(pl.Float64).sqrt()).alias("half")
-        )
-        .with_columns(
-            (pl.col("caar") - pl.col("half")).alias("lo"),
-            (pl.col("caar") + pl.col("half")).alias("hi"),
-        )
-        .select("offset", "caar", "lo", "hi", "n")
-        .sort("offset")
-    )
+def caar_figure(
+    band: pl.DataFrame, *, unit: str = "bars", band_name: str = "95 % band", height: int = 380
+) -> go.Figure:
+    """The CAAR curve with its 95 % band (in percent), event at offset 0.
 
-
-def caar_figure(band: pl.DataFrame, *, unit: str = "bars", height: int = 380) -> go.Figure:
-    """The CAAR curve with its 95 % band (in percent), event at offset 0."""
+    `band` has offset, caar, lo, hi (pipelines.analytics.verdict.caar_band); offsets without a
+    band (one pair) draw the curve only."""
     fig = go.Figure()
     if band.height == 0:
         return _base_layout(fig, None, height)
     x = band["offset"].to_numpy()
-    fig.add_trace(
-        go.Scatter(
-            x=np.concatenate([x, x[::-1]]),
-            y=100 * np.concatenate([band["hi"].to_numpy(), band["lo"].to_numpy()[::-1]]),
-            fill="toself",
-            fillcolor="rgba(59,130,246,0.18)",
-            line={"width": 0},
-            name="95 % band",
-            hoverinfo="skip",
+    banded = band.drop_nulls(["lo", "hi"])
+    if banded.height:
+        bx = banded["offset"].to_numpy()
+        fig.add_trace(
+            go.Scatter(
+                x=np.concatenate([bx, bx[::-1]]),
+                y=100 * np.concatenate([banded["hi"].to_numpy(), banded["lo"].to_numpy()[::-1]]),
+                fill="toself",
+                fillcolor="rgba(59,130,246,0.18)",
+                line={"width": 0},
+                name=band_name,
+                hoverinfo="skip",
+            )
         )
-    )
     fig.add_trace(
         go.Scatter(
             x=x,
@@ -473,54 +771,53 @@ def placebo_histogram(draws: Sequence[float], observed: float, *, height: int = 
     return _base_layout(fig, None, height)
 
 
-def stars(p: float | None) -> str:
-    """Significance stars for a p-value."""
-    if p is None or not math.isfinite(p):
-        return ""
-    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
+def car_heatmap(
+    car: pl.DataFrame, *, labels: dict[str, str] | None = None, height: int | None = None
+) -> go.Figure:
+    """CAR (%) by event × instrument; each cell's mark comes from its `mark` column (BH q).
 
-
-def car_heatmap(car: pl.DataFrame, *, height: int | None = None) -> go.Figure:
-    """CAR (%) by event × instrument, with significance stars from each CAR's z-score."""
+    `car` needs event_id, instrument_id, car and optionally mark; `labels` maps event ids to the
+    row labels a reader sees (time · title)."""
     fig = go.Figure()
     if car.height == 0:
         return _base_layout(fig, None, 300)
-    frame = car.with_columns(
-        pl.col("z")
-        .map_elements(
-            lambda z: (
-                stars(math.erfc(abs(z) / math.sqrt(2)))
-                if z is not None and math.isfinite(z)
-                else ""
-            ),
-            return_dtype=pl.Utf8,
-        )
-        .alias("stars")
-    )
-    events = frame["event_id"].unique(maintain_order=True).to_list()[:60]
-    insts = frame["instrument_id"].unique(maintain_order=True).to_list()[:30]
+    labels = labels or {}
+    events = car["event_id"].unique(maintain_order=True).to_list()[:60]
+    insts = car["instrument_id"].unique(maintain_order=True).to_list()[:30]
     z = np.full((len(events), len(insts)), np.nan)
     text = [["" for _ in insts] for _ in events]
     ei = {e: n for n, e in enumerate(events)}
     ii = {i: n for n, i in enumerate(insts)}
-    for row in frame.iter_rows(named=True):
-        if row["event_id"] in ei and row["instrument_id"] in ii and row["car"] is not None:
+    has_mark = "mark" in car.columns
+    for row in car.iter_rows(named=True):
+        value = row["car"]
+        if (
+            row["event_id"] in ei
+            and row["instrument_id"] in ii
+            and value is not None
+            and math.isfinite(value)
+        ):
             r, c = ei[row["event_id"]], ii[row["instrument_id"]]
-            z[r, c] = 100 * row["car"]
-            text[r][c] = f"{100 * row['car']:+.2f}{row['stars']}"
+            z[r, c] = 100 * value
+            mark = (row.get("mark") or "") if has_mark else ""
+            text[r][c] = f"{100 * value:+.2f}".replace("-", "−") + mark
     bound = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
+    names = [labels.get(e, str(e))[:48] for e in events]
     fig.add_trace(
         go.Heatmap(
             z=z,
             x=insts,
-            y=[str(e) for e in events],
+            y=names,
             text=text,
             texttemplate="%{text}",
-            colorscale=[[0, DOWN], [0.5, "rgba(128,128,128,0.15)"], [1, UP]],
+            colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, UP]],
+            meta="diverging",
             zmin=-bound,
             zmax=bound,
+            xgap=1,
+            ygap=1,
             colorbar={"title": "CAR %"},
-            hovertemplate="%{y} × %{x}: %{text}<extra></extra>",
+            hovertemplate="%{y} × %{x}: %{text} %<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed", type="category")
@@ -544,7 +841,8 @@ def correlation_heatmap(matrix: pl.DataFrame, *, height: int | None = None) -> g
             y=names,
             zmin=-1,
             zmax=1,
-            colorscale=[[0, DOWN], [0.5, "rgba(128,128,128,0.12)"], [1, PALETTE[0]]],
+            colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, PALETTE[0]]],
+            meta="diverging",
             text=[[f"{v:.2f}" if math.isfinite(v) else "" for v in row] for row in z],
             texttemplate="%{text}",
             hovertemplate="%{y} × %{x}: %{z:.3f}<extra></extra>",

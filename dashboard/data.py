@@ -20,6 +20,8 @@ import polars as pl
 import streamlit as st
 
 from pipelines import store
+from pipelines.analytics import reaction
+from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
 from pipelines.errors import ConfigError, TickerwireError
 from pipelines.schemas import TIMEFRAMES
 
@@ -28,13 +30,6 @@ MAX_CANDLES = 2_000
 MAX_LINE_POINTS = 4_000
 # Lines are first re-bucketed in SQL to at most this many points, then MinMax-LTTB'd in Python.
 LINE_PREBUCKET = 20_000
-HORIZONS: tuple[tuple[str, int], ...] = (
-    ("+5m", 300),
-    ("+15m", 900),
-    ("+1h", 3600),
-    ("+4h", 14_400),
-    ("+1d", 86_400),
-)
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
 
@@ -123,14 +118,19 @@ def query(db: str, name: str, params: dict[str, Any] | None = None) -> pl.DataFr
 
 @cached
 def meta(db: str) -> dict[str, str]:
-    """The `meta` table as a dict (dataset = 'demo' for the synthetic demo)."""
+    """The `meta` table as a dict (dataset = 'sample' for the bundled sample, 'synthetic' …)."""
     frame = query(db, "dash_meta")
     return dict(zip(frame["key"].to_list(), frame["value"].to_list(), strict=True))
 
 
 def is_demo() -> bool:
-    """True when the open database is the synthetic demo."""
-    return meta().get("dataset") == "demo"
+    """True when the open database is synthetic (dataset 'synthetic', or 'demo' from older builds)."""
+    return meta().get("dataset") in ("synthetic", "demo")
+
+
+def is_sample() -> bool:
+    """True when the open database was built from the bundled sample (`tickerwire demo`)."""
+    return meta().get("dataset") == "sample"
 
 
 def watchlist() -> list[str]:
@@ -162,14 +162,27 @@ def tf_seconds(timeframe: str) -> int:
 
 def finest_timeframes() -> dict[str, str]:
     """Per instrument, its finest stored timeframe (the one charts and studies read)."""
-    cov = coverage()
-    best: dict[str, str] = {}
-    for inst, tf in cov.select("instrument_id", "timeframe").iter_rows():
+    return reaction.finest_timeframes(coverage())
+
+
+def timeframe_for(instrument: str, start: datetime, end: datetime) -> str | None:
+    """The timeframe to chart [start, end] with: the one covering most of it, the finer on a tie.
+
+    An instrument may have 5-minute bars one year and hourly ones the next (the bundled sample
+    does): its finest timeframe overall could have nothing in the range asked for.
+    """
+    rows = coverage().filter(pl.col("instrument_id") == instrument)
+    best: tuple[float, int, str] | None = None
+    for tf, first, last in rows.select("timeframe", "first_ts", "last_ts").iter_rows():
         if tf not in TIMEFRAMES:
             continue
-        if inst not in best or tf_seconds(tf) < tf_seconds(best[inst]):
-            best[inst] = tf
-    return best
+        overlap = (min(last, end) - max(first, start)).total_seconds()
+        key = (max(overlap, -1.0), -tf_seconds(tf), tf)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    if best is None:
+        return None
+    return best[2] if best[0] >= 0 else finest_timeframes().get(instrument)
 
 
 def instruments_with_bars() -> list[str]:
@@ -177,6 +190,30 @@ def instruments_with_bars() -> list[str]:
     have = set(finest_timeframes())
     order = [i for i in watchlist() if i in have]
     return order + sorted(have - set(order))
+
+
+@cached
+def _series_near(db: str, lo: datetime, hi: datetime) -> pl.DataFrame:
+    return query(db, "dash_instruments_near", {"lo": lo, "hi": hi})
+
+
+def timeframes_near(t0: datetime, around: timedelta = timedelta(days=1)) -> dict[str, str]:
+    """Per instrument with bars within `around` of t0, its finest timeframe there."""
+    best: dict[str, str] = {}
+    for inst, tf in _series_near(t0 - around, t0 + around).iter_rows():
+        if tf in TIMEFRAMES and (inst not in best or tf_seconds(tf) < tf_seconds(best[inst])):
+            best[inst] = tf
+    return best
+
+
+def instruments_near(t0: datetime, around: timedelta = timedelta(days=1)) -> list[str]:
+    """Instruments with bars within `around` of t0 (the ones an event page can chart)."""
+    return list(timeframes_near(t0, around))
+
+
+def without_bars() -> pl.DataFrame:
+    """Instruments marked unavailable, with the reason (e.g. 'no bars in the bundled sample')."""
+    return instruments().filter(~pl.col("available")).select("instrument_id", "unavailable_reason")
 
 
 def span(instrument_ids: Sequence[str] | None = None) -> tuple[datetime, datetime] | None:
@@ -359,7 +396,7 @@ def candles(
     instrument: str, start: datetime, end: datetime, max_candles: int = MAX_CANDLES
 ) -> PriceFrame | None:
     """OHLC re-bucketed in SQL (first/max/min/last) to at most `max_candles` candles."""
-    timeframe = finest_timeframes().get(instrument)
+    timeframe = timeframe_for(instrument, start, end)
     if timeframe is None:
         return None
     bucket = bucket_seconds(tf_seconds(timeframe), start, end, max_candles)
@@ -383,7 +420,7 @@ def line(
     instrument: str, start: datetime, end: datetime, n_out: int = MAX_LINE_POINTS
 ) -> PriceFrame | None:
     """Closes re-bucketed in SQL to ≤ 20k points, then MinMax-LTTB down-sampled to ≤ n_out."""
-    timeframe = finest_timeframes().get(instrument)
+    timeframe = timeframe_for(instrument, start, end)
     if timeframe is None:
         return None
     bucket = bucket_seconds(tf_seconds(timeframe), start, end, LINE_PREBUCKET)
@@ -452,8 +489,11 @@ def confounders(db: str, event_id: str, t0: datetime, before_s: int, after_s: in
     )
 
 
-def _by_timeframe(ids: Sequence[str]) -> dict[str, list[str]]:
+def _by_timeframe(ids: Sequence[str], t0: datetime | None = None) -> dict[str, list[str]]:
+    """Group instruments by the timeframe to read: the finest around t0 when given, else overall."""
     tfs = finest_timeframes()
+    if t0 is not None:
+        tfs |= timeframes_near(t0)
     groups: dict[str, list[str]] = {}
     for inst in ids:
         if inst in tfs:
@@ -484,7 +524,7 @@ def _paths(
 def event_paths(ids: Sequence[str], t0: datetime, before_s: int, after_s: int) -> pl.DataFrame:
     """Price paths in event time (minutes), rebased to 0 % at P(t0); each trace ≤ 4,000 points."""
     parts = []
-    for timeframe, group in _by_timeframe(ids).items():
+    for timeframe, group in _by_timeframe(ids, t0).items():
         frame = _paths(tuple(group), timeframe, t0, before_s, after_s)
         if frame.height:
             parts.append(frame.with_columns(pl.lit(timeframe).alias("timeframe")))
@@ -503,43 +543,17 @@ def event_paths(ids: Sequence[str], t0: datetime, before_s: int, after_s: int) -
 
 @cached
 def _returns(db: str, ids: tuple[str, ...], timeframe: str, t0: datetime) -> pl.DataFrame:
-    return query(
-        db,
-        "dash_event_returns",
-        {
-            "ids": list(ids),
-            "timeframe": timeframe,
-            "tf_s": tf_seconds(timeframe),
-            "t0": t0,
-            "labels": [h for h, _ in HORIZONS],
-            "secs": [s for _, s in HORIZONS],
-            "max_h_s": max(s for _, s in HORIZONS) + tf_seconds(timeframe),
-            "stale_bars": 2,
-        },
-    )
-
-
-def significance(z: float | None) -> tuple[float | None, str]:
-    """Two-sided normal p-value of a z-score and its stars (*** < 0.01, ** < 0.05, * < 0.1)."""
-    if z is None or not math.isfinite(z):
-        return None, ""
-    p = math.erfc(abs(z) / math.sqrt(2))
-    stars = "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
-    return p, stars
+    return query(db, "dash_event_returns", reaction.returns_params(ids, timeframe, t0))
 
 
 def event_returns(ids: Sequence[str], t0: datetime) -> pl.DataFrame:
-    """Returns at +5m … +1d per instrument with z-score, p-value and significance stars."""
-    parts = [_returns(tuple(g), tf, t0) for tf, g in _by_timeframe(ids).items()]
+    """Returns at +5m … +1d per instrument with z-score, p-value, Benjamini–Hochberg q over all
+    the returned tests, and the mark from q (pipelines.analytics.reaction)."""
+    parts = [_returns(tuple(g), tf, t0) for tf, g in _by_timeframe(ids, t0).items()]
     parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame()
-    frame = pl.concat(parts, how="vertical_relaxed")
-    sig = [significance(z) for z in frame["z"].to_list()]
-    return frame.with_columns(
-        pl.Series("p_value", [s[0] for s in sig], dtype=pl.Float64),
-        pl.Series("signif", [s[1] for s in sig], dtype=pl.Utf8),
-    )
+    return reaction.with_significance(pl.concat(parts, how="vertical_relaxed"))
 
 
 @cached
@@ -568,19 +582,33 @@ def _movers(
 
 
 def event_movers(ev: pl.DataFrame, horizon_s: int = 3600) -> pl.DataFrame:
-    """For each event of `ev` (event_id, event_at): its biggest mover from t0 to t0 + horizon."""
-    tfs = finest_timeframes()
-    if ev.height == 0 or not tfs:
-        return pl.DataFrame(
-            schema={"event_id": pl.Utf8, "top_instrument": pl.Utf8, "top_ret_pct": pl.Float64}
-        )
-    inst = tuple(sorted(tfs))
-    longest = max(tf_seconds(t) for t in tfs.values())
-    lo = ev["event_at"].min() - timedelta(seconds=3 * longest + 86_400)
-    hi = ev["event_at"].max() + timedelta(seconds=horizon_s + longest)
-    return _movers(
-        tuple(ev["event_id"].to_list()), inst, tuple(tfs[i] for i in inst), lo, hi, horizon_s
+    """For each event of `ev` (event_id, event_at): its biggest mover from t0 to t0 + horizon.
+
+    Each instrument is read on its finest timeframe around the event (a series may be 5-minute
+    one year and hourly the next); bars longer than the horizon cannot show the move and are
+    left out.
+    """
+    empty = pl.DataFrame(
+        schema={"event_id": pl.Utf8, "top_instrument": pl.Utf8, "top_ret_pct": pl.Float64}
     )
+    if ev.height == 0 or not finest_timeframes():
+        return empty
+    groups: dict[tuple[tuple[str, str], ...], list[tuple[str, datetime]]] = {}
+    for event_id, t0 in ev.select("event_id", "event_at").iter_rows():
+        near = timeframes_near(t0) or finest_timeframes()
+        key = tuple(sorted((i, tf) for i, tf in near.items() if tf_seconds(tf) <= horizon_s))
+        if key:
+            groups.setdefault(key, []).append((event_id, t0))
+    parts = []
+    for key, members in groups.items():
+        inst, tfs = tuple(i for i, _ in key), tuple(tf for _, tf in key)
+        longest = max(tf_seconds(t) for t in tfs)
+        times = [t0 for _, t0 in members]
+        lo = min(times) - timedelta(seconds=3 * longest + 86_400)
+        hi = max(times) + timedelta(seconds=horizon_s + longest)
+        parts.append(_movers(tuple(e for e, _ in members), inst, tfs, lo, hi, horizon_s))
+    parts = [p for p in parts if p.height]
+    return pl.concat(parts, how="vertical_relaxed") if parts else empty
 
 
 # ---------------------------------------------------------------------------- correlations

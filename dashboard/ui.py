@@ -9,7 +9,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import data
+from dashboard import charts, data, formatting
+from pipelines import display, sample
 from pipelines.errors import TickerwireError
 
 RANGES: dict[str, timedelta | None] = {
@@ -21,17 +22,86 @@ RANGES: dict[str, timedelta | None] = {
     "All": None,
 }
 DEMO_BANNER = (
-    "**Synthetic demo data** — prices and events on this page are generated offline by "
-    "`tickerwire demo`; they are not real market data. Run `tickerwire refresh` for live data."
+    "**Synthetic demo data** — prices and events on this page are generated offline; they are "
+    "not real market data. Run `tickerwire refresh` for live data."
+)
+SAMPLE_BANNER = (
+    "**Bundled sample: recorded real prices and news, not live** — built offline by "
+    "`tickerwire demo` from {sources}. Run `tickerwire refresh` for live data."
 )
 
 
+def dataset_banner() -> None:
+    """Say what the open file holds when it is not live data: the bundled sample or synthetic."""
+    if data.is_sample():
+        sources = data.meta().get("sample_sources") or "recorded third-party data"
+        missing = data.without_bars()
+        text = SAMPLE_BANNER.format(sources=sources)
+        if missing.height:
+            text += f" No bars in the bundled sample: {', '.join(missing['instrument_id'])}."
+        st.warning(text, icon=":material/inventory_2:")
+        with st.expander("Sources of the bundled sample (PROVENANCE)"):
+            st.markdown(sample.provenance_text() or "PROVENANCE.md is missing from this install.")
+    elif data.is_demo():
+        st.warning(DEMO_BANNER)
+
+
+THEME_NAMES = {"light": "Light", "dark": "Dark"}
+# Streamlit keeps the theme picked in its settings menu in localStorage under this key per page
+# path; the switch writes the same entry for every page of the app and reloads.
+_THEME_SCRIPT = r"""
+<script>
+(() => {
+  const choice = JSON.stringify(%s);
+  const paths = new Set([window.location.pathname, "/"]);
+  const base = window.location.pathname.replace(/\/[^\/]*$/, "");
+  paths.add(base + "/");
+  paths.add(base + "/overview");
+  document.querySelectorAll('[data-testid="stSidebarNav"] a, [data-testid="stSidebarNavLink"]')
+    .forEach((a) => { try { paths.add(new URL(a.href).pathname); } catch (e) {} });
+  paths.forEach((p) => window.localStorage.setItem("stActiveTheme-" + p + "-v2", choice));
+  window.location.reload();
+})();
+</script>
+"""
+
+
+def theme() -> str:
+    """The theme the viewer sees now: 'light' or 'dark' (light when the browser has not said)."""
+    try:
+        kind = st.context.theme.type
+    except AttributeError:  # bare mode / AppTest
+        kind = None
+    return "dark" if kind == "dark" else "light"
+
+
+def theme_switch() -> None:
+    """A light/dark switch in the sidebar; charts and tables follow it on every page."""
+    current = theme()
+    picked = st.sidebar.segmented_control(
+        "Theme",
+        list(THEME_NAMES),
+        default=current,
+        format_func=THEME_NAMES.get,
+        key="theme_pick",
+        required=True,
+    )
+    if picked and picked != current:
+        st.html(_THEME_SCRIPT % f'"{THEME_NAMES[picked]}"', unsafe_allow_javascript=True)
+
+
+def plot(fig: Any, key: str, **kwargs: Any) -> Any:
+    """Show a Plotly figure coloured for the current theme (our colours, not Streamlit's)."""
+    return st.plotly_chart(charts.apply_theme(fig, theme()), key=key, theme=None, **kwargs)
+
+
 def run_page(title: str, body: Callable[[], None], caption: str | None = None) -> None:
-    """Render a page: title, the demo banner when the file is the demo, then `body`; errors as one line."""
+    """Render a page: theme switch, title, the sample/synthetic banner when it applies, then
+    `body`; errors as one line."""
+    theme_switch()
     st.title(title)
     try:
-        if data.is_demo():
-            st.warning(DEMO_BANNER)
+        dataset_banner()
         if caption:
             st.caption(caption)
         body()
@@ -65,18 +135,25 @@ def table(
     column_config: dict[str, Any] | None = None,
     height: int | str = "auto",
     key: str | None = None,
+    labels: bool = True,
     **kwargs: Any,
 ) -> Any:
-    """A data grid with its CSV download, or a clear empty state."""
+    """A data grid read like a report (dashboard.formatting) with its CSV download, or a clear
+    empty state. The CSV keeps the raw columns and values; missing values show as "—"."""
     if frame.height == 0:
         st.info(empty)
         return None
+    # labels=False (the SQL console) keeps the user's own column names and values.
+    shown, config = (
+        formatting.table_view(frame, column_config) if labels else (frame, column_config)
+    )
     event = st.dataframe(
-        frame,
+        shown,
         hide_index=True,
-        column_config=column_config,
+        column_config=config,
         height=height,
         key=key,
+        placeholder=display.MISSING,
         **kwargs,
     )
     csv_button(frame, name, key=f"csv-{key or name}")
@@ -132,8 +209,8 @@ def range_picker(
 
 
 def fmt_ts(ts: datetime | None) -> str:
-    """An instant as 'YYYY-MM-DD HH:MM UTC'."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "—"
+    """An instant as 'YYYY-MM-DD HH:MM UTC' ('—' when missing)."""
+    return display.when(ts)
 
 
 def event_label(row: dict[str, Any]) -> str:

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipelines import calendars
 from pipelines.errors import ConfigError
 from pipelines.paths import default_config_path
 
 ASSET_CLASSES = ("crypto", "commodity", "equity", "index", "fx", "other")
 INSTRUMENT_SOURCES = ("ccxt", "yahoo", "file", "strip", "demo")
-CALENDARS = ("24/7", "cme_globex", "ice_futures", "nyse", "xetra", "hkex", "lse", "fx_24/5")
+CALENDARS = tuple(calendars.CALENDARS)  # the names a `calendar` key may take
 
 # Top-level sections a config may hold. Each feature validates its own section through
 # `Section` (below); a section not listed here is a typo and is refused.
@@ -35,6 +36,25 @@ KNOWN_SECTIONS = (
     "dashboard",
     "freshness",
 )
+
+MAX_NUMBER = 1e12  # the largest number any setting accepts
+
+# Who validates each section: "module:callable(config)". `load_config` runs the ones whose
+# section is in the file (absent sections take defaults), so every problem shows on load, not
+# when a command first reads the section. Imported lazily: only what the file uses is loaded.
+SECTION_CHECKS: dict[str, str] = {
+    "yahoo": "pipelines.sources.yahoo_source:yahoo_settings",
+    "feeds": "pipelines.sources.rss_source:feeds_from_config",
+    "gdelt": "pipelines.sources.gdelt_source:GdeltSettings.from_config",
+    "entities": "pipelines.enrich.entities:EntityMatcher.from_config",
+    "policy": "pipelines.enrich.policy:PolicyTagger.from_config",
+    "sentiment": "pipelines.enrich.sentiment:SentimentScorer.from_config",
+    "clustering": "pipelines.enrich.cluster:ClusterSettings.from_config",
+    "study": "pipelines.analytics.study:study_settings",
+    "schedule": "pipelines.scheduler:Schedule.from_config",
+    "retention": "pipelines.retention:RetentionPolicy.from_config",
+    "freshness": "pipelines.health:FreshnessPolicy.from_config",
+}
 
 _INSTRUMENT_KEYS = (
     "id",
@@ -89,6 +109,11 @@ class Section:
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             names = " or ".join(k.__name__ for k in kinds)
             raise self.fail(key, f"must be {names}, got {type(value).__name__} {value!r}")
+        # TOML integers have no size limit here; no setting needs more than MAX_NUMBER, and a
+        # bigger one would overflow a duration or a date later (OverflowError).
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if numeric and (value != value or abs(value) > MAX_NUMBER):
+            raise self.fail(key, f"{value!r} is out of range (at most {MAX_NUMBER:.0e})")
         if choices is not None and value not in choices:
             raise self.fail(
                 key, f"{value!r} is not allowed; allowed: {', '.join(map(str, choices))}"
@@ -161,8 +186,12 @@ class Config:
         return [i.id for i in self.instruments]
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Read and validate the config file (default: TICKERWIRE_CONFIG, ./tickerwire.toml, built-in)."""
+def load_config(path: str | Path | None = None, *, check_all: bool = True) -> Config:
+    """Read and validate the config file (default: TICKERWIRE_CONFIG, ./tickerwire.toml, built-in).
+
+    `check_all=False` validates only what `parse_config` reads (database, venues, instruments),
+    for callers that need no more and should not import every feature's checker.
+    """
     file = Path(path) if path else default_config_path()
     if not file.is_file():
         raise ConfigError(f"{file}: config file not found")
@@ -172,7 +201,41 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{file}: not UTF-8 text: {exc}") from exc
-    return parse_config(raw, file)
+    if not raw:
+        raise ConfigError(
+            f"{file}: the config file is empty; start from the tickerwire.toml in the repository "
+            "(or delete the file to use the built-in defaults)"
+        )
+    config = parse_config(raw, file)
+    problems = check_sections(config) if check_all else []
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return config
+
+
+def check_sections(config: Config) -> list[str]:
+    """Validate every section present in the file with its owner's reader; one line per problem."""
+    import importlib
+
+    problems: list[str] = []
+    for name, target in SECTION_CHECKS.items():
+        if name not in config.raw:
+            continue
+        module_name, _, attr = target.partition(":")
+        check: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            check = getattr(check, part)
+        try:
+            check(config)
+        except ConfigError as exc:
+            found = str(exc)
+        except (OverflowError, ValueError, TypeError) as exc:  # a number too big for its unit…
+            found = f"{config.file}: {name}: a value is out of range ({exc})"
+        else:
+            continue
+        if found not in problems:  # [freshness] reads [schedule] too: say it once
+            problems.append(found)
+    return problems
 
 
 def parse_config(raw: dict[str, Any], file: Path) -> Config:

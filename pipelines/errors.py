@@ -1,5 +1,10 @@
 """The one exception hierarchy: every error a user can act on derives from TickerwireError."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
 
 class TickerwireError(Exception):
     """Base class: the CLI prints the message on one line and exits non-zero."""
@@ -35,3 +40,28 @@ class StoreLocked(StoreError):
         super().__init__(
             f"database {db_path} is locked ({who}); wait for it to finish or stop it, then retry"
         )
+
+
+class RefreshLocked(StoreError):
+    """Another writer (refresh, schedule, import, …) holds the refresh lock of this database."""
+
+    def __init__(self, lock_file: Path, holder: dict[str, Any] | None):
+        self.lock_file = lock_file
+        self.holder = holder or {}
+        if holder:
+            command = holder.get("command", "refresh")
+            who = (
+                f"another {command} is running: pid {holder.get('pid')} on host "
+                f"{holder.get('host')} since {holder.get('started_at')} ({command})"
+            )
+        else:
+            who = "another writer is running (it has not written its details yet)"
+        super().__init__(
+            f"{who}; lock file {lock_file}. Wait for it to finish (or stop it) and retry."
+        )
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line (what the CLI and the run log show)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -21,6 +21,7 @@ Config (`[freshness]`, all optional):
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,8 +66,10 @@ class FreshnessPolicy:
         sec = config.section("freshness")
         sec.check_keys(("grace", "instrument_max_age", "lookback", "max_age"))
         grace = sec.get("grace", float, 3.0)
-        if grace <= 0:
-            raise sec.fail("grace", f"must be > 0, got {grace}")
+        if not 0 < grace <= 1000:
+            raise sec.fail(
+                "grace", f"must be > 0 and at most 1000 (times the cadence), got {grace}"
+            )
         overrides_sec = sec.sub("max_age")
         return cls(
             schedule=Schedule.from_config(config),
@@ -90,7 +93,10 @@ def _duration(sec: Section, key: str, default: str | None) -> timedelta | None:
     text = sec.get(key, str, default)
     if text is None:
         return None
-    value = parse_interval(text)
+    try:
+        value = parse_interval(text)
+    except OverflowError:
+        value = None
     if value is None:
         raise sec.fail(key, f"{text!r} is not a duration like 90s, 20m, 2h, 7d")
     return value
@@ -101,6 +107,19 @@ def source_health(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -
     return store.query_frame(
         con, store.load_sql("ops_source_health"), {"now": now or datetime.now(UTC)}
     )
+
+
+def running_runs(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Runs still marked 'running' and who owns them (pid, host, and whether that process lives)."""
+    frame = store.query_frame(con, store.load_sql("ops_running_runs"))
+    here = socket.gethostname()
+    owner = [
+        "gone"
+        if pid is None or (host == here and not store.process_alive(pid))
+        else ("alive" if host == here else "other host")
+        for pid, host in zip(frame["pid"], frame["host"], strict=True)
+    ]
+    return frame.with_columns(pl.Series("owner", owner, dtype=pl.Utf8))
 
 
 def freshness(

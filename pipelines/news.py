@@ -203,6 +203,37 @@ def _html_text(fragment: str) -> str:
     return root.text_content()
 
 
+# Characters no title needs: controls (except newline and tab) and format characters such as
+# the bidi overrides (U+202E shows "gpj.exe" as "exe.jpg"); ZWJ stays, emoji are built with it.
+_KEPT_FORMAT = frozenset("\n\t\u200d")
+
+
+def strip_controls(text: str | None) -> str | None:
+    """The text without control and invisible format characters (bidi overrides, zero-width…)."""
+    if not text:
+        return text
+    return "".join(
+        ch
+        for ch in text
+        if ch in _KEPT_FORMAT or unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs")
+    )
+
+
+def web_url(url: object, base: str | None = None) -> str | None:
+    """The link resolved against `base` if it is an http(s) URL with a host, else None.
+
+    `javascript:`, `data:`, `file:` and other schemes are never stored: they would be live links
+    in the dashboard.
+    """
+    if not isinstance(url, str) or not url.strip():
+        return None
+    full = urljoin(base, url.strip()) if base else url.strip()
+    parts = urlsplit(full)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return strip_controls(full)
+
+
 def normalise_text(text: str | None) -> str:
     """Lowercase ASCII-folded words joined by single spaces (for hashing and comparing)."""
     if not text:
@@ -301,8 +332,8 @@ def normalise_articles(
     seen_ids: set[str] = set()
     seen_guids: set[str] = set()
     for raw in raws:
-        title = clip(strip_html(raw.title).replace("\n", " "), MAX_TITLE) or ""
-        summary = clip(strip_html(raw.summary), MAX_SUMMARY) or None
+        title = clip(strip_controls(strip_html(raw.title).replace("\n", " ")), MAX_TITLE) or ""
+        summary = clip(strip_controls(strip_html(raw.summary)), MAX_SUMMARY) or None
         ident = f"{raw.outlet or ''} {raw.guid or raw.url or ''} {title[:80]!r}".strip()
         if not title:
             if not summary:
@@ -330,7 +361,7 @@ def normalise_articles(
                 continue
             at, precision = raw.fallback_at, "unknown"
         canon = canonical_url(raw.url, raw.base_url)
-        url = urljoin(raw.base_url, raw.url.strip()) if raw.url and raw.base_url else raw.url
+        url = web_url(raw.url, raw.base_url)
         ident_id = article_id(canon, raw.outlet, title, at, raw.guid)
         if ident_id in seen_ids:
             rejects.append(
@@ -343,7 +374,7 @@ def normalise_articles(
         rows.append(
             {
                 "article_id": ident_id,
-                "outlet": raw.outlet,
+                "outlet": strip_controls(raw.outlet),
                 "url": url,
                 "canonical_url": canon,
                 "guid": raw.guid,

@@ -6,17 +6,17 @@ The order of work for each source (DESIGN §5):
 3. for every Batch it yields, open the writer briefly and `commit_batch` it (rows + cursor +
    rejects in one transaction), so a crash loses at most the batch in flight;
 4. record the source's status and counts in ingest_runs.
-One refresh at a time: a lock file beside the database (`RefreshLock`) says who holds it.
+Every write goes through `store.writing` (refresh lock + writer gate + writer connection), and
+only for the commit steps: no lock is held while a source waits on the network. A refresh that
+finds another writer in the file at its start says who (exit 3) instead of queueing behind it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib
 import json
-import os
-import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -30,8 +30,7 @@ import polars as pl
 
 from pipelines import store
 from pipelines.config import Config
-from pipelines.errors import TickerwireError
-from pipelines.gate import writer_gate
+from pipelines.errors import TickerwireError, first_line
 from pipelines.sources import KINDS, SOURCES, Batch, Source, get_source
 
 # Exit codes of `tickerwire refresh` (and what cron / systemd see).
@@ -40,98 +39,13 @@ EXIT_NOTHING = 1
 EXIT_PARTIAL = 2
 EXIT_LOCKED = 3
 
-# The writer waits longer than a reader would: readers come and go, the commit must land.
-WRITER_OPEN = {"retries": 60, "base_delay": 0.02, "max_delay": 0.25}
+# Seconds a starting refresh waits for another writer's session before it gives up (exit 3):
+# long enough for a commit in progress, short enough that cron ticks do not pile up.
+START_WAIT = 2.0
 # Fetched rows kept in memory before a commit session is forced (a long backfill).
 FLUSH_ROWS = 200_000
 
 Progress = Callable[[str], None]
-
-
-# ---------------------------------------------------------------------------- the lock
-
-
-class RefreshLocked(TickerwireError):
-    """Another refresh (or schedule) holds the refresh lock of this database."""
-
-    def __init__(self, lock_file: Path, holder: dict[str, Any] | None):
-        self.lock_file = lock_file
-        self.holder = holder or {}
-        if holder:
-            who = (
-                f"pid {holder.get('pid')} on host {holder.get('host')} since "
-                f"{holder.get('started_at')} ({holder.get('command', 'refresh')})"
-            )
-        else:
-            who = "a process that has not written its details yet"
-        super().__init__(
-            f"another refresh is running: {who}; lock file {lock_file}. "
-            "Wait for it to finish (or stop it) and retry."
-        )
-
-
-def lock_path(db_path: str | Path) -> Path:
-    """The refresh lock file of a database: `<db>.refresh.lock` beside it."""
-    path = Path(db_path)
-    return path.with_name(path.name + ".refresh.lock")
-
-
-class RefreshLock:
-    """An exclusive, non-blocking lock file recording who holds it (pid, host, start, command).
-
-    Uses flock(2): the kernel releases it when the holder dies, even by kill -9, so a crashed
-    refresh never leaves a lock that needs cleaning by hand.
-    """
-
-    def __init__(self, db_path: str | Path, command: str = "refresh"):
-        self.path = lock_path(db_path)
-        self.command = command
-        self._fd: int | None = None
-
-    def acquire(self) -> RefreshLock:
-        """Take the lock or raise RefreshLocked naming the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise RefreshLocked(self.path, read_lock_holder(self.path)) from None
-        info = {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": self.command,
-        }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        """Clear the holder details and unlock (the file stays: deleting it would race)."""
-        if self._fd is None:
-            return
-        with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, 0)
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        os.close(self._fd)
-        self._fd = None
-
-    def __enter__(self) -> RefreshLock:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-def read_lock_holder(path: Path) -> dict[str, Any] | None:
-    """The holder details written in a lock file, if readable."""
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-        return json.loads(text) if text else None
-    except (OSError, ValueError):
-        return None
 
 
 # ---------------------------------------------------------------------------- results
@@ -255,7 +169,6 @@ def run_refresh(
     sources: Mapping[str, Source] | None = None,
     stop: threading.Event | None = None,
     progress: Progress | None = None,
-    lock: bool = True,
     command: str = "refresh",
     names: Iterable[str] | None = None,
 ) -> RefreshSummary:
@@ -274,51 +187,36 @@ def run_refresh(
     else:
         chosen = {n: s for n, s in sources.items() if set(s.kinds) & kinds}
     say = progress or (lambda _msg: None)
-    holder = RefreshLock(db_path, command) if lock else None
-    if holder is not None:
-        holder.acquire()
-    try:
-        _prepare(db_path, list(chosen))
-        for name, source in chosen.items():
-            if stop is not None and stop.is_set():
-                summary.stopped = True
-                break
-            outcome = _run_source(db_path, config, name, source, kinds, stop, say)
-            summary.outcomes.append(outcome)
-            say(f"{name}: {outcome.status} ({outcome.stored} stored, {outcome.batches} batches)")
-            summary.stopped = summary.stopped or outcome.status == "interrupted"
-        news_ran = any(
-            "news" in chosen[o.source].kinds and o.status in ("ok", "partial")
-            for o in summary.outcomes
-        )
-        if news_ran and not summary.stopped:
-            _enrich(db_path, config, summary, say)
-    finally:
-        if holder is not None:
-            holder.release()
+    _prepare(db_path, command)
+    for name, source in chosen.items():
+        if stop is not None and stop.is_set():
+            summary.stopped = True
+            break
+        outcome = _run_source(db_path, config, name, source, kinds, stop, say, command)
+        summary.outcomes.append(outcome)
+        say(f"{name}: {outcome.status} ({outcome.stored} stored, {outcome.batches} batches)")
+        summary.stopped = summary.stopped or outcome.status == "interrupted"
+    news_ran = any(
+        "news" in chosen[o.source].kinds and o.status in ("ok", "partial") for o in summary.outcomes
+    )
+    if news_ran and not summary.stopped:
+        _enrich(db_path, config, summary, say, command)
     return summary
 
 
-def _prepare(db_path: str | Path, names: list[str]) -> None:
-    """Create/migrate the file and close runs a killed refresh left 'running' (we hold the lock)."""
-    with writer_gate(db_path), store.writer(db_path, **WRITER_OPEN) as st:
-        if names:
-            st.con.execute(
-                "update ingest_runs set status = 'interrupted', finished_at = ?, "
-                "errors = coalesce(errors || chr(10), '') || 'the refresh stopped before finishing (killed or crashed)' "
-                "where status = 'running' and source in (select unnest(?::varchar[]))",
-                [datetime.now(UTC), names],
-            )
+def _prepare(db_path: str | Path, command: str) -> None:
+    """Create/migrate the file (runs a killed writer left 'running' are closed on the way)."""
+    with store.writing(db_path, command, wait=START_WAIT):
+        pass
 
 
 @contextlib.contextmanager
-def _brief_writer(db_path: str | Path, outcome: SourceOutcome) -> Iterator[store.Store]:
-    """A writer for one short step; the time spent waiting for the lock is added to the outcome."""
+def _brief_writer(
+    db_path: str | Path, outcome: SourceOutcome, command: str
+) -> Iterator[store.Store]:
+    """A writer for one short step; the time spent waiting for it is added to the outcome."""
     t0 = time.perf_counter()
-    with (
-        writer_gate(db_path),
-        store.writer(db_path, migrate_first=False, **WRITER_OPEN) as st,
-    ):
+    with store.writing(db_path, command, migrate=False) as st:
         outcome.writer_wait += time.perf_counter() - t0
         yield st
 
@@ -343,6 +241,7 @@ def _run_source(
     kinds: set[str],
     stop: threading.Event | None,
     say: Progress,
+    command: str,
 ) -> SourceOutcome:
     """One source: read state, fetch (no db held), then commit the batches in a brief writer session."""
     t0 = time.perf_counter()
@@ -350,7 +249,7 @@ def _run_source(
     outcome = SourceOutcome(source=name, status="running")
     with store.reader(db_path) as con:
         state = source_state(con, name)
-    session = _Session(db_path, name, started, outcome, say, stop)
+    session = _Session(db_path, name, started, outcome, say, stop, command)
     skipped: list[str] = []
     try:
         for batch in source.run(config, state, kinds):
@@ -404,8 +303,10 @@ class _Session:
         outcome: SourceOutcome,
         say: Progress,
         stop: threading.Event | None,
+        command: str,
     ):
         self.db_path, self.name, self.started = db_path, name, started
+        self.command = command
         self.outcome, self.say, self.stop = outcome, say, stop
         self.pending: list[Batch] = []
         self.pending_rows = 0
@@ -418,12 +319,23 @@ class _Session:
         self.pending.append(batch)
         self.pending_rows += sum(f.height for f in batch.frames.values())
         if self.pending_rows >= FLUSH_ROWS:
-            with _brief_writer(self.db_path, self.outcome) as st:
+            with _brief_writer(self.db_path, self.outcome, self.command) as st:
                 self._commit_pending(st)
 
     def finish(self, details: dict[str, Any], skipped: list[str]) -> None:
-        """Commit what is pending and close the run row, in the same brief writer session."""
-        with _brief_writer(self.db_path, self.outcome) as st:
+        """Commit what is pending and close the run row; a failed write keeps its reason."""
+        try:
+            self._finish(details, skipped)
+        except (TickerwireError, duckdb.Error) as exc:  # disk full, read-only file, locked…
+            reason = f"not stored: {first_line(exc)}"
+            self.outcome.status = "failed"
+            self.outcome.errors = [*self.errors, reason]
+            self.say(f"failed {self.name}: {reason}")
+            if self.run is not None:
+                _record_failure(self.db_path, self.run.run_id, self.outcome.errors, self.command)
+
+    def _finish(self, details: dict[str, Any], skipped: list[str]) -> None:
+        with _brief_writer(self.db_path, self.outcome, self.command) as st:
             self._commit_pending(st)
             run = self._run(st)
             run.errors.extend(self.errors)
@@ -493,7 +405,26 @@ class _Session:
         self.say(f"committed {batch.source} {batch.key}")
 
 
-def _enrich(db_path: str | Path, config: Config, summary: RefreshSummary, say: Progress) -> None:
+def _record_failure(db_path: str | Path, run_id: int, errors: list[str], command: str) -> None:
+    """Close a run whose own session failed, with the reason, in a fresh session (best effort).
+
+    If even that cannot be written (the disk is still full) the run stays 'running' until the
+    next writer finds its owner gone and closes it as interrupted.
+    """
+    with (
+        contextlib.suppress(TickerwireError, duckdb.Error),
+        store.writing(db_path, command, migrate=False) as st,
+    ):
+        st.con.execute(
+            "update ingest_runs set status = 'failed', finished_at = ?, errors = ? "
+            "where run_id = ? and status = 'running'",
+            [datetime.now(UTC), "\n".join(errors), run_id],
+        )
+
+
+def _enrich(
+    db_path: str | Path, config: Config, summary: RefreshSummary, say: Progress, command: str
+) -> None:
     """After news arrived, run the news engineer's enrichment (clustering, entities…) if present."""
     try:
         module = importlib.import_module("pipelines.enrich")
@@ -505,7 +436,7 @@ def _enrich(db_path: str | Path, config: Config, summary: RefreshSummary, say: P
         return
     outcome = SourceOutcome(source="enrich", status="running")
     t0 = time.perf_counter()
-    with _brief_writer(db_path, outcome) as st:
+    with _brief_writer(db_path, outcome, command) as st:
         # Enrichment needs the articles just committed and writes events: it is part of the
         # commit side, so it holds the writer (and only after the network work is done).
         run = st.start_run("enrich")
@@ -528,53 +459,33 @@ def _enrich(db_path: str | Path, config: Config, summary: RefreshSummary, say: P
     say(f"enrich: {outcome.status}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m pipelines.refresh [--db PATH] [--only KINDS] [-v]`: refresh without loading the CLI.
+# Options of `python -m pipelines.refresh` that are global options of the `tickerwire` CLI.
+_GLOBAL_OPTIONS = ("--db", "--config")
 
-    Same work and exit codes as `tickerwire refresh`, but imports only what refreshing needs,
-    which keeps cron start-up short.
-    """
-    import argparse
-    import signal
-    import sys
 
-    from pipelines.config import load_config
+def cli_args(argv: list[str]) -> list[str]:
+    """`[--db X] [--only K] …` → `[--db X] refresh [--only K] …`: global options go first."""
+    front: list[str] = []
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_OPTIONS:
+            front.append(arg)
+            if "=" not in arg:
+                front.append(next(args, ""))
+        else:
+            rest.append(arg)
+    return [*front, "refresh", *rest]
 
-    parser = argparse.ArgumentParser(prog="python -m pipelines.refresh", description=main.__doc__)
-    parser.add_argument(
-        "--db", default=None, help="database file (default: config / TICKERWIRE_DB)"
-    )
-    parser.add_argument("--config", default=None, help="config file (default: tickerwire.toml)")
-    parser.add_argument("--only", default=None, help="prices, quotes, news (comma separated)")
-    parser.add_argument(
-        "--source", action="append", help="only this registered source (repeatable)"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="print each commit")
-    args = parser.parse_args(argv)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        config = load_config(args.config)
-        db = Path(args.db) if args.db else config.db_path
-        progress = (lambda m: print(m, flush=True)) if args.verbose else None
-        summary = run_refresh(
-            db, config, args.only, stop=stop, progress=progress, names=args.source
-        )
-    except RefreshLocked as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except TickerwireError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_NOTHING
-    for row in summary.frame().iter_rows(named=True):
-        print(
-            f"{row['source']}: {row['status']} read={row['read']} stored={row['stored']} "
-            f"rejected={row['rejected']} {row['message']}".rstrip(),
-            flush=True,
-        )
-    return summary.exit_code
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m pipelines.refresh [--db PATH] [--config PATH] [REFRESH OPTIONS]`: `tickerwire refresh`."""
+    from pipelines import cli
+
+    sys.argv = ["tickerwire", *cli_args(sys.argv[1:] if argv is None else argv)]
+    cli.main()
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

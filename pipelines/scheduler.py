@@ -26,8 +26,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cronsim import CronSim, CronSimError
+
 from pipelines.config import Config, Section
-from pipelines.refresh import RefreshLocked, RefreshSummary, load_sources, run_refresh
+from pipelines.errors import RefreshLocked
+from pipelines.refresh import RefreshSummary, load_sources, run_refresh
 from pipelines.sources import KINDS, Source
 
 DEFAULT_CADENCE = {"quotes": "1m", "prices": "5m", "news": "2m"}
@@ -36,133 +39,36 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # ---------------------------------------------------------------------------- cron
 
 
-_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-_FIELDS = (  # name, low, high, names (index + offset = value)
-    ("minute", 0, 59, None),
-    ("hour", 0, 23, None),
-    ("day of month", 1, 31, None),
-    ("month", 1, 12, _MONTHS),
-    ("day of week", 0, 7, _DAYS),
-)
-
-
 class CronError(ValueError):
     """A cron expression that cannot be parsed (the message names the field)."""
 
 
-def _parse_value(text: str, low: int, names: list[str] | None) -> int:
-    if names and text.lower()[:3] in names and not text.isdigit():
-        return names.index(text.lower()[:3]) + (1 if low == 1 else 0)
-    if not text.isdigit():
-        raise CronError(f"{text!r} is not a number")
-    return int(text)
-
-
-def _parse_field(text: str, name: str, low: int, high: int, names: list[str] | None) -> set[int]:
-    values: set[int] = set()
-    for part in text.split(","):
-        base, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise CronError(f"{name}: step {step_text!r} must be a positive number")
-            step = int(step_text)
-        if base == "*":
-            start, end = low, high
-        elif "-" in base:
-            a, _, b = base.partition("-")
-            start, end = _parse_value(a, low, names), _parse_value(b, low, names)
-        else:
-            start = _parse_value(base, low, names)
-            end = high if step_text else start
-        if not (low <= start <= high and low <= end <= high) or start > end:
-            raise CronError(f"{name}: {part!r} is outside {low}-{high}")
-        values.update(range(start, end + 1, step))
-    return values
-
-
 @dataclass(frozen=True)
 class Cron:
-    """A standard 5-field cron expression (minute hour day-of-month month day-of-week).
-
-    Supports *, lists, ranges, steps, month and weekday names, 7 = Sunday, and the classic
-    rule that when both day fields are restricted a day matches if EITHER matches.
-    """
+    """A standard 5-field cron expression (minute hour day-of-month month day-of-week), read by
+    cronsim: lists, ranges, steps, names, 7 = Sunday, the either-day-field rule, and daylight
+    saving as Vixie cron handles it (a time skipped at spring-forward fires at the jump, a time
+    repeated at fall-back fires once; `*/5` keeps firing every 5 real minutes)."""
 
     text: str
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]  # 0 = Sunday
-    day_any: bool
-    weekday_any: bool
 
     @classmethod
     def parse(cls, text: str) -> Cron:
-        """Parse '*/5 * * * *'-style text; CronError naming the bad field."""
-        parts = text.split()
-        if len(parts) != 5:
-            raise CronError(f"a cron expression has 5 fields, got {len(parts)} in {text!r}")
-        sets = []
-        for part, (name, low, high, names) in zip(parts, _FIELDS, strict=True):
-            try:
-                sets.append(_parse_field(part, name, low, high, names))
-            except CronError as exc:
-                msg = str(exc)
-                raise CronError(msg if msg.startswith(name) else f"{name}: {msg}") from None
-        weekdays = frozenset(d % 7 for d in sets[4])
-        return cls(
-            text=text,
-            minutes=frozenset(sets[0]),
-            hours=frozenset(sets[1]),
-            days=frozenset(sets[2]),
-            months=frozenset(sets[3]),
-            weekdays=weekdays,
-            day_any=parts[2].startswith("*"),
-            weekday_any=parts[4].startswith("*"),
-        )
-
-    def day_matches(self, dt: datetime) -> bool:
-        """Does the calendar day of `dt` match (Vixie cron's day-of-month / day-of-week rule)?"""
-        dom = dt.day in self.days
-        dow = (dt.isoweekday() % 7) in self.weekdays
-        if self.day_any or self.weekday_any:
-            return dom and dow
-        return dom or dow
-
-    def matches(self, dt: datetime) -> bool:
-        """Does the minute `dt` (in the zone the expression is read in) fire?"""
-        return (
-            dt.minute in self.minutes
-            and dt.hour in self.hours
-            and dt.month in self.months
-            and self.day_matches(dt)
-        )
+        """Check '*/5 * * * *'-style text; CronError naming the bad field."""
+        try:
+            CronSim(text, datetime(2026, 1, 1, tzinfo=UTC))
+        except CronSimError as exc:
+            raise CronError(f"{text!r}: {str(exc)[:1].lower()}{str(exc)[1:]}") from None
+        return cls(text=text)
 
     def next_after(self, after: datetime, tz: ZoneInfo | None = None) -> datetime:
         """The first firing minute strictly after `after` (aware), returned in UTC."""
         zone = tz or ZoneInfo("UTC")
-        t = after.astimezone(zone).replace(second=0, microsecond=0) + timedelta(minutes=1)
-        limit = t + timedelta(days=366 * 5)
-        # Skip whole months / days / hours that cannot match instead of walking every minute.
-        while t < limit:
-            if t.month not in self.months:
-                t = (t.replace(day=1, hour=0, minute=0) + timedelta(days=32)).replace(day=1)
-                continue
-            if not self.day_matches(t):
-                t = (t + timedelta(days=1)).replace(hour=0, minute=0)
-                continue
-            if t.hour not in self.hours:
-                t = (t + timedelta(hours=1)).replace(minute=0)
-                continue
-            if t.minute not in self.minutes:
-                t += timedelta(minutes=1)
-                continue
-            # Wall-clock arithmetic in the zone: normalise through UTC to honour DST shifts.
-            return t.replace(tzinfo=zone).astimezone(UTC)
-        raise CronError(f"{self.text!r} never fires (e.g. 30 February)")
+        local = after.astimezone(zone)
+        try:
+            return next(CronSim(self.text, local)).astimezone(UTC)
+        except StopIteration:
+            raise CronError(f"{self.text!r} never fires") from None
 
 
 # ---------------------------------------------------------------------------- cadences
@@ -375,16 +281,10 @@ def _one_round(
 def _retention_round(db_path: str | Path, policy: Any, report: Callable[[str], None]) -> None:
     """The daily retention pass, under the same lock as refresh (never both at once)."""
     from pipelines import retention, store
-    from pipelines.gate import writer_gate
-    from pipelines.refresh import RefreshLock
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        with (
-            RefreshLock(db_path, "retention"),
-            writer_gate(db_path),
-            store.writer(db_path) as st,
-        ):
+        with store.writing(db_path, "retention") as st:
             result = retention.apply(st, policy, datetime.now(UTC))
     except Exception as exc:  # retention failing must not stop the refreshes
         report(f"{started} retention failed: {type(exc).__name__}: {exc}")

@@ -145,6 +145,9 @@ def bar_problems() -> pl.Expr:
         problem = problem.when(pl.col(col) < pl.col("low")).then(pl.lit(f"{col} below low"))
     problem = problem.when(pl.col("volume").is_infinite()).then(pl.lit("infinite volume"))
     problem = problem.when(pl.col("volume") < 0).then(pl.lit("negative volume"))
+    problem = problem.when(pl.col("volume").is_nan() | pl.col("volume").is_infinite()).then(
+        pl.lit("NaN or infinite volume")
+    )
     problem = problem.when(pl.col("timeframe").is_in(list(TIMEFRAMES)).not_()).then(
         pl.lit("unknown timeframe")
     )
@@ -167,6 +170,8 @@ def validate_quotes(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         .then(pl.lit("missing or NaN price"))
         .when(pl.col("price") <= 0)
         .then(pl.lit("price is zero or negative"))
+        .when(pl.col("price").is_infinite())
+        .then(pl.lit("infinite price"))
         .otherwise(pl.lit(None, dtype=pl.Utf8))
     )
     return split_valid(frame, problem)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
+import os
 import random
 import re
+import socket
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +20,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.errors import DataError, StoreError, StoreLocked
-from pipelines.gate import pass_gate
+from pipelines.errors import DataError, StoreError, StoreLocked, first_line
+from pipelines.gate import RefreshLock, pass_gate, writer_gate
 from pipelines.paths import default_db_path, sql_dir
 
 # Storage format of new files: readable by duckdb 1.4+ (and so by the PyPI duckdb CLI).
@@ -31,6 +35,14 @@ UNENFORCED_KEYS: dict[str, tuple[str, ...]] = {"bars": ("instrument_id", "timefr
 # Columns that record when and where a row was read; they never count as a change (the same
 # report re-imported from another file, or listed by a second feed, is already present).
 BOOKKEEPING_COLUMNS = frozenset({"ingested_at", "fetched_at", "updated_at", "feed"})
+
+# What a run closed on behalf of its dead owner says.
+STALE_RUN_NOTE = "the process running it stopped before finishing (killed or crashed)"
+
+# The writer waits longer than a reader would: readers come and go, the commit must land.
+WRITER_OPEN = {"retries": 60, "base_delay": 0.02, "max_delay": 0.25}
+# Seconds a write waits for another writer's session (refresh commit, import…) to end.
+WRITE_WAIT = 60.0
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>\S+)(?: \(PID (?P<pid>\d+)\))?")
 
@@ -50,6 +62,17 @@ def load_sql(name: str) -> str:
     )
 
 
+def _fill_sessions(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 0050's data: the generated trading sessions (pipelines/calendars.py)."""
+    from pipelines.calendars import write_sessions
+
+    write_sessions(con)
+
+
+# Python steps run in a migration's transaction, right after its SQL (generated data).
+_MIGRATION_DATA_STEPS = {"0050_sessions.sql": _fill_sessions}
+
+
 def migration_files() -> list[Path]:
     """The migration files in the order they are applied (by their NNNN_ prefix)."""
     return sorted((sql_dir() / "migrations").glob("*.sql"))
@@ -63,7 +86,8 @@ def view_files() -> list[Path]:
 # ---------------------------------------------------------------------------- connections
 
 
-def _is_lock_conflict(exc: Exception) -> bool:
+def is_lock_conflict(exc: Exception) -> bool:
+    """True when a DuckDB error says another process holds the file's lock."""
     text = str(exc)
     return "Could not set lock" in text or "Conflicting lock" in text
 
@@ -113,7 +137,7 @@ def open_connection(
             con.execute("set enable_progress_bar = false")
             return con
         except duckdb.Error as exc:  # IOException on lock conflicts
-            if not _is_lock_conflict(exc):
+            if not is_lock_conflict(exc):
                 raise StoreError(
                     f"cannot open database {path}: {str(exc).splitlines()[0]}"
                 ) from exc
@@ -135,10 +159,75 @@ def reader(db_path: str | Path | None = None, **kwargs: Any) -> Iterator[duckdb.
 
 
 @contextmanager
+def writing(
+    db_path: str | Path | None = None,
+    command: str = "write",
+    *,
+    wait: float = WRITE_WAIT,
+    migrate: bool = True,
+    fresh: bool = False,
+) -> Iterator[Store]:
+    """The one way to write: take the refresh lock, then the writer gate, then a writer Store.
+
+    Every write path (refresh, schedule, import, events add, demo, retention, init) comes
+    through here, so writers queue for each other on the lock (`wait` seconds, then
+    RefreshLocked naming the holder) and readers yield at the gate while the write lasts.
+    The lock comes first so that a writer waiting for another one does not hold the gate.
+    `fresh` deletes the file (and its WAL) once both are held, to write a new one: readers
+    wait at the gate for the new file instead of finding none (those inside keep the old one).
+    """
+    path = Path(db_path) if db_path is not None else default_db_path()
+    try:
+        with RefreshLock(path, command, timeout=wait), writer_gate(path):
+            if fresh:
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + ".wal").unlink(missing_ok=True)
+            with writer(path, migrate_first=migrate, **WRITER_OPEN) as st:
+                try:
+                    if migrate:
+                        st.close_stale_runs()  # any writer tidies up after a killed one
+                    yield st
+                except KeyboardInterrupt:
+                    _fail_open_runs(st, "stopped by Ctrl-C", "interrupted")
+                    raise
+                except Exception as exc:
+                    reason = write_failure(path, exc)
+                    _fail_open_runs(st, reason, "failed")
+                    if isinstance(exc, duckdb.Error | OSError | StoreError):
+                        raise StoreError(reason) from exc
+                    raise
+    except (duckdb.Error, OSError) as exc:
+        raise StoreError(write_failure(path, exc)) from exc
+
+
+def write_failure(path: Path, exc: BaseException) -> str:
+    """One line saying why a write to the database failed, with what to do for the usual causes."""
+    text = first_line(exc)
+    if isinstance(exc, duckdb.Error | OSError):
+        text = f"cannot write {path}: {text}"
+    low = text.lower()
+    code = getattr(exc, "errno", None)
+    if "no space left" in low or code == errno.ENOSPC:
+        return f"{text} (the disk is full: free space and retry)"
+    if "read-only" in low or code in (errno.EROFS, errno.EACCES):
+        return f"{text} (the file or its folder is read-only)"
+    return text
+
+
+def _fail_open_runs(st: Store, reason: str, status: str) -> None:
+    """Close the runs a failed session started, with the reason (best effort)."""
+    _rollback(st.con)
+    for run in list(st.open_runs):
+        run.errors.append(reason)
+        with suppress(duckdb.Error):  # the disk may still be full: the next writer closes it
+            st.finish_run(run, status)
+
+
+@contextmanager
 def writer(
     db_path: str | Path | None = None, *, migrate_first: bool = True, **kwargs: Any
 ) -> Iterator[Store]:
-    """A writer Store on a migrated database; closed (and the lock released) on exit."""
+    """A bare writer Store (no lock, no gate: tests and one-process tools); use `writing` to write."""
     con = open_connection(db_path, read_only=False, **kwargs)
     store = Store(con, Path(db_path) if db_path else default_db_path())
     try:
@@ -213,15 +302,25 @@ class Store:
         self.path = path
         self._keys: dict[str, list[str]] = {}
         self._columns: dict[str, list[str]] = {}
+        self.open_runs: list[RunLog] = []  # started here, not finished yet
 
     # -- schema ----------------------------------------------------------------------------
 
     def migrate(self) -> list[str]:
-        """Apply each migration not yet recorded in _migrations (one transaction each); refresh views."""
+        """Apply each migration not yet recorded in _migrations (one transaction each); refresh views.
+
+        Writes only when something changed: an up-to-date file is only read, so opening a
+        writer on a full disk fails at the write that needs space, not here.
+        """
         con = self.con
-        con.execute(
-            "create table if not exists _migrations (name varchar primary key, applied_at timestamptz not null)"
-        )
+        has_log = con.execute(
+            "select count(*) from duckdb_tables() where table_name = '_migrations' "
+            "and schema_name = 'main' and database_name = current_database()"
+        ).fetchall()[0][0]
+        if not has_log:
+            con.execute(
+                "create table _migrations (name varchar primary key, applied_at timestamptz not null)"
+            )
         done = {row[0] for row in con.execute("select name from _migrations").fetchall()}
         applied: list[str] = []
         for path in migration_files():
@@ -230,19 +329,37 @@ class Store:
             con.execute("begin transaction")
             try:
                 con.execute(path.read_text(encoding="utf-8"))
+                if path.name in _MIGRATION_DATA_STEPS:  # data a migration's tables start with
+                    _MIGRATION_DATA_STEPS[path.name](con)
                 con.execute("insert into _migrations values (?, ?)", [path.name, datetime.now(UTC)])
                 con.execute("commit")
             except duckdb.Error as exc:
-                con.execute("rollback")
+                _rollback(con)
                 raise StoreError(
                     f"migration {path.name} failed: {str(exc).splitlines()[0]}"
                 ) from exc
             applied.append(path.name)
-        for path in view_files():
-            con.execute(path.read_text(encoding="utf-8"))
+        self._refresh_views(force=bool(applied))
         self._keys.clear()
         self._columns.clear()
         return applied
+
+    def _refresh_views(self, *, force: bool) -> None:
+        """Re-create the views when their definitions changed (a digest of them is kept in meta)."""
+        texts = [p.read_text(encoding="utf-8") for p in view_files()]
+        digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+        stored = self.con.execute("select value from meta where key = 'views_sha256'").fetchall()
+        if not force and stored and stored[0][0] == digest:
+            return
+        self.con.execute("begin transaction")
+        try:
+            for text in texts:
+                self.con.execute(text)
+            self.set_meta("views_sha256", digest)
+            self.con.execute("commit")
+        except duckdb.Error as exc:
+            _rollback(self.con)
+            raise StoreError(f"creating the views failed: {first_line(exc)}") from exc
 
     def table_columns(self, table: str) -> list[str]:
         """The table's column names in declaration order."""
@@ -359,10 +476,13 @@ class Store:
                 con.execute("commit")
         except duckdb.Error as exc:
             if own_tx:
-                con.execute("rollback")
-            raise StoreError(f"upsert into {table} failed: {str(exc).splitlines()[0]}") from exc
+                _rollback(con)
+            raise StoreError(f"upsert into {table} failed: {first_line(exc)}") from exc
         finally:
-            con.unregister(name)
+            # After a failed write (disk full) the connection may refuse even this; the
+            # error being raised is the one that says why.
+            with suppress(duckdb.Error):
+                con.unregister(name)
         return result
 
     def record_rejects(self, source: str, rejects: Sequence[Reject]) -> int:
@@ -374,15 +494,45 @@ class Store:
     # -- run log ---------------------------------------------------------------------------
 
     def start_run(self, source: str) -> RunLog:
-        """Open a row in ingest_runs with status 'running'."""
+        """Open a row in ingest_runs with status 'running', owned by this process (pid, host)."""
         row = self.con.execute(
-            "insert into ingest_runs (source, started_at, status) values (?, ?, 'running') returning run_id",
-            [source, datetime.now(UTC)],
+            "insert into ingest_runs (source, started_at, status, pid, host) "
+            "values (?, ?, 'running', ?, ?) returning run_id",
+            [source, datetime.now(UTC), os.getpid(), socket.gethostname()],
         ).fetchall()[0]
-        return RunLog(run_id=int(row[0]), source=source)
+        run = RunLog(run_id=int(row[0]), source=source)
+        self.open_runs.append(run)
+        return run
+
+    def close_stale_runs(self) -> int:
+        """Mark 'interrupted' every run left 'running' by a process that is gone; return how many.
+
+        A run's owner is gone when it ran on this host and its pid is no longer alive (or it
+        predates the pid column). Runs of other hosts cannot be checked and stay as they are;
+        `tickerwire health` lists them.
+        """
+        rows = self.con.execute(
+            "select run_id, pid, host from ingest_runs where status = 'running'"
+        ).fetchall()
+        here = socket.gethostname()
+        stale = [
+            rid
+            for rid, pid, host in rows
+            if pid is None or (host == here and not process_alive(pid))
+        ]
+        if stale:
+            self.con.execute(
+                "update ingest_runs set status = 'interrupted', finished_at = ?, "
+                "errors = coalesce(errors || chr(10), '') || ? "
+                "where run_id in (select unnest(?::bigint[]))",
+                [datetime.now(UTC), STALE_RUN_NOTE, stale],
+            )
+        return len(stale)
 
     def finish_run(self, run: RunLog, status: str | None = None) -> str:
         """Close the run with its counts; status defaults to ok / partial / failed from the errors."""
+        if run in self.open_runs:
+            self.open_runs.remove(run)
         if status is None:
             status = (
                 "ok" if not run.errors else ("partial" if run.stored or run.present else "failed")
@@ -427,7 +577,32 @@ def query_frame(
     """Run SQL (with bind parameters) and return a Polars frame."""
     # duckdb 2: relations (con.sql) convert to Polars; DB-API results (con.execute) do not.
     rel = con.sql(sql, params=params) if params is not None else con.sql(sql)
-    return rel.pl() if rel is not None else pl.DataFrame()
+    if rel is None:
+        return pl.DataFrame()
+    if not all(polars_can_hold(str(t)) for t in rel.types):
+        rel = as_text_where_needed(rel)  # intervals…: shown as their text
+    # Through the Arrow C stream interface: same frame as rel.pl(), without importing pyarrow,
+    # which alone costs 0.4 s of every short command's start-up (bench/bench_startup.py).
+    return pl.DataFrame(rel)
+
+
+# DuckDB types whose Arrow form Polars refuses (intervals…): shown as their text instead.
+_UNHOLDABLE_TYPES = ("INTERVAL", "TIME WITH TIME ZONE", "UNION(", "BIT", "VARINT", "BIGNUM")
+
+
+def polars_can_hold(duckdb_type: str) -> bool:
+    """False for a DuckDB type (or a nested type holding one) that Polars cannot represent."""
+    text = duckdb_type.upper()
+    return not any(t in text for t in _UNHOLDABLE_TYPES)
+
+
+def as_text_where_needed(rel: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+    """The relation with every column Polars cannot hold cast to text (the rest unchanged)."""
+    parts = [
+        f"{_q(name)}::varchar as {_q(name)}" if not polars_can_hold(str(dtype)) else _q(name)
+        for name, dtype in zip(rel.columns, rel.types, strict=True)
+    ]
+    return rel.project(", ".join(parts))
 
 
 def duplicate_keys(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -445,6 +620,21 @@ def data_version(con: duckdb.DuckDBPyConnection) -> str:
         "select coalesce(max(run_id), 0), coalesce(max(finished_at)::varchar, '') from ingest_runs"
     ).fetchall()[0]
     return f"{row[0]}:{row[1]}"
+
+
+def process_alive(pid: int) -> bool:
+    """True when a process with this pid exists on this host."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":
+        return True  # os.kill(pid, 0) would send CTRL_C_EVENT there, not probe
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but belongs to someone else (or cannot be asked): assume alive
+    return True
 
 
 def _strictly_increasing(frame: pl.DataFrame, keys: Sequence[str]) -> bool:
@@ -518,9 +708,15 @@ def commit_batch(
             )
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        _rollback(con)
         raise
     return results
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, never masking the error that made us roll back (the transaction may be gone)."""
+    with suppress(duckdb.Error):
+        con.execute("rollback")
 
 
 def read_state(

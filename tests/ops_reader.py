@@ -1,9 +1,11 @@
 """A reader process for the concurrency soak: queries the database the way the dashboard does.
 
-Run as `python tests/ops_reader.py DB SECONDS OUT_JSON`. Each round opens a short-lived
-read-only connection through pipelines.store.reader (which retries while a writer holds the
-file), runs dashboard-like queries, closes it, then "thinks" for 50–250 ms like a person
-clicking. Writes {rounds, failures, errors, waits, query_seconds} to OUT_JSON.
+Run as `python tests/ops_reader.py DB SECONDS OUT_JSON [MODE]`. MODE `dashboard` (default):
+each round opens a short-lived read-only connection through pipelines.store.reader (which
+retries while a writer holds the file), runs dashboard-like queries, closes it. MODE `console`:
+each round runs SQL-console queries through the sandbox (dashboard/sandbox.py). MODE `cli`:
+each round runs `tickerwire sql`. Then it "thinks" for 50–250 ms like a person clicking.
+Writes {mode, rounds, failures, errors, waits, query_seconds} to OUT_JSON.
 """
 
 from __future__ import annotations
@@ -39,7 +41,49 @@ QUERIES = (
 )
 
 
-def main(db: str, seconds: float, out: str) -> None:
+CONSOLE_QUERIES = (
+    "select instrument_id, count(*) as n, max(ts) as last from bars group by 1 order by 1",
+    "select source, status, finished_at - started_at as took from ingest_runs order by run_id desc limit 20",
+)
+
+
+def _dashboard_round(db: str, rng: random.Random) -> float:
+    t0 = time.perf_counter()
+    with store.reader(db, retries=12, base_delay=0.02, max_delay=0.5) as con:
+        wait = time.perf_counter() - t0
+        for sql in QUERIES:
+            params = {"instrument": rng.choice(SYMBOLS)} if "$instrument" in sql else None
+            store.query_frame(con, sql, params)
+    return wait
+
+
+def _console_round(db: str, rng: random.Random) -> float:
+    from dashboard.sandbox import run_sandboxed
+
+    t0 = time.perf_counter()
+    for sql in CONSOLE_QUERIES:
+        result = run_sandboxed(db, sql, timeout_s=20.0)
+        if result.error:
+            raise RuntimeError(f"console {result.kind}: {result.error}")
+    return time.perf_counter() - t0
+
+
+def _cli_round(db: str, rng: random.Random) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--db", db, "sql",
+         "select count(*) as n from bars", "-f", "csv"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"tickerwire sql exit {proc.returncode}: {proc.stderr.strip()[:200]}")
+    return time.perf_counter() - t0
+
+
+ROUNDS = {"dashboard": _dashboard_round, "console": _console_round, "cli": _cli_round}
+
+
+def main(db: str, seconds: float, out: str, mode: str = "dashboard") -> None:
     """Query until `seconds` have passed; record every wait for the connection and every failure."""
     rng = random.Random()
     waits: list[float] = []
@@ -51,19 +95,16 @@ def main(db: str, seconds: float, out: str) -> None:
         rounds += 1
         t0 = time.perf_counter()
         try:
-            with store.reader(db, retries=12, base_delay=0.02, max_delay=0.5) as con:
-                t1 = time.perf_counter()
-                for sql in QUERIES:
-                    params = {"instrument": rng.choice(SYMBOLS)} if "$instrument" in sql else None
-                    store.query_frame(con, sql, params)
-            waits.append(t1 - t0)
-            query_seconds.append(time.perf_counter() - t1)
+            wait = ROUNDS[mode](db, rng)
+            waits.append(wait)
+            query_seconds.append(time.perf_counter() - t0 - wait)
         except Exception as exc:  # any failure is what the soak counts
             errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         time.sleep(rng.uniform(0.05, 0.25))
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(
             {
+                "mode": mode,
                 "rounds": rounds,
                 "failures": len(errors),
                 "errors": errors[:20],
@@ -75,15 +116,22 @@ def main(db: str, seconds: float, out: str) -> None:
 
 
 def spawn(
-    db: Path, seconds: float, outs: Sequence[Path], *, env: Mapping[str, str], cwd: Path
+    db: Path,
+    seconds: float,
+    outs: Sequence[Path],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    modes: Sequence[str] | None = None,
 ) -> list[subprocess.Popen]:
-    """Start one reader process per output file."""
+    """Start one reader process per output file (each in its mode, default `dashboard`)."""
     script = Path(__file__).resolve()
+    modes = modes or ["dashboard"] * len(outs)
     return [
         subprocess.Popen(
-            [sys.executable, str(script), str(db), str(seconds), str(out)], env=env, cwd=cwd
+            [sys.executable, str(script), str(db), str(seconds), str(out), mode], env=env, cwd=cwd
         )
-        for out in outs
+        for out, mode in zip(outs, modes, strict=True)
     ]
 
 
@@ -99,4 +147,4 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], float(sys.argv[2]), sys.argv[3])
+    main(sys.argv[1], float(sys.argv[2]), sys.argv[3], *sys.argv[4:5])

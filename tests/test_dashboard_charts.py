@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 
 import numpy as np
@@ -123,43 +124,119 @@ def test_event_paths_figure_marks_reports() -> None:
         }
     )
     reports = pl.DataFrame(
-        {"minutes": [0.0, 40.0], "outlet": ["The Decoder", "Bloomberg"], "title": ["x", "y"]}
+        {
+            "lo": [0.0, 40.0, -600.0],
+            "hi": [0.0, 40.0, 800.0],
+            "precise": [True, True, False],
+            "label": ["The Decoder: x", "Bloomberg: y", "Reuters, some time on 2026-05-26: z"],
+        }
     )
-    fig = charts.event_paths_figure(paths, reports)
+    confounders = pl.DataFrame(
+        {"minutes_from_event": [0.5], "title": ["Fed"], "category": ["macro"]}
+    )
+    fig = charts.event_paths_figure(paths, reports, confounders, window_min=(-1.0, 1.0))
     names = [t.name for t in fig.data]
     assert names[:3] == ["BTC", "ETH", "event (t0)"]
     report_lines = next(t for t in fig.data if t.name == "reports")
-    assert [x for x in report_lines.x if x is not None] == [0.0, 0.0, 40.0, 40.0]
+    # the report at +40 min is outside the window (−1, +1): only the one at 0 is drawn
+    assert [x for x in report_lines.x if x is not None] == [0.0, 0.0]
+    band = next(t for t in fig.data if t.name == "imprecise report times")
+    assert min(band.x) == -1.0 and max(band.x) == 1.0  # clipped to the window
+    other = next(t for t in fig.data if t.name == "other events: macro")
+    assert other.line.color == charts.category_colour("macro")
+    assert fig.layout.hovermode == "x unified"
+    # clock-time axis: the same paths on epoch-ms x values
+    clock = charts.event_paths_figure(paths, t0_ms=1_000_000)
+    assert list(clock.data[0].x) == [940_000.0, 1_000_000.0, 1_060_000.0]
 
 
-def test_caar_band_given_rows() -> None:
-    """CAAR is the mean CAR per offset; the band is ± 1.96 sd / √n."""
-    ar = pl.DataFrame({"offset": [0, 0, 1, 1], "car": [0.01, 0.03, 0.02, 0.06]})
-    band = charts.caar_band(ar)
-    assert band["caar"].to_list() == pytest.approx([0.02, 0.04])
-    sd0 = np.std([0.01, 0.03], ddof=1)
-    assert band["hi"][0] == pytest.approx(0.02 + 1.96 * sd0 / math.sqrt(2))
-    assert band["n"].to_list() == [2, 2]
-
-
-def test_car_heatmap_stars() -> None:
-    """Each cell shows CAR % with stars from its z-score."""
+def test_car_heatmap_marks_and_labels() -> None:
+    """Each cell shows CAR % with its mark; a missing mark or CAR never prints 'None'."""
     car = pl.DataFrame(
         {
-            "event_id": ["e1", "e1"],
-            "instrument_id": ["BTC", "ETH"],
-            "car": [0.02, -0.001],
-            "z": [3.0, 0.2],
+            "event_id": ["e1", "e1", "e1"],
+            "instrument_id": ["BTC", "ETH", "XAU"],
+            "car": [0.02, -0.001, None],
+            "mark": ["***", None, None],
         }
     )
-    fig = charts.car_heatmap(car)
-    assert fig.data[0].text[0] == ["+2.00***", "-0.10"]
+    fig = charts.car_heatmap(car, labels={"e1": "2026-05-26 14:25 · China"})
+    assert list(fig.data[0].text[0]) == ["+2.00***", "−0.10", ""]
+    assert list(fig.data[0].y) == ["2026-05-26 14:25 · China"]
 
 
-def test_sparkline_grid_colours_by_direction() -> None:
-    """A rising series is green, a falling one red."""
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_heatmap_text_and_middle_follow_the_theme(theme: str) -> None:
+    """Cell text takes the theme's text colour and the neutral middle is opaque for that theme."""
+    car = pl.DataFrame({"event_id": ["e1"], "instrument_id": ["BTC"], "car": [0.01]})
+    fig = charts.apply_theme(charts.car_heatmap(car), theme)
+    assert fig.data[0].textfont.color == charts.THEMES[theme]["text"]
+    assert fig.data[0].colorscale[1][1] == charts.THEMES[theme]["mid"]
+
+
+def test_category_colours_do_not_depend_on_what_else_is_shown() -> None:
+    assert charts.category_colour("macro", ["macro"]) == charts.category_colour(
+        "macro", ["policy", "macro", "crypto"]
+    )
+    assert charts.category_colour(None) == charts.MUTED
+
+
+def test_session_breaks_cut_weekend_gaps_only() -> None:
+    """Hourly bars Fri → Mon with the weekend missing: one rangebreak as long as the gap."""
+    hour = 3_600_000
+    fri = list(range(0, 10 * hour, hour))
+    mon = list(range(fri[-1] + 58 * hour, fri[-1] + 68 * hour, hour))
+    breaks = charts.session_breaks(np.array(fri + mon))
+    assert breaks == [{"values": [float(fri[-1] + hour)], "dvalue": float(57 * hour)}]
+    assert charts.session_breaks(np.arange(0, 48 * hour, hour)) == []
+
+
+def test_report_spans_lines_and_bands() -> None:
+    """A time to the minute is a point; a day-precision time spans its UTC day."""
+    from datetime import UTC, datetime
+
+    t0 = datetime(2026, 5, 26, 14, 25, tzinfo=UTC)
+    t0_ms = int(t0.timestamp() * 1000)
+    reports = pl.DataFrame(
+        {
+            "published_at": [t0, datetime(2026, 5, 26, tzinfo=UTC)],
+            "t_ms": [
+                t0_ms + 40 * 60_000,
+                int(datetime(2026, 5, 26, tzinfo=UTC).timestamp() * 1000),
+            ],
+            "published_precision": ["minute", "day"],
+            "outlet": ["SCMP", "Bloomberg"],
+            "title": ["a", "b"],
+        }
+    )
+    spans = charts.report_spans(reports, t0_ms)
+    assert spans["lo"].to_list() == [40.0, -(14 * 60 + 25)]
+    assert spans["hi"].to_list() == [40.0, 24 * 60 - (14 * 60 + 25)]
+    assert spans["label"][1] == "Bloomberg, some time on 2026-05-26: b"
+
+
+def test_sparklines_colour_by_direction_and_show_percent_change() -> None:
+    """A rising series is green, a falling one red; each path is % change from the first close."""
     closes = pl.DataFrame(
         {"instrument_id": ["A", "A", "B", "B"], "t_ms": [1, 2, 1, 2], "close": [1.0, 2.0, 2.0, 1.0]}
     )
-    fig = charts.sparkline_grid(closes, ["A", "B"])
-    assert [t.line.color for t in fig.data] == [charts.UP, charts.DOWN]
+    series = charts.sparkline_series(closes, ["A", "B"])
+    assert [list(s["pct"]) for s in series] == [[0.0, 100.0], [0.0, -50.0]]
+    page = charts.sparkline_html(closes, ["A", "B"])
+    a, b = page.split('class="tw-spark"')[1:]
+
+    def svg(cell: str) -> str:
+        return base64.b64decode(cell.split("base64,")[1].split('"')[0]).decode()
+
+    assert f'stroke="{charts.UP}"' in svg(a) and "▲ 100.00%" in a
+    assert f'stroke="{charts.DOWN}"' in svg(b) and "▼ 50.00%" in b
+
+
+def test_sparkline_of_a_stablecoin_stays_flat() -> None:
+    """A 0.02 % wobble is drawn on at least a ±1 % axis, not stretched to fill the box."""
+    closes = pl.DataFrame(
+        {"instrument_id": ["USDS"] * 3, "t_ms": [1, 2, 3], "close": [1.0, 1.0002, 0.9999]}
+    )
+    (series,) = charts.sparkline_series(closes, ["USDS"])
+    lo, hi = series["range"]
+    assert hi - lo >= 2 * charts.SPARK_MIN_RANGE_PCT

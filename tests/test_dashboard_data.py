@@ -98,7 +98,15 @@ def test_event_returns_find_the_jump(fixture_db: Path) -> None:
     p5 = raw.filter(pl.col("ts") == T0 + timedelta(minutes=4))["close"][0]  # closes at t0 + 5m
     assert btc["ret_pct"] == pytest.approx(100 * (p5 / p0 - 1))
     assert btc["ret_pct"] > 1.5
-    assert btc["signif"] == "***"
+    assert btc["mark"] == "***"
+    # q is Benjamini–Hochberg over the 10 tests returned: q = min over ranks ≥ r of 10·p/rank
+    ps = rets["p_value"].to_list()
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    running, want = 1.0, [0.0] * len(ps)
+    for rank in range(len(ps), 0, -1):
+        running = min(running, ps[order[rank - 1]] * len(ps) / rank)
+        want[order[rank - 1]] = running
+    assert rets["q_value"].to_list() == pytest.approx(want)
     assert rets.filter(pl.col("instrument_id") == "ETH")["horizon"].to_list() == [
         "+5m",
         "+15m",
@@ -108,14 +116,13 @@ def test_event_returns_find_the_jump(fixture_db: Path) -> None:
     ]
 
 
-def test_significance() -> None:
-    """Two-sided normal p-values and their stars."""
-    assert data.significance(1.96)[0] == pytest.approx(0.05, abs=1e-4)
-    assert data.significance(3.0)[1] == "***"
-    assert data.significance(2.0)[1] == "**"
-    assert data.significance(1.7)[1] == "*"
-    assert data.significance(0.5)[1] == ""
-    assert data.significance(None) == (None, "")
+def test_two_sided_p() -> None:
+    """Two-sided normal p-values of the returns' z-scores."""
+    from pipelines.analytics import verdict
+
+    assert verdict.two_sided_p(1.96) == pytest.approx(0.05, abs=1e-4)
+    assert verdict.two_sided_p(-3.0) == pytest.approx(0.0026998, abs=1e-6)
+    assert verdict.two_sided_p(None) is None
 
 
 def test_event_paths_rebased_at_anchor() -> None:

@@ -48,7 +48,10 @@ def test_overview_strip_events_and_chart() -> None:
     events = at.dataframe[0].value
     assert events["title"].tolist()[-1].startswith("China classifies")
     assert events["biggest mover (+1h)"].tolist()[-1] == "BTC"
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 1  # the price chart; sparklines are inline SVG
+    sparks = at.get("html")[0].proto.body
+    # one per instrument with bars (BTC, ETH, XAU in the fixture)
+    assert sparks.count('class="tw-spark"') == 3 and "<b>BTC</b>" in sparks
     assert "10,080 1m bars → 1,680 candles" in texts(at)  # "1W" of BTC in 6-minute candles
 
 
@@ -79,13 +82,19 @@ def test_event_page_from_url_and_pick() -> None:
     """?event= opens that event; its returns, reports and confounders show; picking another updates the URL."""
     at = page("event", event=SEED_EVENT)
     assert any("China classifies AI engineers" in m.value for m in at.markdown)
+    verdict = at.success[0].value
+    # BTC jumps 2 % in the fixture's first 5 minutes; ETH does not react
+    assert verdict.startswith("In the 4 h after 14:25 UTC: BTC +2.0 % at 5 min")
+    assert "ETH stayed within its usual range" in verdict
     returns = at.dataframe[0].value
     btc5 = returns[(returns["instrument_id"] == "BTC") & (returns["horizon"] == "+5m")]
-    assert btc5["signif"].tolist() == ["***"]
+    assert btc5["mark"].tolist() == ["***"]
+    # the marks follow Benjamini–Hochberg q (≥ p), never the raw p
+    assert (returns["q_value"].dropna() >= returns["p_value"].dropna() - 1e-15).all()
     reports = at.dataframe[1].value
     assert reports["outlet"].tolist() == ["The Decoder", "Bloomberg", "SCMP"]
-    assert at.dataframe[2].value["event_id"].tolist() == ["ev-fed"]  # inside −1h/+4h
-    assert len(at.get("plotly_chart")) == 1
+    assert at.dataframe[2].value["open"].tolist() == ["event?event=ev-fed"]  # inside −1h/+4h
+    assert len(at.get("plotly_chart")) == 2  # paths and the returns grid
     at.selectbox(key="event_pick").set_value("ev-fed").run()
     assert at.query_params["event"] == "ev-fed"
     assert any("Fed minutes" in m.value for m in at.markdown)
@@ -114,6 +123,35 @@ def test_study_page_renders_or_explains() -> None:
     at = page("study")
     shown = texts(at)
     assert at.get("plotly_chart") or "Not available yet" in shown or "engine failed" in shown
+
+
+def test_study_verdict_and_key_tests_use_the_kp_adjusted_test() -> None:
+    """Summary first: the verdict names window, model and the KP-adjusted test; the key-test
+    table's p for the post-event window is the verdict's p."""
+    at = page("study", window="-12,24")
+    verdict = at.success[0].value
+    assert verdict.startswith("Over offsets 0 to +24 (1m bars, constant-mean model)")
+    assert "KP-adjusted t" in verdict
+    tests = at.dataframe[0].value
+    assert tests["window"].tolist() == ["−12 to +24", "0 to +24"]
+    p_post = tests["p"].tolist()[1]
+    assert f"p {p_post:.2f}" in verdict
+    assert "Kolari–Pynnönen-adjusted" in texts(at)
+
+
+def test_unknown_event_in_url_warns() -> None:
+    """An unknown ?event= says so instead of silently opening another event."""
+    at = page("event", event="no-such-event")
+    assert any("No event with id `no-such-event`" in w.value for w in at.warning)
+
+
+def test_readable_window_values_in_the_url() -> None:
+    """Window choices travel as `-6h,1d` on the Event page and `-5,60` on the Study page."""
+    at = page("event", event=SEED_EVENT, window="-6h,1d")
+    assert at.selectbox(key="window").value == "-6h,1d"
+    assert at.success[0].value.startswith("In the 1 day after 14:25 UTC")
+    at = page("study", window="-5,60")
+    assert at.selectbox(key="window").value == "-5,60"
 
 
 def test_correlations_matrix() -> None:
@@ -186,3 +224,40 @@ def test_missing_database_is_one_line_error(
     monkeypatch.setenv("TICKERWIRE_DB", str(tmp_path / "nope.duckdb"))
     at = page("overview")
     assert "does not exist" in at.error[0].value and "tickerwire demo" in at.error[0].value
+
+
+def test_event_opens_with_linked_instruments_by_confidence() -> None:
+    """The seed links BTC (0.9) and ETH (0.8): the page opens with them, most confident first."""
+    at = page("event", event=SEED_EVENT)
+    assert at.multiselect(key=f"instruments-{SEED_EVENT}").value == ["BTC", "ETH"]
+
+
+@pytest.mark.parametrize("value", [["ETH"], "ETH", ["BTC", "ETH"], "BTC,ETH"])
+def test_instruments_param_is_read_the_same_on_event_and_study(value) -> None:
+    """`instruments` repeats (?instruments=BTC&instruments=ETH) on every page; the Event page
+    also reads a comma list."""
+    want = value if isinstance(value, list) else value.split(",")
+    at = AppTest.from_file(str(VIEWS / "event.py"), default_timeout=60)
+    at.query_params["event"] = SEED_EVENT
+    at.query_params["instruments"] = value
+    at.run()
+    assert at.multiselect(key=f"instruments-{SEED_EVENT}").value == want
+    if isinstance(value, list):
+        at = AppTest.from_file(str(VIEWS / "study.py"), default_timeout=60)
+        at.query_params["instruments"] = value
+        at.run()
+        assert at.multiselect(key="instruments").value == want
+
+
+def test_event_clock_axis_from_the_url() -> None:
+    """?axis=clock draws the paths on a UTC date axis; the default is minutes from the event."""
+    import json
+
+    def layout(at: AppTest) -> dict:
+        return json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+
+    assert layout(page("event", event=SEED_EVENT))["xaxis"]["title"]["text"] == (
+        "minutes from the event"
+    )
+    clock = layout(page("event", event=SEED_EVENT, axis="clock"))
+    assert clock["xaxis"]["type"] == "date" and clock["hovermode"] == "x unified"

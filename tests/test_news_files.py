@@ -1,4 +1,4 @@
-"""Article files (TXT, HTML, Markdown, JSONL, CSV) and the `import articles` / `events` commands."""
+"""Article files (TXT, HTML, Markdown, JSONL, CSV, Parquet) and the `import articles` / `events` commands."""
 
 from __future__ import annotations
 
@@ -243,3 +243,32 @@ def test_whole_html_page_keeps_the_article_and_drops_the_boilerplate():
     assert len(paragraphs) == 4 and paragraphs[0].startswith("Eight members of the OPEC+")
     for boilerplate in ("cookies", "Subscribe", "Related stories", "Copyright", "window.ads"):
         assert boilerplate not in raw.summary
+
+
+def test_parquet_rows_are_reports_and_a_bad_parquet_is_one_clear_error(tmp_path: Path):
+    import polars as pl
+
+    path = tmp_path / "posts.parquet"
+    pl.DataFrame(
+        {
+            "post_id": ["1", "2"],
+            "published": ["2025-04-09 17:18:40.629000+00:00", "2026-05-26"],
+            "text": ["Ninety-day pause on tariffs announced", "Second report text here"],
+            "outlet": ["Truth Social", "Bloomberg"],
+        }
+    ).write_parquet(path)
+    raws, rejects = read_file(path)
+    assert rejects == []
+    assert [(r.guid, r.published, r.summary, r.outlet) for r in raws] == [
+        (
+            "1",
+            "2025-04-09 17:18:40.629000+00:00",
+            "Ninety-day pause on tariffs announced",
+            "Truth Social",
+        ),
+        ("2", "2026-05-26", "Second report text here", "Bloomberg"),
+    ]
+    broken = tmp_path / "broken.parquet"
+    broken.write_text("not parquet at all")
+    with pytest.raises(DataError, match="cannot read as Parquet"):
+        read_file(broken)

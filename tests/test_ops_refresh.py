@@ -15,13 +15,13 @@ import responses
 
 from pipelines import store
 from pipelines.config import load_config
+from pipelines.errors import RefreshLocked
+from pipelines.gate import RefreshLock
 from pipelines.refresh import (
     EXIT_LOCKED,
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_PARTIAL,
-    RefreshLock,
-    RefreshLocked,
     parse_only,
     run_refresh,
 )
@@ -322,3 +322,15 @@ def test_news_refresh_runs_enrichment_after_the_articles_are_committed(tmp_path)
         table(db, "select details from ingest_runs where source = 'enrich'")["details"][0]
     )
     assert details["articles_pending"] == 2  # enrichment saw exactly the committed articles
+
+
+def test_python_m_refresh_is_the_typer_command_with_global_options_first():
+    from pipelines.refresh import cli_args
+
+    assert cli_args(["--db", "x.duckdb", "--only", "prices", "-v"]) == [
+        "--db", "x.duckdb", "refresh", "--only", "prices", "-v",
+    ]  # fmt: skip
+    assert cli_args(["--only=news", "--config=c.toml", "--source", "rss", "--db=y"]) == [
+        "--config=c.toml", "--db=y", "refresh", "--only=news", "--source", "rss",
+    ]  # fmt: skip
+    assert cli_args([]) == ["refresh"]

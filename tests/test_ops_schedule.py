@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pipelines import store
 from pipelines.config import parse_config
 from pipelines.errors import ConfigError
-from pipelines.refresh import RefreshLock
+from pipelines.gate import RefreshLock
 from pipelines.scheduler import (
     Cron,
     CronError,
@@ -62,21 +62,95 @@ def test_cron_in_a_time_zone_follows_daylight_saving():
     )
 
 
+def _fires(expr: str, tz: str, start: datetime, end: datetime) -> list[datetime]:
+    """Every firing instant (UTC) in [start, end)."""
+    cron, zone, out = Cron.parse(expr), ZoneInfo(tz), []
+    t = cron.next_after(start - timedelta(seconds=1), zone)
+    while t < end:
+        out.append(t)
+        t = cron.next_after(t, zone)
+    return out
+
+
+# 2026 changes: New York springs forward on 8 March (02:00 EST → 03:00 EDT, 07:00 UTC) and falls
+# back on 1 November (02:00 EDT → 01:00 EST, 06:00 UTC); London on 29 March (01:00 GMT → 02:00
+# BST, 01:00 UTC) and 25 October (02:00 BST → 01:00 GMT, 01:00 UTC).
+@pytest.mark.parametrize(
+    ("tz", "start"),
+    [
+        ("America/New_York", datetime(2026, 11, 1, 5, tzinfo=UTC)),  # fall back
+        ("America/New_York", datetime(2026, 3, 8, 6, tzinfo=UTC)),  # spring forward
+        ("Europe/London", datetime(2026, 10, 25, 0, tzinfo=UTC)),
+        ("Europe/London", datetime(2026, 3, 29, 0, tzinfo=UTC)),
+    ],
+)
+def test_every_five_minutes_keeps_firing_every_five_real_minutes_across_a_change(tz, start):
+    # Three real hours around the change: 36 firings, 5 minutes apart (the hand-written parser
+    # fired 24 in New York on 1 November, leaving a 65-minute hole).
+    fires = _fires("*/5 * * * *", tz, start, start + timedelta(hours=3))
+    assert len(fires) == 36
+    assert {b - a for a, b in zip(fires, fires[1:], strict=False)} == {timedelta(minutes=5)}
+
+
+@pytest.mark.parametrize(
+    ("tz", "day", "expected"),
+    [
+        # 02:30 does not exist on spring-forward day: it runs once, at the jump (03:00 EDT),
+        # not at 03:30 as before.
+        ("America/New_York", datetime(2026, 3, 8), [datetime(2026, 3, 8, 7, 0, tzinfo=UTC)]),
+        # London skips 01:00–02:00: 01:30 runs at the jump, 02:00 BST = 01:00 UTC.
+        ("Europe/London", datetime(2026, 3, 29), [datetime(2026, 3, 29, 1, 0, tzinfo=UTC)]),
+    ],
+)
+def test_a_time_skipped_at_spring_forward_runs_once_at_the_jump(tz, day, expected):
+    expr = "30 2 * * *" if tz == "America/New_York" else "30 1 * * *"
+    start = day.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    assert _fires(expr, tz, start, start + timedelta(hours=23)) == expected
+
+
+@pytest.mark.parametrize(
+    ("tz", "day", "expected"),
+    [
+        # 01:30 happens twice on fall-back day; a daily job runs once, at the first (EDT/BST).
+        ("America/New_York", datetime(2026, 11, 1), datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),
+        ("Europe/London", datetime(2026, 10, 25), datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_time_repeated_at_fall_back_runs_once(tz, day, expected):
+    start = day.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    assert _fires("30 1 * * *", tz, start, start + timedelta(hours=25)) == [expected]
+
+
 @pytest.mark.parametrize(
     ("expr", "message"),
     [
-        ("* * * *", "5 fields, got 4"),
-        ("60 * * * *", "minute: '60' is outside 0-59"),
-        ("*/0 * * * *", "minute: step '0' must be a positive number"),
-        ("* 25 * * *", "hour: '25' is outside 0-23"),
-        ("* * * foo *", "month: 'foo' is not a number"),
-        ("* * * * 5-2", "day of week: '5-2' is outside 0-7"),
-        ("0 0 30 2 *", "never fires"),
+        ("* * * *", "wrong number of fields"),
+        ("60 * * * *", "bad minute"),
+        ("*/0 * * * *", "bad minute"),
+        ("* 25 * * *", "bad hour"),
+        ("* * * foo *", "bad month"),
+        ("0 0 30 2 *", "bad day-of-month"),  # never fires
     ],
 )
 def test_cron_errors_name_the_field(expr, message):
     with pytest.raises(CronError, match=message):
         Cron.parse(expr).next_after(T)
+
+
+def _field_values(text: str, low: int, high: int) -> set[int]:
+    """The values a simple cron field (*, n, a-b, */s, lists) allows — the test's own reading."""
+    values: set[int] = set()
+    for part in text.split(","):
+        if part == "*":
+            values |= set(range(low, high + 1))
+        elif part.startswith("*/"):
+            values |= set(range(low, high + 1, int(part[2:])))
+        elif "-" in part:
+            a, b = map(int, part.split("-"))
+            values |= set(range(a, b + 1))
+        else:
+            values.add(int(part))
+    return values
 
 
 def _field(low: int, high: int):
@@ -97,14 +171,19 @@ def _field(low: int, high: int):
     start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1)),
 )
 def test_cron_next_after_is_the_first_matching_minute(minute, hour, dow, start):
-    cron = Cron.parse(f"{minute} {hour} * * {dow}")
+    minutes, hours = _field_values(minute, 0, 59), _field_values(hour, 0, 23)
+    days = _field_values(dow, 0, 6)
+
+    def matches(t: datetime) -> bool:
+        return t.minute in minutes and t.hour in hours and t.isoweekday() % 7 in days
+
     after = start.replace(tzinfo=UTC)
-    nxt = cron.next_after(after)
-    assert nxt > after and nxt.second == 0 and cron.matches(nxt)
+    nxt = Cron.parse(f"{minute} {hour} * * {dow}").next_after(after)
+    assert nxt > after and nxt.second == 0 and matches(nxt)
     # Brute force: no earlier minute after `after` fires (within a week, enough for these fields).
     t = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
     while t < nxt:
-        assert not cron.matches(t), t
+        assert not matches(t), t
         t += timedelta(minutes=1)
 
 
@@ -150,7 +229,7 @@ def test_schedule_defaults_and_overrides():
 
 def test_schedule_config_errors_name_file_and_key():
     with pytest.raises(
-        ConfigError, match=r"test.toml: schedule.prices: minute: '61' is outside 0-59"
+        ConfigError, match=r"test.toml: schedule.prices: '61 \* \* \* \*': bad minute"
     ):
         Schedule.from_config(_config({"prices": "61 * * * *"}))
     with pytest.raises(

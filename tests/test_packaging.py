@@ -46,6 +46,12 @@ def test_wheel_ships_sql_and_defaults_and_migrates_away_from_the_checkout(tmp_pa
         == sql_files
     )
     assert "pipelines/_defaults/tickerwire.toml" in names
+    sample_files = sorted(
+        p.relative_to(REPO_ROOT).as_posix()
+        for p in (REPO_ROOT / "pipelines" / "sample").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+    assert [n for n in sample_files if n not in names] == []  # the bundled sample ships whole
     assert "dashboard/app.py" in names or not (REPO_ROOT / "dashboard" / "app.py").exists()
 
     site = tmp_path / "site"
@@ -57,7 +63,9 @@ def test_wheel_ships_sql_and_defaults_and_migrates_away_from_the_checkout(tmp_pa
         "assert len(cfg.watchlist) == 20;"
         "w = s.writer('x.duckdb'); st = w.__enter__();"
         "print(len(st.con.execute('select * from _migrations').fetchall()), 'migrations');"
-        "w.__exit__(None, None, None)"
+        "w.__exit__(None, None, None);"
+        "import pipelines.sample as sm;"
+        "assert sm.files() and all(f.path.is_file() for f in sm.files()), sm.DATA_DIR"
     )
     env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
     run = subprocess.run(

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from pipelines import store
 from pipelines.cli import app
-from pipelines.commands.prices import resolve_day
 from pipelines.errors import DataError
 from pipelines.sources.strip import StripQuote, parse_strip, render_strip
 
@@ -62,10 +61,10 @@ def test_cli_import_is_idempotent_and_reports_date(shared, tmp_path):
             "select instrument_id, price, change_pct from quotes where instrument_id in ('XLM', 'XAU') order by 1"
         ).fetchall()
     assert rows == [("XAU", 4593.0, 2.08), ("XLM", 0.268, 33.37)]
+    # Without --date and without bars the day cannot be known: refused, nothing stored.
     no_date = runner.invoke(app, ["--db", str(db), "import", "strip", str(seed_file(shared))])
-    assert "(today, UTC; the page prints only HH:MM; pass --date to set it)" in no_date.output or (
-        "(yesterday, UTC" in no_date.output
-    )
+    assert no_date.exit_code != 0
+    assert "cannot date the strip: no stored bars" in str(no_date.exception)
 
 
 def test_symbols_outside_watchlist_are_kept_and_reported(tmp_path):
@@ -114,16 +113,6 @@ def test_broken_items_and_conflicting_repeats_become_rejects():
     reasons = [r.reason for r in result.rejects]
     assert reasons[0].startswith("BTC appears again with other values (101.00, 1.10%)")
     assert reasons[1].startswith("unreadable strip item starting 'ETH$abc")
-
-
-def test_date_is_yesterday_when_the_time_has_not_come_yet():
-    """A 23:58 strip imported at 00:03 UTC was captured yesterday."""
-    day, note = resolve_day(None, datetime(2026, 5, 2, 0, 3, tzinfo=UTC), (23, 58))
-    assert day == date(2026, 5, 1) and note.startswith("2026-05-01 (yesterday")
-    day, note = resolve_day(None, datetime(2026, 5, 2, 9, 0, tzinfo=UTC), (8, 58))
-    assert day == date(2026, 5, 2) and "today" in note
-    with pytest.raises(DataError, match="not a date"):
-        resolve_day("01/05/2026", datetime(2026, 5, 2, tzinfo=UTC), (8, 0))
 
 
 SYMBOLS = st.from_regex(r"[A-Z][A-Z0-9_]{0,9}", fullmatch=True)

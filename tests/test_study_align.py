@@ -1,9 +1,11 @@
 """Given rows → expected rows for the event-time grid (sql/queries/study_align_*.sql):
-bar boundaries, mid-bar events, gaps, stale prices, futures weekends, no data, first/last bar."""
+bar boundaries, mid-bar events, gaps, stale prices, futures weekends, no data, first/last bar,
+closed instants, holiday gaps, events while the market is shut (at reopen), self-benchmarks."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,7 +58,9 @@ def _paired(db: Path, pairs: pl.DataFrame, binds: dict, *, full_rule: bool) -> t
             study._create_temp(con, "study_paired", store.load_sql("study_paired"), {})
         else:
             study._align_intraday(con, binds)
-        rows = store.query_frame(con, "select pair_id, k, price, ret, mret from study_paired")
+        rows = store.query_frame(
+            con, "select pair_id, k, price, ret, mret, reopen_at from study_paired"
+        )
         slow = {r[0] for r in con.execute("select pair_id from study_slow_pairs").fetchall()}
     return {(r[0], r[1]): r[2:] for r in rows.iter_rows()}, slow
 
@@ -91,7 +95,7 @@ def align(
         "t2": k_hi,
     }
     rows, _ = _paired(db, frame, binds, full_rule=False)
-    return {key: (price, ret) for key, (price, ret, _mret) in rows.items()}
+    return {key: (price, ret) for key, (price, ret, _mret, _reopen) in rows.items()}
 
 
 @pytest.fixture
@@ -340,3 +344,194 @@ def test_fast_path_and_full_rule_give_the_same_rows(five_minute_db):
     assert auto[(0, 1)][1] == pytest.approx(math.log(106 / 105))
     assert auto[(0, 1)][2] == pytest.approx(math.log(212 / 210))
     assert auto[(5, 0)][0] == 105.0  # mid-bar: the last closed bar
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+def session_grid(
+    db: Path,
+    instrument: str,
+    calendar: str,
+    t0: datetime,
+    *,
+    k: tuple[int, int],
+    estimation: tuple[int, int],
+    event: tuple[int, int],
+    stale: int = 2,
+) -> dict[int, tuple]:
+    """One pair through the full rule on 1h bars: k → (price, ret, reopen_at)."""
+    pairs = pl.DataFrame(
+        [(0, instrument, calendar, t0, None, True)],
+        schema={
+            "pair_id": pl.Int64,
+            "instrument_id": pl.Utf8,
+            "calendar": pl.Utf8,
+            "t0": pl.Datetime("us", "UTC"),
+            "bench_pair_id": pl.Int64,
+            "is_target": pl.Boolean,
+        },  # fmt: skip
+        orient="row",
+    )
+    binds = {"timeframe": "1h", "step_us": STEP_1H, "k_lo": k[0], "k_hi": k[1], "stale": stale,
+             "l1": estimation[0], "l2": estimation[1], "t1": event[0], "t2": event[1]}  # fmt: skip
+    rows, slow = _paired(db, pairs, binds, full_rule=False)
+    assert slow == {0}  # a session calendar always takes the full rule
+    return {kk: (price, ret, reopen) for (_p, kk), (price, ret, _m, reopen) in rows.items()}
+
+
+@pytest.fixture
+def cme_break_db(db_path: Path) -> Path:
+    # Tuesday 26 May 2026, CDT: CME Globex pauses 16:00–17:00 Chicago = 21:00–22:00 UTC.
+    opens = [t("2026-05-26 17:00") + i * HOUR for i in range(4)]  # 17:00 … 20:00 UTC
+    opens += [t("2026-05-26 22:00"), t("2026-05-26 23:00")]  # no 21:00 bar: closed
+    load(db_path, bars("GC", "1h", opens, [10.0, 11.0, 12.0, 13.0, 20.0, 21.0]))
+    return db_path
+
+
+def test_closed_market_is_tested_at_the_grid_instant(cme_break_db):
+    got = session_grid(
+        cme_break_db, "GC", "cme_globex", t("2026-05-26 19:25"),
+        k=(0, 4), estimation=(0, 4), event=(5, 5),
+    )  # fmt: skip
+    # 19:25 → the 18:00 bar (closed 19:00); 20:25 → the 19:00 bar.
+    assert got[0][0] == 11.0 and got[1][:2] == (12.0, pytest.approx(math.log(12 / 11)))
+    # 21:25: CME is closed at the instant itself → no price, although the 20:00 bar closed at
+    # 21:00 and nothing is missing (the old test looked at 20:25, the newest bar's open).
+    assert got[2] == (None, None, None)
+    # 22:25: open again; the 21:00 slot was closed, so the 20:00 bar's close is fresh.
+    assert got[3] == (13.0, None, None)  # its return needs the closed 21:25 price
+    assert got[4][:2] == (20.0, pytest.approx(math.log(20 / 13)))
+
+
+def test_event_window_reaction_across_a_break_is_measured_at_the_first_bar_after_it(cme_break_db):
+    got = session_grid(
+        cme_break_db, "GC", "cme_globex", t("2026-05-26 19:25"),
+        k=(0, 4), estimation=(0, 0), event=(1, 4),
+    )  # fmt: skip
+    assert got[2] == (None, None, None)  # 21:25 closed
+    # 22:25: open, but no bar of the new session has closed yet: not a reaction.
+    assert got[3] == (None, None, None)
+    # 23:25: the 22:00 bar (20) against the last price before the break (20:25 → 12).
+    assert got[4] == (20.0, pytest.approx(math.log(20 / 12)), t("2026-05-26 22:00"))
+
+
+@pytest.fixture
+def memorial_day_db(db_path: Path) -> Path:
+    # Yahoo-style hourly bars around US Memorial Day, Monday 25 May 2026.
+    cme = [t("2026-05-22 18:00"), t("2026-05-22 19:00"), t("2026-05-22 20:00")]
+    cme += [t("2026-05-26 04:00"), t("2026-05-26 05:00")]  # nothing from Fri 21:00 to Tue 04:00
+    nyse = [t("2026-05-22 18:00"), t("2026-05-22 19:00")]  # the last two bars of Friday
+    nyse += [t("2026-05-26 14:00"), t("2026-05-26 15:00")]  # Tuesday 10:00 and 11:00 New York
+    load(
+        db_path,
+        pl.concat(
+            [
+                bars("WTI", "1h", cme, [10.0, 11.0, 12.0, 20.0, 21.0]),
+                bars("EQ", "1h", nyse, [50.0, 51.0, 55.0, 56.0]),
+            ]
+        ),
+    )
+    return db_path
+
+
+def test_a_price_carried_across_open_hours_without_bars_is_stale(memorial_day_db):
+    # CME trades on Memorial Day until 13:30 CT (18:30 UTC) and reopens at 22:00 UTC, so from
+    # Friday's last bar to Tuesday 02:00 more than 2 open-market slots lack a bar.
+    got = session_grid(
+        memorial_day_db, "WTI", "cme_globex", t("2026-05-26 03:00"),
+        k=(0, 3), estimation=(0, 3), event=(4, 4),
+    )  # fmt: skip
+    assert got[0][0] is None  # Tue 03:00: priced by Friday's close only → stale
+    assert got[1][0] is None  # 04:00: the 03:00 slot is empty too
+    assert got[2][0] == 20.0  # 05:00: the 04:00 bar
+    assert got[3][:2] == (21.0, pytest.approx(math.log(21 / 20)))
+
+
+def test_a_closed_holiday_is_not_missing(memorial_day_db):
+    # NYSE is shut all Memorial Day: at Tuesday 14:00 UTC nothing is missing since Friday's
+    # 19:00 bar (the open slots 20:00 Fri … 13:00 Tue are none), so the anchor is fresh.
+    got = session_grid(
+        memorial_day_db, "EQ", "nyse", t("2026-05-26 14:00"),
+        k=(0, 1), estimation=(0, 1), event=(2, 2),
+    )  # fmt: skip
+    assert got[0][0] == 51.0
+    assert got[1][:2] == (55.0, pytest.approx(math.log(55 / 51)))
+
+
+def test_an_event_on_a_holiday_is_measured_at_the_reopen(memorial_day_db):
+    # News at Monday 15:00 UTC, NYSE closed: anchor = Friday's close; offsets 1 … 22 (Monday
+    # 16:00 … Tuesday 13:00 UTC) closed; 23 (14:00) open since 13:30 but with no bar of the
+    # session closed yet; 24 (15:00) priced by the 14:00 bar: the reaction at reopen.
+    got = session_grid(
+        memorial_day_db, "EQ", "nyse", t("2026-05-25 15:00"),
+        k=(0, 25), estimation=(0, 0), event=(1, 25),
+    )  # fmt: skip
+    assert got[0][0] == 51.0
+    assert all(got[k] == (None, None, None) for k in range(1, 24))
+    assert got[24] == (55.0, pytest.approx(math.log(55 / 51)), t("2026-05-26 13:30"))
+    assert got[25] == (56.0, pytest.approx(math.log(56 / 55)), None)
+    assert study.reopen_label(got[24][2]) == "at reopen, Tue 13:30 UTC"
+
+
+def test_a_weekend_event_reacts_at_the_sunday_reopen_in_the_study(db_path: Path):
+    # A Sunday-noon announcement; CME reopens Sunday 17:00 CDT = 22:00 UTC. The study's event
+    # window shows no price while closed and the reaction at the first bar after the reopen.
+    week = [t("2026-05-25 22:00") + i * HOUR for i in range(24 * 5)]
+    opens = [ts for ts in week if ts < t("2026-05-29 21:00") and ts.hour != 21]
+    opens += [t("2026-05-31 22:00"), t("2026-05-31 23:00"), t("2026-06-01 00:00")]
+    closes = [100.0 + 0.1 * (i % 7) for i in range(len(opens) - 3)] + [110.0, 111.0, 112.0]
+    load(db_path, bars("WTI", "1h", opens, closes),
+         pl.DataFrame({"instrument_id": ["WTI"], "asset_class": ["commodity"],
+                       "calendar": ["cme_globex"], "exchange_tz": ["America/Chicago"]}))  # fmt: skip
+    with store.reader(db_path) as con:
+        result = run_study(
+            con,
+            StudySpec(
+                events=pl.DataFrame({"event_id": ["opec"], "event_at": [t("2026-05-31 12:00")]}),
+                instruments=("WTI",),
+                timeframe="1h",
+                model="constant",
+                window=(1, 12),
+                estimation=(-100, -50),  # Wednesday 08:00 … Friday 10:00 UTC: open hours
+                min_estimation=5,
+            ),
+        )
+    ar = result.ar.sort("offset")
+    friday_close = closes[len(opens) - 4]
+    # offsets 1 … 9 (13:00 … 21:00 UTC) closed; 10 (22:00) open but no bar of the session has
+    # closed; 11 (23:00) is priced by the 22:00 bar (110) and measured from Friday's close.
+    assert ar.filter(pl.col("offset") <= 10)["ret"].null_count() == 10
+    reopen = ar.filter(pl.col("offset") == 11).row(0, named=True)
+    assert reopen["ret"] == pytest.approx(math.log(110.0 / friday_close))
+    assert reopen["reopen_at"] == t("2026-05-31 22:00")
+    after = ar.filter(pl.col("offset") == 12).row(0, named=True)
+    assert after["ret"] == pytest.approx(math.log(111.0 / 110.0)) and after["reopen_at"] is None
+    assert any("offset 11 is the reaction at reopen, Sun 22:00 UTC" in n for n in result.notes)
+    car = result.car.row(0, named=True)
+    assert car["n_valid"] == 2 and car["n_window"] == 12
+    # the CAR is the whole move from the last price before the news to Monday 00:00
+    assert car["car"] == pytest.approx(math.log(111.0 / friday_close) - 2 * reopen["expected"])
+    # Wednesday and Thursday each lose two returns to the 21:00 UTC break: 47 of 51
+    assert "opec/WTI: 47 of 51 estimation and 2 of 12 event-window returns valid" in result.notes
+
+
+def test_an_instrument_that_is_its_own_benchmark_is_left_out_with_the_reason(five_minute_db):
+    opens = [t("2025-01-06 10:00") + i * FIVE for i in range(13)]
+    load(five_minute_db, bars("BBB", "5m", opens, [200.0 + 2 * i + (i % 3) for i in range(13)]))
+    with store.reader(five_minute_db) as con:
+        spec = StudySpec(
+            events=pl.DataFrame({"event_id": ["e"], "event_at": [t("2025-01-06 10:40")]}),
+            instruments=("AAA", "BBB"),
+            timeframe="5m",
+            model="market",
+            benchmark="BBB",
+            window=(0, 2),
+            estimation=(-7, -1),
+            min_estimation=3,
+        )
+        result = run_study(con, spec)
+        with pytest.raises(Exception, match="BBB cannot be studied by the market-model study"):
+            run_study(con, replace(spec, instruments=("BBB",)))
+    assert set(result.car["instrument_id"]) == {"AAA"}  # no CAR of exactly 0 with a z-score
+    assert any("BBB: left out" in n and "its own benchmark" in n for n in result.notes)

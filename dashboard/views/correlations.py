@@ -40,7 +40,7 @@ def body() -> None:
         return
     matrix = data.correlation_matrix(returns)
     st.subheader(f"Correlation of {bucket} log returns")
-    st.plotly_chart(charts.correlation_heatmap(matrix), key="corr-matrix")
+    ui.plot(charts.correlation_heatmap(matrix), key="corr-matrix")
     st.caption(
         f"{returns.height:,} {bucket} intervals from {ui.fmt_ts(start)} to {ui.fmt_ts(end)}; pairwise-complete observations."
     )
@@ -57,7 +57,7 @@ def body() -> None:
     b = d2.selectbox(
         "Second", present, index=min(1, len(present) - 1), key="b", bind="query-params"
     )
-    window = d3.slider("Window (intervals)", 5, 200, 24, key="window", bind="query-params")
+    window = d3.slider("Window (intervals)", 5, 200, 24, key="rolling", bind="query-params")
     if a == b:
         st.info("Pick two different instruments.")
         return
@@ -72,7 +72,7 @@ def body() -> None:
         st.caption(
             f"Event markers: the {MAX_MARKERS} most reported of {events['n_matched'][0]:,} events in range."
         )
-    st.plotly_chart(
+    ui.plot(
         charts.rolling_corr_figure(rolling, events, title=f"{a} × {b}, {window} × {bucket}"),
         key="corr-rolling",
     )

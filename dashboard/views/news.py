@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, ui
+from dashboard.text import md
 
 
 def reaction(instrument: str | None, ret: float | None) -> str:
@@ -66,7 +67,7 @@ def body() -> None:
             col.badge(
                 badge or "no price", color="red" if "▼" in badge else "green" if badge else "gray"
             )
-            col.caption(row["title"][:80])
+            col.caption(md(row["title"][:80]))
         ui.table(
             shown,
             "news_events",

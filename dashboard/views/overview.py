@@ -67,16 +67,16 @@ def sparkline_section() -> None:
     if closes.height == 0:
         st.info("No bars stored yet.")
         return
-    st.plotly_chart(
-        charts.sparkline_grid(closes, data.instruments_with_bars()),
-        key="sparklines",
-        config={"displayModeBar": False},
-    )
+    st.html(charts.sparkline_html(closes, data.instruments_with_bars(), days=7))
     ui.csv_button(closes, "watchlist_7d", key="csv-sparklines", label="sparkline closes")
 
 
+@st.fragment
 def price_section() -> None:
-    """A price chart for a chosen instrument and range, with event markers (headline on hover)."""
+    """A price chart for a chosen instrument and range, with event markers (headline on hover).
+
+    A fragment: changing its instrument, chart kind or range reruns only this section, not the
+    strip, the events table and the sparklines above it."""
     st.subheader("Price chart")
     # the columns exist before the pickers so the empty-database notice needs no layout
     c1, c2 = st.columns([2, 1])
@@ -91,7 +91,7 @@ def price_section() -> None:
         return
     events = data.events(start=start, end=end, limit=charts.MAX_EVENT_MARKERS)
     fig = charts.price_figure(prices.frame, kind=kind, events=events, title=f"{inst}")
-    st.plotly_chart(fig, key="overview-price")
+    ui.plot(fig, key="overview-price")
     shown = "candles" if kind == "candles" else "points"
     st.caption(
         f"{prices.raw_points:,} {prices.timeframe} bars → {prices.frame.height:,} {shown} "

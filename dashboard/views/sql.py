@@ -83,15 +83,24 @@ def body() -> None:
             st.session_state["sql_result"] = data.run_console(query, timeout_s=timeout, row_cap=cap)
         result = st.session_state["sql_result"]
         if result.error:
-            label = {"refused": "Refused", "timeout": "Timed out", "failed": "Query failed"}[
-                result.kind
-            ]
+            label = {
+                "refused": "Refused",
+                "timeout": "Timed out",
+                "failed": "Query failed",
+                "busy": "Busy",
+            }[result.kind]
             st.error(f"{label}: {result.error}")
             return
         if result.frame.width == 0:
             st.info("The statement returned no columns.")
             return
-        ui.table(result.frame, "query_result", empty="The query returned no rows.", key="sql-grid")
+        ui.table(
+            result.frame,
+            "query_result",
+            empty="The query returned no rows.",
+            key="sql-grid",
+            labels=False,
+        )
         st.caption(
             f"{result.frame.height:,} row(s) in {result.elapsed_s:.2f} s. "
             + (

@@ -43,7 +43,7 @@ def body() -> None:
     if chosen_cats != cats:
         events = events.filter(pl.col("category").fill_null("uncategorised").is_in(chosen_cats))
     fig = charts.price_figure(prices.frame, kind=kind, events=events, title=inst, height=520)
-    picked = st.plotly_chart(fig, key="timeline-chart", on_select="rerun", selection_mode="points")
+    picked = ui.plot(fig, key="timeline-chart", on_select="rerun", selection_mode="points")
     n_total = events["n_matched"][0] if events.height else 0
     st.caption(
         f"{prices.raw_points:,} {prices.timeframe} bars → {prices.frame.height:,} "

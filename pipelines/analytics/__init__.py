@@ -13,6 +13,8 @@ Public API (stable; the dashboard codes against it):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from pipelines.analytics.spec import (
     AR_COLUMNS,
     CAR_COLUMNS,
@@ -26,7 +28,22 @@ from pipelines.analytics.spec import (
     StudyResult,
     StudySpec,
 )
-from pipelines.analytics.study import StudySettings, run_study, study_settings
+
+if TYPE_CHECKING:
+    from pipelines.analytics.study import StudySettings, run_study, study_settings
+
+# The engine (numpy, scipy.stats: ~0.5 s) loads on first use, so `tickerwire --help` and the
+# commands that only need the spec's names start quickly.
+_ENGINE = ("StudySettings", "run_study", "study_settings")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENGINE:
+        from pipelines.analytics import study
+
+        return getattr(study, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AR_COLUMNS",

@@ -22,6 +22,9 @@ AR_COLUMNS = (
     "expected",
     "ar",
     "car",
+    # set when the return at this offset bridges a market closure (an event while the market
+    # was shut): the instant the market reopened; the return runs from the last price before
+    "reopen_at",
 )
 CAR_COLUMNS = (
     "event_id",
@@ -63,6 +66,7 @@ SUMMARY_COLUMNS = (
     "mean_ar",
     "caar",
     "n_positive",
+    "kp_rbar",
     *[f"{s}_{suffix}" for s in SUMMARY_STATS for suffix in ("stat", "p")],
 )
 CONFOUNDER_COLUMNS = (

@@ -232,6 +232,8 @@ def _parametric(data: CrossSectionInput) -> dict[str, np.ndarray]:
     kp_factor = np.sqrt(_safe_div(1 - rbar, 1 + (n_t - 1) * rbar))
     out["kp_bmp_stat"] = bmp * kp_factor
     out["kp_bmp_p"] = _two_sided_t(out["kp_bmp_stat"], n_t - 1)
+    # r̄ itself, so readers can apply the same adjustment to CAR-level tests and bands.
+    out["kp_rbar"] = np.full(n_t.shape, rbar)
 
     # Lamb 1995: BW 1985 scale with the prediction-error factor (mean over pairs).
     lamb_sd = bw85_sd * np.sqrt(1 + 1 / mean_length + _nanmean(data.market_term, 1))

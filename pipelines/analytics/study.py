@@ -106,6 +106,8 @@ def run_study(
         raise DataError("--window-dates/--estimation-dates need daily bars (timeframe 1d)")
     stale = spec.stale_bars if spec.stale_bars is not None else settings.stale_bars
     min_est = spec.min_estimation if spec.min_estimation is not None else settings.min_estimation
+    links, self_benchmarked = _without_self_benchmarks(links, meta, spec, settings)
+    notes.extend(self_benchmarked)
     pairs = _build_pairs(events, links, meta, spec, settings, config)
     if spec.model != "constant":
         missing_bench = pairs.filter(pl.col("is_target") & pl.col("bench_pair_id").is_null())
@@ -137,12 +139,14 @@ def run_study(
         notes.append(f"{pair['event_id']}/{pair['instrument_id']}: {what}")
     rows = rows.without(short)
     targets = targets.filter(~pl.col("pair_id").is_in(list(short)))
+    notes.extend(_valid_count_notes(rows, targets, geometry))
 
     # The statistics are numpy work on frames already fetched: they run in a second thread
     # while this one has DuckDB sum the CARs and list the confounders (both release the GIL).
     with ThreadPoolExecutor(max_workers=1) as pool:
         summary_job = pool.submit(_summary_frame, rows, targets, spec.model)
         ar = _ar_frame(rows.event, targets, timeframe)
+        notes.extend(reopen_notes(ar))
         windows = _car_windows(spec, geometry)
         car = _car_frame(con, rows.params, targets, windows, timeframe)
         confounders = _confounders(con, events, geometry)
@@ -418,6 +422,34 @@ def _benchmark_for(
     return settings.benchmarks.get(str(info.get("asset_class")))
 
 
+def _without_self_benchmarks(
+    links: pl.DataFrame,
+    meta: dict[str, dict[str, str | None]],
+    spec: StudySpec,
+    settings: StudySettings,
+) -> tuple[pl.DataFrame, list[str]]:
+    """The links less instruments that would be their own benchmark, and a note for each.
+
+    Under a benchmark model such an instrument's expected return is its own return: AR and CAR
+    are 0 up to rounding (1e-20), and any statistic on them is noise, so it is left out."""
+    if spec.model == "constant":
+        return links, []
+    own = sorted(
+        i
+        for i in links["instrument_id"].unique().to_list()
+        if _benchmark_for(i, meta, spec, settings) == i
+    )
+    notes = [
+        f"{i}: left out of the {spec.model}-model study, it is its own benchmark (its abnormal "
+        "return would be 0 by construction); give another --benchmark or use --model constant"
+        for i in own
+    ]
+    kept = links.filter(~pl.col("instrument_id").is_in(own))
+    if own and kept.height == 0:
+        raise DataError(notes[0].replace(": left out of", " cannot be studied by"))
+    return kept, notes
+
+
 def _build_pairs(
     events: pl.DataFrame,
     links: pl.DataFrame,
@@ -495,7 +527,7 @@ def _pairs_frame(targets: pl.DataFrame, meta: dict[str, dict[str, str | None]]) 
 class _Rows:
     """What the SQL steps hand to Python: event-window rows, estimation ARs, per-pair parameters."""
 
-    event: pl.DataFrame  # pair_id, k, grid_at, price, ret, mret, expected, ar
+    event: pl.DataFrame  # pair_id, k, grid_at, price, ret, mret, expected, ar, reopen_at
     estimation: pl.DataFrame  # pair_id, k, ar
     params: pl.DataFrame  # pair_id, n_estimation, alpha, beta, m_mean, m_sxx, sigma
 
@@ -550,7 +582,7 @@ def _abnormal_rows(
         _drop_temps(con, "study_aligned", "study_slow_pairs")
         event = query_frame(
             con,
-            "select pair_id, k, grid_at, price, ret, mret, expected, ar from study_ar_rows "
+            "select pair_id, k, grid_at, price, ret, mret, expected, ar, reopen_at from study_ar_rows "
             "where role = 'event'",
         )
         estimation = query_frame(
@@ -587,8 +619,30 @@ def _align_intraday(con: duckdb.DuckDBPyConnection, binds: dict) -> None:
     else:  # study_fit names the table whichever path ran: an empty one of the same columns
         con.execute(
             "create or replace temp table study_aligned as "
-            "select pair_id, k, grid_at, price, ret, role from study_paired limit 0"
+            "select pair_id, k, grid_at, price, ret, role, null::timestamptz as prev_at, "
+            "reopen_at from study_paired limit 0"
         )
+
+
+def _valid_count_notes(rows: _Rows, targets: pl.DataFrame, geometry: _Geometry) -> list[str]:
+    """Per pair, how many estimation and event-window returns were valid, when fewer than asked
+    (a missing price — stale, closed market, no bar — removes the return on each side of it)."""
+    asked_est = geometry.l2 - geometry.l1 + 1
+    asked_ev = geometry.t2 - geometry.t1 + 1
+    n_ev = rows.event.group_by("pair_id").agg(pl.col("ar").is_not_null().sum().alias("n_event"))
+    counts = (
+        targets.select("pair_id", "event_id", "instrument_id")
+        .join(rows.params.select("pair_id", "n_estimation"), on="pair_id", how="left")
+        .join(n_ev, on="pair_id", how="left")
+        .with_columns(pl.col("n_estimation", "n_event").fill_null(0))
+        .filter((pl.col("n_estimation") < asked_est) | (pl.col("n_event") < asked_ev))
+        .sort("pair_id")
+    )
+    return [
+        f"{r['event_id']}/{r['instrument_id']}: {r['n_estimation']} of {asked_est} estimation "
+        f"and {r['n_event']} of {asked_ev} event-window returns valid"
+        for r in counts.iter_rows(named=True)
+    ]
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection, *names: str) -> None:
@@ -628,7 +682,24 @@ def _ar_frame(event_rows: pl.DataFrame, targets: pl.DataFrame, timeframe: str) -
         "expected",
         "ar",
         "car",
+        pl.col("reopen_at").cast(pl.Datetime("us", "UTC")),
     ).select(AR_COLUMNS)
+
+
+def reopen_label(reopen_at: datetime) -> str:
+    """'at reopen, Mon 00:00 UTC': how a reaction measured across a market closure is shown."""
+    return f"at reopen, {reopen_at.astimezone(UTC):%a %H:%M} UTC"
+
+
+def reopen_notes(ar: pl.DataFrame) -> list[str]:
+    """One note per event-window return that bridges a market closure (reopen_at set)."""
+    rows = ar.filter(pl.col("reopen_at").is_not_null()).sort("event_id", "instrument_id", "offset")
+    return [
+        f"{r['event_id']}/{r['instrument_id']}: offset {r['offset']} is the reaction "
+        f"{reopen_label(r['reopen_at'])} ({r['reopen_at']:%Y-%m-%d}), from the last price before "
+        "the market closed"
+        for r in rows.iter_rows(named=True)
+    ]
 
 
 def _car_windows(spec: StudySpec, geometry: _Geometry) -> list[tuple[int, int]]:
@@ -941,7 +1012,7 @@ def _dtype(column: str) -> pl.DataType:
         "window",
     ):
         return pl.Utf8()
-    if column in ("ts", "event_at", "other_event_at"):
+    if column in ("ts", "event_at", "other_event_at", "reopen_at"):
         return pl.Datetime("us", "UTC")
     if column in ("offset", "car_from", "car_to", "n", "n_positive", "n_placebo", "n_estimation"):
         return pl.Int64()

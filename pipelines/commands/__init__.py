@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -11,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
+from pipelines import display
 from pipelines.config import Config, load_config
 
 FORMATS = ("table", "csv", "json")
@@ -36,7 +39,11 @@ class AppState:
         """The database file: --db / TICKERWIRE_DB, else the config's [database].path."""
         if self.db_override is not None:
             return self.db_override
-        return self.config.db_path
+        if self._config is not None:
+            return self._config.db_path
+        # Only [database] is needed here: a read-only command should not pay for checking
+        # (and importing) every feature's section; commands that use the config check it all.
+        return load_config(self.config_path, check_all=False).db_path
 
 
 def state(ctx: typer.Context) -> AppState:
@@ -86,10 +93,36 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return "" if not math.isfinite(value) else f"{value:.6g}"
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
+        return display.when(value, seconds=True)
     return str(value)
+
+
+def fit_width(frame: pl.DataFrame, shrink: str, width: int = 100) -> pl.DataFrame:
+    """Shorten the text column `shrink` (ending it with '…') so render_table's lines fit `width`
+    characters; the other columns are kept whole (ids must stay copyable)."""
+    if frame.height == 0 or shrink not in frame.columns:
+        return frame
+    others = [c for c in frame.columns if c != shrink]
+    used = sum(
+        max([len(c)] + [len(_cell(v)) for v in frame[c].to_list()]) for c in others
+    ) + 2 * len(others)
+    room = max(len(shrink), width - used)
+    return frame.with_columns(
+        pl.col(shrink).map_elements(
+            lambda t: t if len(t) <= room else t[: room - 1] + "…", return_dtype=pl.Utf8
+        )
+    )
+
+
+def suggest(value: str, choices: list[str]) -> str:
+    """' (did you mean 'policy'?)' for a near miss among `choices`, else a list of them."""
+    close = difflib.get_close_matches(value.lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
+    if close:
+        original = next(c for c in choices if c.lower() == close[0])
+        return f"; did you mean {original!r}?"
+    return f"; known: {', '.join(sorted(choices))}" if choices else ""
 
 
 def _json_default(value: object) -> object:

@@ -18,7 +18,7 @@ from pipelines.paths import REPO_ROOT
 def init(ctx: typer.Context) -> None:
     """Create the database file (if needed) and apply any pending migrations."""
     db = state(ctx).db_path
-    with store.writer(db, migrate_first=False) as st:
+    with store.writing(db, "init", migrate=False) as st:
         applied = st.migrate()
     if applied:
         typer.echo(f"{db}: applied {len(applied)} migration(s): {', '.join(applied)}")

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import typer
 
+from pipelines import display
 from pipelines import store as store_mod
-from pipelines.commands import FORMATS, emit_frame, state
-from pipelines.enrich import run_enrichment
+from pipelines.commands import FORMATS, emit_frame, fit_width, state, suggest
+from pipelines.config import Config
 from pipelines.errors import DataError
 from pipelines.news import normalise_articles, parse_iso_option
 from pipelines.schemas import EVENT_INSTRUMENT_SCHEMA, UTC_TS
-from pipelines.sources.article_files import read_article_files
 
 CATEGORIES = (
     "policy",
@@ -32,7 +33,7 @@ CATEGORIES = (
 def import_articles(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(
-        ..., help="TXT, HTML, Markdown (front matter), JSONL or CSV files."
+        ..., help="TXT, HTML, Markdown (front matter), JSONL, CSV or Parquet files."
     ),
     published: str | None = typer.Option(
         None, "--published", help="Publication time for every article, ISO 8601 with zone."
@@ -50,35 +51,26 @@ def import_articles(
 ) -> None:
     """Import articles from files, then cluster them into events."""
     app = state(ctx)
-    if published:
-        parse_iso_option(published)  # refuse a bad --published before reading anything
-    raws, rejects = read_article_files(
-        files, published=published, outlet=outlet, tz=tz, dayfirst=dayfirst
+    done = import_article_files(
+        app.config,
+        app.db_path,
+        files,
+        published=published,
+        outlet=outlet,
+        tz=tz,
+        dayfirst=dayfirst,
+        enrich=enrich,
     )
-    now = datetime.now(UTC)
-    frame, more = normalise_articles(raws, now)
-    rejects += more
-    with store_mod.writer(app.db_path) as st:
-        run = st.start_run("import:articles")
-        results = store_mod.commit_batch(
-            st, "import:articles", "files", {"articles": frame}, rejects=rejects
-        )
-        run.add(results["articles"])
-        run.rejected = len(rejects)
-        counts = run_enrichment(st, app.config) if enrich else {}
-        run.details = {"files": len(files), "enrichment": counts}
-        st.finish_run(run)
-    result = results["articles"]
+    result, rejects, counts = done.result, done.rejects, done.counts
     typer.echo(
-        f"articles: read {len(raws)}, new {result.inserted}, changed {result.updated}, "
+        f"articles: read {done.n_read}, new {result.inserted}, changed {result.updated}, "
         f"already present {result.unchanged + result.duplicates_in_batch}, rejected {len(rejects)}"
     )
     for reject in rejects[:10]:
         typer.echo(f"  rejected: {reject.reason}: {reject.raw[:100]}")
-    zoneless = frame.filter(pl.col("published_precision") == "unknown-zone").height
-    if zoneless:
+    if done.zoneless:
         typer.echo(
-            f"  {zoneless} times had no zone or an ambiguous one (CST, IST…): stored as "
+            f"  {done.zoneless} times had no zone or an ambiguous one (CST, IST…): stored as "
             "printed with precision unknown-zone; give --tz to place them"
         )
     if counts:
@@ -87,6 +79,55 @@ def import_articles(
             f"existing ones, {counts['duplicates']} near-duplicates, "
             f"{counts['instrument_links']} instrument links"
         )
+
+
+@dataclass
+class ArticlesImport:
+    """What importing article files did: reports read, the upsert, rejects, enrichment counts."""
+
+    n_read: int
+    result: store_mod.UpsertResult
+    rejects: list[store_mod.Reject]
+    counts: dict[str, int]
+    zoneless: int = 0  # reports whose time had no zone or an ambiguous one (unknown-zone)
+
+
+def import_article_files(
+    config: Config,
+    db_path: Path,
+    files: list[Path],
+    *,
+    published: str | None = None,
+    outlet: str | None = None,
+    tz: str | None = None,
+    dayfirst: bool | None = None,
+    enrich: bool = True,
+) -> ArticlesImport:
+    """Read article files, store the reports, then (by default) cluster them into events."""
+    # The enrichment step and the file readers load here, not at CLI start-up.
+    from pipelines.enrich import run_enrichment
+    from pipelines.sources.article_files import read_article_files
+
+    if published:
+        parse_iso_option(published)  # refuse a bad --published before reading anything
+    raws, rejects = read_article_files(
+        files, published=published, outlet=outlet, tz=tz, dayfirst=dayfirst
+    )
+    now = datetime.now(UTC)
+    frame, more = normalise_articles(raws, now)
+    rejects += more
+    with store_mod.writing(db_path, "import articles") as st:
+        run = st.start_run("import:articles")
+        results = store_mod.commit_batch(
+            st, "import:articles", "files", {"articles": frame}, rejects=rejects
+        )
+        run.add(results["articles"])
+        run.rejected = len(rejects)
+        counts = run_enrichment(st, config) if enrich else {}
+        run.details = {"files": len(files), "enrichment": counts}
+        st.finish_run(run)
+    zoneless = frame.filter(pl.col("published_precision") == "unknown-zone").height
+    return ArticlesImport(len(raws), results["articles"], rejects, counts, zoneless)
 
 
 def events_add(
@@ -102,7 +143,10 @@ def events_add(
     app = state(ctx)
     when = parse_iso_option(at, "--at")
     if category not in CATEGORIES:
-        raise DataError(f"--category {category!r} is not allowed; allowed: {', '.join(CATEGORIES)}")
+        raise DataError(
+            f"--category {category!r} is not allowed{suggest(category, list(CATEGORIES))} "
+            f"(allowed: {', '.join(CATEGORIES)})"
+        )
     title = title.strip()
     if not title:
         raise DataError("--title must not be empty")
@@ -141,7 +185,7 @@ def events_add(
         },
         schema=EVENT_INSTRUMENT_SCHEMA,
     )
-    with store_mod.writer(app.db_path) as st:
+    with store_mod.writing(app.db_path, "events add") as st:
         _check_instruments(st, ids, set(app.config.watchlist))
         results = store_mod.commit_batch(
             st, "manual", event_id, {"events": event, "event_instruments": links}
@@ -176,6 +220,9 @@ def events_list(
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many (newest first)."),
     fmt: str = typer.Option("table", "--format", help=f"One of {', '.join(FORMATS)}."),
     out: Path | None = typer.Option(None, "--out", help="Write to a file instead of stdout."),
+    wide: bool = typer.Option(
+        False, "--wide", help="Every column (the table otherwise fits 100 columns)."
+    ),
 ) -> None:
     """List events (newest first) with their instruments."""
     app = state(ctx)
@@ -187,6 +234,25 @@ def events_list(
     }
     with store_mod.reader(app.db_path) as con:
         frame = store_mod.query_frame(con, store_mod.load_sql("news_events_list"), params)
+        if frame.height == 0 and category:
+            known = con.execute(
+                "select distinct category from events where category is not null "
+                "union select distinct unnest(tags) from events"
+            ).fetchall()
+            names = [k[0] for k in known if k[0]]
+            if category not in names:
+                raise DataError(
+                    f"no event has category or tag {category!r}{suggest(category, names)}"
+                )
+    if fmt == "table" and not wide:
+        # the narrow table: when, what, which id — the title shortened to fit 100 columns
+        narrow = frame.select(
+            pl.Series("event_at", [display.when(t) for t in frame["event_at"].to_list()]),
+            "category",
+            "title",
+            "event_id",
+        )
+        frame = fit_width(narrow, "title")
     emit_frame(frame, fmt, out)
 
 

@@ -10,8 +10,6 @@ import polars as pl
 import typer
 
 from pipelines.commands import FORMATS, emit_frame, state
-from pipelines.refresh import EXIT_LOCKED, EXIT_NOTHING, RefreshLocked, run_refresh
-from pipelines.scheduler import install_stop_handlers, run_schedule
 
 
 def refresh(
@@ -28,6 +26,11 @@ def refresh(
     ),
 ) -> None:
     """Fetch every configured source incrementally; exit 0 ok, 2 partial, 1 nothing succeeded, 3 locked."""
+    # Imported here, not at the module top, so the CLI starts without loading the sources.
+    from pipelines.errors import RefreshLocked
+    from pipelines.refresh import EXIT_LOCKED, EXIT_NOTHING, run_refresh
+    from pipelines.scheduler import install_stop_handlers
+
     app = state(ctx)
     stop = threading.Event()
     install_stop_handlers(stop, lambda msg: typer.echo(msg, err=True))
@@ -80,6 +83,8 @@ def schedule(
     ),
 ) -> None:
     """Refresh on the schedule in the config (quotes 1m, prices 5m, news 2m) until SIGTERM/SIGINT."""
+    from pipelines.scheduler import install_stop_handlers, run_schedule
+
     app = state(ctx)
     stop = threading.Event()
 
@@ -126,9 +131,11 @@ def health_cmd(
     from pipelines import health, store
 
     app = state(ctx)
+    config = app.config  # a bad [freshness] / [schedule] is reported before anything is read
     with store.reader(app.db_path) as con:
         sources = health.source_health(con)
-        fresh = health.freshness(con, app.config, sources=sources)
+        fresh = health.freshness(con, config, sources=sources)
+        running = health.running_runs(con)
         # Opt-in: the check groups every bar by its key, too slow for a per-minute monitor.
         duplicates = (
             {t: store.duplicate_keys(con, t) for t in store.UNENFORCED_KEYS} if keys else {}
@@ -145,6 +152,10 @@ def health_cmd(
         typer.echo("")
     else:
         emit_frame(sources, fmt)
+    if fmt == "table" and running.height:
+        typer.echo("runs still running (an owner that is gone is closed by the next writer):")
+        emit_frame(running, fmt)
+        typer.echo("")
     n_stale = show_freshness(fresh, fmt)
     if check and (n_stale or broken):
         raise typer.Exit(1)
@@ -174,8 +185,8 @@ def retention_cmd(
 ) -> None:
     """Roll bars older than the retention after_days up from 1m to 1h, then CHECKPOINT."""
     from pipelines import retention, store
-    from pipelines.gate import writer_gate
-    from pipelines.refresh import RefreshLock
+    from pipelines.errors import RefreshLocked
+    from pipelines.refresh import EXIT_LOCKED
 
     app = state(ctx)
     policy = retention.RetentionPolicy.from_config(app.config)
@@ -188,11 +199,7 @@ def retention_cmd(
             typer.echo("retention is off ([retention] enabled = false); use --force to run it once")
             raise typer.Exit(0)
         try:
-            with (
-                RefreshLock(app.db_path, "retention"),
-                writer_gate(app.db_path),
-                store.writer(app.db_path) as st,
-            ):
+            with store.writing(app.db_path, "retention") as st:
                 result = retention.apply(st, policy, now)
         except RefreshLocked as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import ccxt
 import duckdb
 import polars as pl
 import typer
@@ -16,48 +16,32 @@ from pipelines.commands import emit_frame, state
 from pipelines.config import Config
 from pipelines.errors import ConfigError, DataError, NetworkUnavailable, SourceError
 from pipelines.schemas import TIMEFRAMES, timeframe_delta, validate_bars, validate_quotes
-from pipelines.sources.ccxt_source import (
-    CcxtSource,
-    instrument_row,
-    markets_cache_dir,
-    to_bar_frame,
-)
-from pipelines.sources.strip import StripResult, parse_strip
+from pipelines.sources.strip import StripResult, find_as_of, page_text, parse_strip
+from pipelines.strip_dating import StripDating, date_strip
 
-# A capture stamped later than this after "now" must be from yesterday (the page only says HH:MM).
-FUTURE_SLACK = timedelta(minutes=10)
-
+if TYPE_CHECKING:  # ccxt costs ~0.3 s to import: only `backfill` needs it, so it imports it there
+    from pipelines.sources.ccxt_source import CcxtSource
 
 # ---------------------------------------------------------------------------- import strip
 
 
 @dataclass
 class StripImport:
-    """What `import strip` did."""
+    """What `import strip` did (`dating` is set when the day came from the stored bars)."""
 
     result: StripResult
     day_note: str
     source: str
     upsert: store.UpsertResult
     rejected: int
+    dating: StripDating | None = None
 
 
-def resolve_day(given: str | None, clock: datetime, hhmm: tuple[int, int]) -> tuple[date, str]:
-    """The capture date: --date if given, else today (UTC) or yesterday when today is in the future."""
-    if given:
-        try:
-            return date.fromisoformat(given), f"{given} (from --date)"
-        except ValueError:
-            raise DataError(f"--date {given!r} is not a date like 2026-05-01") from None
-    today = clock.date()
-    stamp = datetime(today.year, today.month, today.day, *hhmm, tzinfo=UTC)
-    if stamp > clock + FUTURE_SLACK:
-        day = today - timedelta(days=1)
-        return (
-            day,
-            f"{day} (yesterday, UTC: {hhmm[0]:02d}:{hhmm[1]:02d} has not come yet today; pass --date to set it)",
-        )
-    return today, f"{today} (today, UTC; the page prints only HH:MM; pass --date to set it)"
+def strip_bars(st: store.Store, symbols: list[str]) -> pl.DataFrame:
+    """The stored bars of these symbols with their close times (for dating a strip)."""
+    params = {**_timeframe_params(datetime(1970, 1, 1, tzinfo=UTC)), "ids": symbols}
+    params.pop("since")
+    return st.query(store.load_sql("strip_dating_bars"), params)
 
 
 def import_strip_file(
@@ -67,28 +51,38 @@ def import_strip_file(
     *,
     day: str | None = None,
     outlet: str | None = None,
-    clock: datetime | None = None,
+    captured_from: str | None = None,
 ) -> StripImport:
-    """Parse a strip capture and store its quotes as source `strip:<outlet>` (plus any rejects)."""
-    from pipelines.sources.strip import find_as_of, page_text
+    """Parse a strip capture and store its quotes as source `strip:<outlet>` (plus any rejects).
 
+    The date comes from the page, else from --date, else from the stored bars (the day whose
+    prices at the strip's HH:MM fit best); when none of these gives one, nothing is stored.
+    """
     try:
         raw = file.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise DataError(f"cannot read {file}: {exc.strerror}") from exc
     page_day, clock_time = find_as_of(page_text(raw))
-    now = clock or datetime.now(UTC)
-    if page_day is not None:
-        ignored = f"; --date {day} ignored" if day and day != page_day.isoformat() else ""
-        chosen, note = page_day, f"{page_day} (printed on the page{ignored})"
-    else:
-        chosen, note = resolve_day(day, now, (clock_time.hour, clock_time.minute))
-    result = parse_strip(raw, day=chosen, watchlist=config.watchlist)
-    outlet = outlet or file.stem
-    source = f"strip:{outlet}"
-    frame, bad = validate_quotes(result.frame(outlet, str(file)))
-    rejects = result.rejects + bad
-    with store.writer(db_path) as st:
+    dating = None
+    with store.writing(db_path, "import strip") as st:
+        if page_day is not None:
+            ignored = f"; --date {day} ignored" if day and day != page_day.isoformat() else ""
+            chosen, note = page_day, f"{page_day} (printed on the page{ignored})"
+        elif day:
+            try:
+                chosen, note = date.fromisoformat(day), f"{day} (from --date)"
+            except ValueError:
+                raise DataError(f"--date {day!r} is not a date like 2026-05-01") from None
+        else:
+            undated = parse_strip(raw, day=date(1970, 1, 1))  # the quotes only; day unused
+            prices = {q.symbol: float(q.price) for q in undated.quotes if q.price > 0}
+            dating = date_strip(prices, clock_time, strip_bars(st, list(prices)))
+            chosen, note = dating.best.day, dating.note()
+        result = parse_strip(raw, day=chosen, watchlist=config.watchlist)
+        outlet = outlet or file.stem
+        source = f"strip:{outlet}"
+        frame, bad = validate_quotes(result.frame(outlet, captured_from or str(file)))
+        rejects = result.rejects + bad
         run = st.start_run("import:strip")
         results = store.commit_batch(st, source, str(file), {"quotes": frame}, rejects=rejects)
         run.add(results["quotes"])
@@ -96,11 +90,17 @@ def import_strip_file(
         run.details = {
             "file": str(file),
             "as_of": result.as_of.isoformat(),
+            "date": note,
             "outside_watchlist": result.outside_watchlist,
         }
         st.finish_run(run)
     return StripImport(
-        result=result, day_note=note, source=source, upsert=results["quotes"], rejected=len(rejects)
+        result=result,
+        day_note=note,
+        source=source,
+        upsert=results["quotes"],
+        rejected=len(rejects),
+        dating=dating,
     )
 
 
@@ -110,7 +110,7 @@ def import_strip(
     day: str | None = typer.Option(
         None,
         "--date",
-        help="UTC date of the capture (YYYY-MM-DD); default: today, said in the output.",
+        help="UTC date of the capture (YYYY-MM-DD); default: dated from the stored bars.",
     ),
     outlet: str | None = typer.Option(
         None, "--outlet", help="Name of the site the strip came from (default: the file name)."
@@ -124,10 +124,19 @@ def import_strip(
         f"{file}: {len(r.quotes)} quotes as of {r.as_of:%Y-%m-%d %H:%M} UTC, source {done.source}"
     )
     typer.echo(f"  date: {done.day_note}")
+    if done.dating is not None:
+        for row in done.dating.detail.drop_nulls("bar_close").iter_rows(named=True):
+            typer.echo(
+                f"    {row['instrument_id']}: strip {row['strip_price']:g}, bars {row['bar_close']:g} "
+                f"(closed {row['bar_close_at']:%Y-%m-%d %H:%M}), {row['diff_pct']:+.3f} %"
+            )
     typer.echo(
         f"  read {r.n_items} items (marquee repeats collapsed); stored {done.upsert.inserted} new, "
         f"{done.upsert.updated} changed, {done.upsert.unchanged} already present"
     )
+    if done.dating is None:
+        days = max(1, (datetime.now(UTC) - r.as_of).days + 1)
+        typer.echo(f"  compare with the stored bars: tickerwire status --quotes --days {days}")
     if r.outside_watchlist:
         typer.echo(f"  outside the watchlist (kept): {', '.join(r.outside_watchlist)}")
     if done.rejected:
@@ -174,6 +183,15 @@ def backfill(
     clock: datetime | None = None,
 ) -> BackfillResult:
     """Fetch [since, until) of one instrument's bars from its source and upsert them (cursor untouched)."""
+    import ccxt
+
+    from pipelines.sources.ccxt_source import (
+        CcxtSource,
+        instrument_row,
+        markets_cache_dir,
+        to_bar_frame,
+    )
+
     inst = config.instrument(instrument)
     if inst is None:
         raise ConfigError(f"{instrument!r} is not in the watchlist ({', '.join(config.watchlist)})")
@@ -241,7 +259,7 @@ def backfill(
     bars = bars.filter(
         (pl.col("ts") + step <= now) & (pl.col("ts") >= since) & (pl.col("ts") < until)
     )
-    with store.writer(store_path) as st:
+    with store.writing(store_path, "backfill") as st:
         run = st.start_run("backfill")
         results = store.commit_batch(
             st,

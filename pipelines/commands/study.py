@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from pipelines import store
-from pipelines.analytics import LEVELS, MODELS, StudySpec, run_study
+from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec
 from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.errors import DataError
 
@@ -101,6 +101,13 @@ def study(
         0, "--placebo", help="Random non-event instants per event and instrument."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the placebo draws."),
+    stale_bars: int | None = typer.Option(
+        None,
+        "--stale-bars",
+        min=0,
+        help="A price is missing when more than N bars that should have closed after it are "
+        "absent (open-market bars only on a session calendar). Default: [study] stale_bars, 2.",
+    ),
     level: str = typer.Option("summary", "--level", help=f"Output: {', '.join(LEVELS)}."),
     fmt: str = typer.Option(
         "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
@@ -110,6 +117,9 @@ def study(
     ),
 ) -> None:
     """Event study: abnormal returns, CAR and significance tests around events."""
+    # numpy + scipy: loaded when a study runs, not at CLI start-up
+    from pipelines.analytics import run_study, verdict
+
     if model not in MODELS:
         raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
     if level not in LEVELS:
@@ -160,6 +170,7 @@ def study(
         car_windows=tuple(parse_span(c, "--car") for c in car),
         placebo=placebo,
         seed=seed,
+        stale_bars=stale_bars,
     )
     if events_frame is not None and spec.instruments is None:
         if links is None or links.height == 0:
@@ -171,7 +182,34 @@ def study(
         typer.echo(f"note: {note}", err=True)
     if len(result.notes) > 20:
         typer.echo(f"note: … {len(result.notes) - 20} more", err=True)
-    emit_frame(result.frame(level), fmt, out)
+    if fmt == "table" and result.car.height:
+        typer.echo(f"verdict: {_verdict(result, spec)}", err=True)
+    frame = result.frame(level)
+    if level == "car" and fmt == "table":  # csv/json keep the raw contract columns
+        frame = verdict.car_report(frame, model)
+        typer.echo(
+            "CAR in %; p two-sided from z; q = Benjamini–Hochberg over these rows; "
+            "marks from q: * < 0.1, ** < 0.05, *** < 0.01",
+            err=True,
+        )
+    emit_frame(frame, fmt, out)
+
+
+def _verdict(result: StudyResult, spec: StudySpec) -> str:
+    """The KP-adjusted verdict on the CAAR over the first CAR window (the event window)."""
+    from pipelines.analytics import verdict
+
+    window = (int(result.car["car_from"][0]), int(result.car["car_to"][0]))
+    first = result.car.filter(
+        (result.car["car_from"] == window[0]) & (result.car["car_to"] == window[1])
+    )
+    return verdict.study_verdict(
+        verdict.window_test(result, window),
+        window=window,
+        unit=f"{result.timeframe} bars",
+        model=spec.model,
+        n_events=first["event_id"].n_unique(),
+    )
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

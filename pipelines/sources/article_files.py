@@ -1,4 +1,4 @@
-"""Articles from files: TXT, HTML, Markdown with front matter, JSONL and CSV → raw articles.
+"""Articles from files: TXT, HTML, Markdown with front matter, JSONL, CSV, Parquet → raw articles.
 
 Every format yields `RawArticle`s; `read_article_files` returns them with rejects for files or
 rows that cannot be used (with the reason). Times come from the file's own metadata or from
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import lxml.etree
 import lxml.html
+import polars as pl
 import trafilatura
 
 from pipelines.errors import DataError
@@ -31,6 +32,7 @@ FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".csv": "csv",
+    ".parquet": "parquet",
 }
 # Accepted names for each field in JSONL objects, CSV headers and front matter (case-insensitive).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -250,6 +252,12 @@ def read_file(path: Path) -> tuple[list[RawArticle], list[Reject]]:
         )
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    if kind == "parquet":  # one report per row, columns named like CSV headers
+        try:
+            rows = pl.read_parquet(path).iter_rows(named=True)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise DataError(f"{path}: cannot read as Parquet: {str(exc).splitlines()[0]}") from exc
+        return [_record_to_raw(row) for row in rows], []
     text = read_text(path)
     name = path.name
     if kind == "txt":

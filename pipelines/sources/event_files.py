@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.errors import DataError
-from pipelines.news import strip_html
+from pipelines.news import strip_html, web_url
 from pipelines.schemas import (
     ARTICLE_SCHEMA,
     EVENT_ARTICLE_SCHEMA,
@@ -156,7 +156,7 @@ def read_event_file(
         if not text:
             rejects.append(Reject("empty title", raw))
             continue
-        url = (row.get(used.get("url", "")) or "").strip() or None
+        url = web_url(row.get(used.get("url", "")))  # only http(s) links are stored
         source_name = (row.get(used.get("outlet", "")) or "").strip() or default_outlet
         precision = "day" if is_day else "second"
         article_id = stable_id(url) if url else stable_id(source_name, text, at.isoformat())

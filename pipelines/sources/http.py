@@ -8,7 +8,9 @@ Usage::
     else: parse(result.content); save(result.etag, result.last_modified)
 
 Behaviour:
-- timeouts (connect, read) on every request; a response larger than `max_bytes` is refused;
+- timeouts (connect, read) on every request, and a total `deadline` per GET (all attempts,
+  waits and the body together): a server trickling its answer cannot hold a refresh longer;
+- a response larger than `max_bytes` is refused;
 - retries on timeouts, HTTP 429 and 5xx with exponential backoff plus jitter, honouring a
   `Retry-After` header (seconds or an HTTP date) up to `max_delay`;
 - DNS failure or refused connection → `NetworkUnavailable` at once (no retry: nothing to wait for);
@@ -21,12 +23,13 @@ from __future__ import annotations
 import email.utils
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import requests
+import urllib3
 
 from pipelines.errors import NetworkUnavailable, SourceError
 from pipelines.sources.retry import root_cause
@@ -85,6 +88,7 @@ class HttpClient:
         backoff: float = 0.5,
         max_delay: float = 30.0,
         max_bytes: int = 20_000_000,
+        deadline: float = 60.0,
         user_agent: str = USER_AGENT,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -94,6 +98,8 @@ class HttpClient:
         self.backoff = backoff
         self.max_delay = max_delay
         self.max_bytes = max_bytes
+        self.deadline = deadline
+        self.clock: Callable[[], float] = time.monotonic
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", user_agent)
         self.sleep = sleep
@@ -120,11 +126,15 @@ class HttpClient:
         if last_modified:
             send["If-Modified-Since"] = last_modified
         last_problem = ""
+        ends = self.clock() + self.deadline
         for attempt in range(self.retries + 1):
             retry_after = None
+            left = ends - self.clock()
+            if left <= 0:
+                raise SourceError(f"GET {url}: {self._late(last_problem)}")
             try:
                 response = self.session.get(
-                    url, params=params, headers=send, timeout=self.timeout, stream=True
+                    url, params=params, headers=send, timeout=self._timeouts(left), stream=True
                 )
             except requests.exceptions.Timeout:
                 last_problem = "timed out"
@@ -139,12 +149,26 @@ class HttpClient:
                     last_problem = f"HTTP {status} {response.reason or ''}".strip()
                     response.close()
                 else:
-                    return self._finish(url, response, attempt + 1)
+                    return self._finish(url, response, attempt + 1, ends)
             if attempt < self.retries:
-                self.sleep(self._delay(attempt, retry_after))
+                delay = self._delay(attempt, retry_after)
+                if self.clock() + delay >= ends:
+                    raise SourceError(f"GET {url}: {self._late(last_problem)}")
+                self.sleep(delay)
         raise SourceError(f"GET {url}: {last_problem} after {self.retries + 1} attempts")
 
-    def _finish(self, url: str, response: requests.Response, attempts: int) -> FetchResult:
+    def _timeouts(self, left: float) -> tuple[float, float]:
+        """(connect, read) timeouts, neither beyond the time left before the deadline."""
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout,) * 2
+        return (min(connect, left), min(read, left))
+
+    def _late(self, last_problem: str) -> str:
+        why = f" (last: {last_problem})" if last_problem else ""
+        return f"no complete answer within the {self.deadline:g} s deadline{why}"
+
+    def _finish(
+        self, url: str, response: requests.Response, attempts: int, ends: float
+    ) -> FetchResult:
         status = response.status_code
         headers = dict(response.headers)
         if status == 304:
@@ -155,7 +179,9 @@ class HttpClient:
             raise SourceError(f"GET {url}: HTTP {status} {response.reason or ''}".rstrip())
         chunks, size = [], 0
         try:
-            for chunk in response.iter_content(65536):
+            for chunk in _arriving(response):
+                if self.clock() > ends:
+                    raise SourceError(f"GET {url}: body still arriving; {self._late('')}")
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise SourceError(
@@ -175,6 +201,27 @@ class HttpClient:
             last_modified=response.headers.get("Last-Modified"),
             attempts=attempts,
         )
+
+
+def _arriving(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives: each piece as soon as the socket has some (not 64 KiB at a time).
+
+    `iter_content` waits for a full chunk, so a server sending a byte every few seconds would
+    never let the deadline be checked.
+    """
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:
+        yield from response.iter_content(65536)
+        return
+    try:
+        while True:
+            piece = read1(65536, decode_content=True)
+            if not piece:
+                return
+            yield piece
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, OSError) as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
 
 
 def fetch(url: str, **kwargs: Any) -> FetchResult:

@@ -1,12 +1,29 @@
 -- Returns from the anchor P(t0) to P(t0 + h) for each horizon h, with a z-score against the
 -- instrument's own per-bar volatility over the 5 days before the event (scaled by sqrt(h/bar)).
 -- A price whose bar closed more than $stale_bars bars before the instant is stale -> missing.
-with closes as (
+-- An event while the instrument's market is closed (tw_in_session) is anchored at the last
+-- close before it, and gets one more row, 'at reopen, Mon 00:00 UTC': the return to the first
+-- bar closed after the market reopened (no z: closed hours have no per-bar volatility scale).
+with calendars as (
+    select i.instrument_id, coalesce(ins.calendar, '24/7') as calendar,
+           not coalesce(tw_in_session(coalesce(ins.calendar, '24/7'), $t0::timestamptz), true)
+               as closed_at_t0
+    from (select unnest($ids) as instrument_id) i
+    left join instruments ins using (instrument_id)
+),
+reopens as (
+    select c.instrument_id,
+           (select min(s.open_at) from sessions s
+            where s.calendar = c.calendar and s.open_at > $t0::timestamptz) as reopen_at
+    from calendars c
+    where c.closed_at_t0
+),
+closes as (
     select instrument_id, ts + to_seconds($tf_s) as close_at, close
     from bars
     where instrument_id in (select unnest($ids)) and timeframe = $timeframe
       and ts >= $t0::timestamptz - interval 5 day - to_seconds($tf_s)
-      and ts < $t0::timestamptz + to_seconds($max_h_s)
+      and ts < $t0::timestamptz + to_seconds($max_h_s) + interval 4 day  -- room for a reopen
 ),
 bar_returns as (
     select instrument_id, close_at,
@@ -24,19 +41,34 @@ horizons as (
     union all
     select 'anchor', 0
 ),
+reopen_targets as (
+    -- the first bar closed after the reopen
+    select r.instrument_id,
+           'at reopen, ' || strftime(r.reopen_at, '%a %H:%M') || ' UTC' as horizon,
+           min(c.close_at) as first_close_at
+    from reopens r
+    join closes c on c.instrument_id = r.instrument_id and c.close_at > r.reopen_at
+    group by r.instrument_id, r.reopen_at
+),
 targets as (
     select i.instrument_id, h.horizon, h.secs, $t0::timestamptz + to_seconds(h.secs) as at
     from (select unnest($ids) as instrument_id) i
     cross join horizons h
+    union all
+    select instrument_id, horizon, epoch(first_close_at - $t0::timestamptz)::bigint, first_close_at
+    from reopen_targets
 ),
 priced as (
     select t.instrument_id, t.horizon, t.secs, t.at, c.close, c.close_at,
-           c.close_at >= t.at - to_seconds($stale_bars * $tf_s) as fresh
+           c.close_at >= t.at - to_seconds($stale_bars * $tf_s)
+               or (t.horizon = 'anchor' and k.closed_at_t0) as fresh,
+           t.horizon like 'at reopen%' as at_reopen
     from targets t
+    join calendars k on k.instrument_id = t.instrument_id
     asof left join closes c on t.instrument_id = c.instrument_id and t.at >= c.close_at
 ),
 anchored as (
-    select p.instrument_id, p.horizon, p.secs, p.close, p.close_at,
+    select p.instrument_id, p.horizon, p.secs, p.close, p.close_at, p.at_reopen,
            a.close as p0, coalesce(p.fresh and a.fresh, false) as usable
     from priced p
     join priced a on a.instrument_id = p.instrument_id and a.horizon = 'anchor'
@@ -45,7 +77,7 @@ anchored as (
 final as (
     select x.instrument_id, x.horizon, x.secs,
            case when x.usable then 100 * (x.close / x.p0 - 1) end as ret_pct,
-           case when x.usable and v.sigma > 0
+           case when x.usable and v.sigma > 0 and not x.at_reopen
                 then ln(x.close / x.p0) / (v.sigma * sqrt(x.secs / $tf_s)) end as z,
            x.close_at as priced_at, v.sigma, v.n_estimation
     from anchored x

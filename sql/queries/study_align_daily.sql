@@ -64,7 +64,10 @@ final as (
                when $dates and day between $td1 and $td2 then 'event'
                when not $dates and k between $l1 and $l2 then 'estimation'
                when not $dates and k between $t1 and $t2 then 'event'
-           end as role
+           end as role,
+           -- trading days follow one another: no return bridges a closure (see the intraday rule)
+           null::timestamptz as prev_at,
+           null::timestamptz as reopen_at
     from pair_days
 )
 select * from final

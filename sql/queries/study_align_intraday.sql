@@ -2,14 +2,23 @@
 -- (study_align_intraday_fast.sql) left: for every such pair and offset k in [$k_lo, $k_hi], the
 -- instant grid_at = t0 + k·Δ, the as-of price P(grid_at) = close of the last bar whose close
 -- time (ts + Δ) ≤ grid_at, and r_k = ln P(grid_at_k) − ln P(grid_at_{k−1}).
--- A price is missing when stale: more than $stale bar slots that should have closed are absent
--- (for session calendars only in-session slots count), or, away from the anchor (k ≠ 0), when
--- the market of a session calendar is closed at grid_at.
+-- Staleness: the bars that should have closed by grid_at after the priced one are those of the
+-- Δ grid opening at or after its close and at or before grid_at − Δ; a price is stale when
+-- more than $stale of them are absent. On a session calendar only bars opening while the
+-- market is open count (the `sessions` table: holidays, early closes and breaks included), so
+-- a closed day or night is not "missing" and a gap inside open hours is.
+-- Away from the anchor (k ≠ 0) a session calendar's price is missing while its market is
+-- closed at grid_at itself. The anchor P(t0) is the last price known before the news, open or
+-- not. In the event window, the first price after a closure takes its return from the last
+-- price before it (at most back to k = $t1 − 1, with nothing but closed grid points between):
+-- the reaction "at reopen", flagged by reopen_at (the instant the market reopened). Grid points
+-- of the event window after the reopen but before the session's first bar has closed count as
+-- closed, so that reaction is the first price made after the reopen.
 -- The as-of lookup is done in two steps with the same result: bars on the Δ grid are found by
 -- an equi-join on their slot number (fast); grid points without such a bar, and instruments
 -- with bars off the Δ grid, go through an ASOF join.
--- Inputs: temp relation study_slow_pairs(pair_id, instrument_id, calendar, t0); binds
--- $timeframe, $step_us (Δ in microseconds), $k_lo, $k_hi, $stale, and the window bounds
+-- Inputs: temp relation study_slow_pairs(pair_id, instrument_id, calendar, t0); table sessions;
+-- binds $timeframe, $step_us (Δ in microseconds), $k_lo, $k_hi, $stale, and the window bounds
 -- $l1 $l2 $t1 $t2.
 with grid as (
     select p.pair_id, p.instrument_id, p.calendar, o.k,
@@ -57,36 +66,112 @@ priced as (
         where timeframe = $timeframe and instrument_id in (select instrument_id from misses)
     ) b on b.instrument_id = m.instrument_id and b.ts <= m.latest_open
 ),
-aged as (
-    select *, (epoch_us(latest_open) - epoch_us(bar_ts)) // $step_us as n_missing
+session_slots as (
+    -- per session of a studied calendar: the Δ-grid slots opening inside it [first, end) and
+    -- how many open slots came before it, so that open slots up to any slot cost one lookup
+    select calendar, open_at, close_at, first_slot, end_slot,
+           sum(end_slot - first_slot) over (
+               partition by calendar order by open_at rows between unbounded preceding and 1 preceding
+           ) as open_before
+    from (
+        select calendar, open_at, close_at,
+               (epoch_us(open_at) + $step_us - 1) // $step_us as first_slot,
+               (epoch_us(close_at) + $step_us - 1) // $step_us as end_slot
+        from sessions
+        where calendar in (select calendar from study_slow_pairs)
+    )
+    where end_slot > first_slot
+),
+slot_span as (
+    -- the slots whose bars should have closed by grid_at after the priced bar: [lo, hi]
+    select *,
+           (epoch_us(bar_ts) + 2 * $step_us - 1) // $step_us as lo_slot,
+           epoch_us(latest_open) // $step_us as hi_slot
     from priced
 ),
-fresh as (
-    select pair_id, k, grid_at, close,
+open_upto_hi as (
+    select p.pair_id, p.k,
+           coalesce(o.open_before, 0) + least(p.hi_slot + 1, o.end_slot) - o.first_slot as n
+    from slot_span p
+    asof join session_slots o on o.calendar = p.calendar and o.first_slot <= p.hi_slot
+    where p.calendar <> '24/7' and p.bar_ts is not null
+),
+open_before_lo as (
+    select p.pair_id, p.k,
+           coalesce(o.open_before, 0) + least(p.lo_slot, o.end_slot) - o.first_slot as n
+    from slot_span p
+    asof join session_slots o on o.calendar = p.calendar and o.first_slot <= p.lo_slot - 1
+    where p.calendar <> '24/7' and p.bar_ts is not null
+),
+grid_sessions as (
+    -- the session open at grid_at (none while the market is closed)
+    select g.pair_id, g.k, s.open_at as session_open
+    from grid g
+    asof join sessions s on s.calendar = g.calendar and s.open_at <= g.grid_at
+    where g.calendar <> '24/7' and g.grid_at < s.close_at
+),
+aged as (
+    select p.*,
            case
-               when bar_ts is null or close is null or close <= 0 then false
-               when n_missing = 0 then true
-               when calendar = '24/7' then n_missing <= $stale
-               else (k = 0 or tw_in_session(calendar, bar_ts + to_microseconds(n_missing * $step_us)))
-                    and not (
-                        n_missing > $stale
-                        and list_bool_and(list_transform(
-                            range(0, $stale + 1),
-                            lambda j: tw_in_session(calendar, bar_ts + to_microseconds((n_missing - j) * $step_us))
-                        ))
-                    )
-           end as is_fresh
+               when p.calendar = '24/7' then (epoch_us(p.latest_open) - epoch_us(p.bar_ts)) // $step_us
+               when p.hi_slot < p.lo_slot then 0
+               else coalesce(h.n, 0) - coalesce(l.n, 0)
+           end as n_missing,
+           p.calendar = '24/7' or gs.session_open is not null as market_open,
+           gs.session_open
+    from slot_span p
+    left join open_upto_hi h on h.pair_id = p.pair_id and h.k = p.k
+    left join open_before_lo l on l.pair_id = p.pair_id and l.k = p.k
+    left join grid_sessions gs on gs.pair_id = p.pair_id and gs.k = p.k
+),
+roles as (
+    select *,
+           case
+               when k between $l1 and $l2 then 'estimation'
+               when k between $t1 and $t2 then 'event'
+           end as role,
+           -- in the event window, an open market whose newest bar closed before this session
+           -- opened has not reacted yet: the reaction is measured at its first bar after it
+           role = 'event' and k <> 0 and session_open is not null
+               and bar_ts + to_microseconds($step_us) <= session_open as waiting
     from aged
+),
+fresh as (
+    select pair_id, k, grid_at, close, role, market_open and not coalesce(waiting, false) as has_traded,
+           session_open,
+           bar_ts is not null and close is not null and close > 0 and n_missing <= $stale
+           and (k = 0 or market_open) and not coalesce(waiting, false) as is_fresh
+    from roles
+),
+lagged as (
+    select *, case when is_fresh then ln(close) end as lnp,
+           -- the last priced grid point before this one, and the last one missing while the
+           -- market was open (stale or no data): a return may only bridge closed grid points
+           max(case when is_fresh then k end) over back as last_priced_k,
+           max(case when not is_fresh and (k = 0 or has_traded) then k end) over back as last_gap_k,
+           last_value(case when is_fresh then ln(close) end ignore nulls) over back as last_lnp,
+           last_value(case when is_fresh then grid_at end ignore nulls) over back as last_priced_at,
+           lag(case when is_fresh then ln(close) end) over (partition by pair_id order by k) as prev_lnp
+    from fresh
+    window back as (partition by pair_id order by k rows between unbounded preceding and 1 preceding)
 ),
 final as (
     select pair_id, k, grid_at,
            case when is_fresh then close end as price,
-           case when is_fresh then ln(close) end
-               - lag(case when is_fresh then ln(close) end) over (partition by pair_id order by k) as ret,
            case
-               when k between $l1 and $l2 then 'estimation'
-               when k between $t1 and $t2 then 'event'
-           end as role
-    from fresh
+               when reopens then lnp - last_lnp
+               else lnp - prev_lnp
+           end as ret,
+           role,
+           case when reopens then last_priced_at else grid_at - to_microseconds($step_us) end as prev_at,
+           case when reopens then session_open end as reopen_at
+    from (
+        select *,
+               role = 'event' and is_fresh and prev_lnp is null
+               and last_priced_k is not null and last_priced_k >= $t1 - 1
+               and last_priced_k < k - 1
+               and (last_gap_k is null or last_gap_k < last_priced_k) as reopens
+        from lagged
+    )
 )
 select * from final

@@ -1,6 +1,6 @@
 -- Intraday fast path (DESIGN §4): study_paired rows (each target pair's estimation and event
 -- window rows with the benchmark's return at the same grid point) for the target pairs whose
--- own series and benchmark series both have a bar in every slot of the grid.
+-- own series and benchmark series both have a bar in every slot of the grid and trade 24/7.
 --
 -- Why it is exact: the bar that prices grid point k (grid_at = t0 + k·Δ; the last bar whose
 -- close ts + Δ is ≤ grid_at) is the one opening in slot s0 + k − 1, where slot = open time // Δ
@@ -14,7 +14,8 @@
 -- then ordered together by (k, is_bench) in one window: per k the target row comes right
 -- after the benchmark's row of k − 1, so r_k = ln P_k − (2 rows back) and the benchmark's
 -- return is (1 row ahead) − (1 row back); no join pairs them afterwards.
--- Inputs: temp relation study_pairs(pair_id, instrument_id, t0, bench_pair_id, is_target);
+-- Inputs: temp relation study_pairs(pair_id, instrument_id, calendar, t0, bench_pair_id,
+-- is_target);
 -- binds $timeframe, $step_us, $k_lo, $k_hi and the window bounds $l1 $l2 $t1 $t2.
 with targets as (
     select t.pair_id, t.instrument_id, b.instrument_id as bench_instrument_id, t.t0,
@@ -22,6 +23,9 @@ with targets as (
     from study_pairs t
     left join study_pairs b on b.pair_id = t.bench_pair_id
     where t.is_target
+      -- a session calendar's price is missing at closed instants even with a bar in every
+      -- slot: only 24/7 series are complete by counting bars
+      and t.calendar = '24/7' and coalesce(b.calendar, '24/7') = '24/7'
 ),
 series as (
     select pair_id, instrument_id, false as is_bench, s0 from targets
@@ -89,7 +93,8 @@ final as (
            end as role,
            w.price,
            case when t.bench_instrument_id is not null then w.back_2 else w.back_1 end as ret,
-           case when t.bench_instrument_id is not null then w.around end as mret
+           case when t.bench_instrument_id is not null then w.around end as mret,
+           null::timestamptz as reopen_at  -- a complete 24/7 series never reopens
     from windowed w
     join targets t on t.pair_id = w.pair_id
     where w.o % 2 = 0 and (w.o // 2 between $l1 and $l2 or w.o // 2 between $t1 and $t2)

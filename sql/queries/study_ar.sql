@@ -6,7 +6,7 @@
 -- Inputs: temp tables study_paired (from study_paired.sql or the intraday fast path) and
 -- study_fit.
 with final as (
-    select w.pair_id, w.k, w.grid_at, w.role, w.price, w.ret, w.mret,
+    select w.pair_id, w.k, w.grid_at, w.role, w.price, w.ret, w.mret, w.reopen_at,
            case when f.uses_benchmark then f.alpha + f.beta * w.mret else f.alpha end as expected,
            w.ret - (case when f.uses_benchmark then f.alpha + f.beta * w.mret else f.alpha end) as ar
     from study_paired w

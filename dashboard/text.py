@@ -1,0 +1,26 @@
+"""Text that came from outside (feed titles, outlets, file rows) made safe to show as Markdown.
+
+Streamlit renders `st.markdown`, `st.caption`, `st.info`… as Markdown with its own extensions
+(`:red[…]` colours, `:material/…:` icons, `$…$` maths). A feed title such as
+`![x](http://host/beacon.png)` would make every viewer's browser fetch that image. Every text
+not written by us goes through `md()` before it is put into Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipelines.news import strip_controls
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the ones
+# that start Markdown or Streamlit syntax (links, images, emphasis, code, headings, lists,
+# tables, HTML, directives, maths).
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:~$=&\"'])")
+
+
+def md(text: object) -> str:
+    """`text` escaped so Markdown shows it literally, on one line, without controls (None → '')."""
+    if text is None:
+        return ""
+    one_line = " ".join((strip_controls(str(text)) or "").split())
+    return _SPECIAL.sub(r"\\\1", one_line)

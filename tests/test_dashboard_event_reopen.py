@@ -1,0 +1,80 @@
+"""The Event page's returns (sql/queries/dash_event_returns.sql) for news that breaks while the
+market is closed: anchored at the last close before it, plus the reaction at the reopen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dashboard import data
+from pipelines import store
+
+HOUR = timedelta(hours=1)
+
+
+def _returns(db: Path, t0: datetime) -> pl.DataFrame:
+    params = {
+        "ids": ["GC"],
+        "timeframe": "1h",
+        "tf_s": 3600,
+        "t0": t0,
+        "labels": [h for h, _ in data.HORIZONS],
+        "secs": [s for _, s in data.HORIZONS],
+        "max_h_s": max(s for _, s in data.HORIZONS) + 3600,
+        "stale_bars": 2,
+    }
+    with store.reader(db) as con:
+        return store.query_frame(con, store.load_sql("dash_event_returns"), params)
+
+
+@pytest.fixture
+def weekend_db(db_path: Path) -> Path:
+    # CME gold, CDT: Friday 29 May 2026 bars to the 20:00 one (closes 21:00 = 16:00 CT), then
+    # the Sunday 31 May reopen at 22:00 UTC (17:00 CT).
+    friday = [datetime(2026, 5, 29, 10, tzinfo=UTC) + i * HOUR for i in range(11)]
+    sunday = [datetime(2026, 5, 31, 22, tzinfo=UTC) + i * HOUR for i in range(30)]
+    closes = [100.0 + i for i in range(11)] + [120.0 + i for i in range(30)]
+    with store.writer(db_path) as st:
+        st.upsert(
+            "instruments",
+            pl.DataFrame({"instrument_id": ["GC"], "calendar": ["cme_globex"]}),
+        )
+        st.upsert(
+            "bars",
+            pl.DataFrame(
+                {
+                    "instrument_id": "GC",
+                    "timeframe": "1h",
+                    "ts": friday + sunday,
+                    "close": closes,
+                    "source": "test",
+                },  # fmt: skip
+                schema_overrides={"ts": pl.Datetime("us", "UTC")},
+            ),
+        )
+    return db_path
+
+
+def test_a_saturday_event_is_measured_at_the_sunday_reopen(weekend_db):
+    rets = _returns(weekend_db, datetime(2026, 5, 30, 12, tzinfo=UTC))
+    by = {r["horizon"]: r for r in rets.iter_rows(named=True)}
+    reopen = by["at reopen, Sun 22:00 UTC"]
+    # from Friday's last close (110) to the first bar closed after the reopen (22:00 → 120)
+    assert reopen["ret_pct"] == pytest.approx(100 * (120 / 110 - 1))
+    assert reopen["priced_at"] == datetime(2026, 5, 31, 23, tzinfo=UTC)
+    assert reopen["z"] is None  # no per-bar scale across closed hours
+    # the fixed horizons fall on Saturday: no fresh price
+    assert all(by[h]["ret_pct"] is None for h in ("+5m", "+15m", "+1h", "+4h"))
+    # +1d (Sunday 12:00) is still closed
+    assert by["+1d"]["ret_pct"] is None
+
+
+def test_an_event_in_open_hours_has_no_reopen_row(weekend_db):
+    rets = _returns(weekend_db, datetime(2026, 6, 1, 1, 30, tzinfo=UTC))
+    assert not any(h.startswith("at reopen") for h in rets["horizon"])
+    by = {r["horizon"]: r for r in rets.iter_rows(named=True)}
+    # 01:30 → the 00:00 bar (122); +1h = 02:30 → the 01:00 bar (123)
+    assert by["+1h"]["ret_pct"] == pytest.approx(100 * (123 / 122 - 1))
