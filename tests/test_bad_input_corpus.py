@@ -56,7 +56,8 @@ BAR_CASES: dict[str, str | bytes] = {
     "year 9999": f"{HEAD}\n{GOOD_BAR}\n9999-12-31 23:59:00,100,101,99,100,1\n",
     "duplicate time": f"{HEAD}\n{GOOD_BAR}\n{GOOD_BAR}\n",
     # The last of two rows with one key wins (Store.upsert's rule): the good one comes last.
-    "duplicate time, other values": f"{HEAD}\n2026-01-05 10:00:00,1,2,0.5,1,1\n{GOOD_BAR}\n",
+    # The first row for a time is kept; a later one with other values is refused (issue 13).
+    "duplicate time, other values": f"{HEAD}\n{GOOD_BAR}\n2026-01-05 10:00:00,1,2,0.5,1,1\n",
     "off-grid time": f"{HEAD}\n{GOOD_BAR}\n2026-01-05 10:00:30,100,101,99,100,1\n",
     "mixed offsets": f"{HEAD}\n{GOOD_BAR}\n2026-01-05T10:01:00+05:00,100,101,99,100,1\n",
     "bad offset": f"{HEAD}\n{GOOD_BAR}\n2026-01-05T10:01:00+99:00,100,101,99,100,1\n",

@@ -99,16 +99,22 @@ def test_built_through_the_import_commands(con, built):
         "import:strip": 1,
     }
     assert rows(con, "select count(*) from ingest_runs where status <> 'ok'") == [(0,)]
-    # every bar file landed whole, under its sample source
+    # every bar file landed under its sample source; what did not land is in `rejects` with its
+    # reason (Yahoo's hourly futures bars of early-close days open at :30, off the file's grid)
+    missing = 0
     for f in sample.files():
         if f.kind == "bars":
-            got = rows(
+            ((n, lo, hi),) = rows(
                 con,
                 "select count(*), min(source), max(source) from bars "
                 "where instrument_id = $i and timeframe = $t",
                 {"i": f.instrument, "t": f.timeframe},
             )
-            assert got == [(f.rows, f.source, f.source)], f.path.name
+            assert (lo, hi) == (f.source, f.source) and n <= f.rows, f.path.name
+            missing += f.rows - n
+    reasons = rows(con, "select split_part(reason, ':', 1), count(*) from rejects group by 1")
+    assert sum(k for _, k in reasons) == missing
+    assert {r for r, _ in reasons} <= {"off the 1h grid of this file"}
     # the posts were clustered by the news pipeline: each is an event's report or a near-duplicate
     posts = rows(
         con,

@@ -42,7 +42,7 @@ def default_instruments(ev: dict, t0: datetime, available: list[str], n: int = 6
         (i for i in ev["instruments"] if i in covering and i in position),
         key=lambda i: (-(confidence.get(i) or 0.0), position[i]),
     )
-    majors = [i for i in ("BTC", "ETH", "XAU", "WTI") if i in covering]
+    majors = [i for i in ("BTC", "ETH", "XAU", "WTI", "NAS100") if i in covering]
     return (linked or majors or [i for i in available if i in covering] or available)[:n]
 
 

@@ -254,6 +254,9 @@ def iter_bar_file(
                 path, table, used, instrument_id, timeframe, tz, source, step_us, state, dayfirst
             )
             chunk.rejects[:0] = bad_lines
+            chunk.n_read += len(
+                bad_lines
+            )  # a ragged line was read too: read = stored + … + rejected
             bad_lines.clear()
             chunk.notes = [_zone_note(state, tz)]  # so far: the last chunk covers the file
             any_rows = True
@@ -262,7 +265,11 @@ def iter_bar_file(
         raise DataError(f"{path} has no rows")
     if bad_lines:  # ragged lines after the last full chunk
         yield BarFile(
-            pl.DataFrame(schema=BAR_SCHEMA), list(bad_lines), 0, used or {}, [_zone_note(state, tz)]
+            pl.DataFrame(schema=BAR_SCHEMA),
+            list(bad_lines),
+            len(bad_lines),
+            used or {},
+            [_zone_note(state, tz)],
         )
 
 
