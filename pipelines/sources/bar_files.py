@@ -167,10 +167,12 @@ def _iter_csv(
         gc.collect()
 
 
-def read_table(path: Path) -> pl.DataFrame:
-    """Read a whole CSV (all columns as text), Parquet or Arrow IPC file into one frame."""
-    bad: list[Reject] = []
-    chunks = list(iter_table(path, bad_lines=bad))
+def read_table(path: Path, bad_lines: list[Reject] | None = None) -> pl.DataFrame:
+    """Read a whole CSV (all columns as text), Parquet or Arrow IPC file into one frame.
+
+    CSV lines with the wrong number of fields go to `bad_lines` (pass a list to keep them).
+    """
+    chunks = list(iter_table(path, bad_lines=bad_lines))
     if not chunks:
         raise DataError(f"{path} has no rows")
     return pl.concat(chunks, how="vertical_relaxed")
