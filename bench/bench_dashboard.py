@@ -377,7 +377,11 @@ def floor_comparison(db: Path, pages: list[str], rounds: int) -> None:
                     if round_no % 2:
                         cases.reverse()
                     for name, url, sel, n, widget in cases:
-                        f, r = render_and_rerun(browser, url, sel, n, widget)
+                        try:
+                            f, r = render_and_rerun(browser, url, sel, n, widget)
+                        except Exception as exc:  # a render that never finishes is a result too
+                            print(f"  ! {name} on {page}: {type(exc).__name__}", flush=True)
+                            f, r = float("inf"), (float("inf") if widget else None)
                         key = f"floor@{page}" if name == "floor" else page
                         first.setdefault(key, []).append(f)
                         if r is not None:

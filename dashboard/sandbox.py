@@ -38,6 +38,9 @@ WORKER_ADDRESS_SPACE = 1_200_000_000  # bytes the worker may map beyond what it 
 BYTE_CAP = 64 * 1024 * 1024  # result bytes sent back to the page
 CELL_CAP = 10_000  # characters of one text cell
 MAX_CONCURRENT = 2  # console queries running at once (others wait up to their timeout)
+START_WAIT_S = (
+    60.0  # for a worker to start and attach (the gate may hold it while a writer commits)
+)
 KILL_GRACE_S = 3.0  # after the timeout, how long DuckDB's interrupt gets before a kill
 THREADS = 1
 
@@ -238,6 +241,7 @@ def _worker(out: Connection, db_path: str, sql: str, row_cap: int, timeout_s: fl
     except duckdb.Error as exc:
         out.send(("failed", f"cannot open the database: {_first_line(exc)}"))
         return
+    out.send(("started",))  # the statement timeout counts from here, not from the fork
     timer = threading.Timer(timeout_s, con.interrupt)
     timer.daemon = True
     timer.start()
@@ -368,29 +372,23 @@ def _run_worker(db_path: str, sql: str, row_cap: int, timeout_s: float) -> tuple
     proc.start()
     send.close()
     try:
-        if receive.poll(timeout_s + KILL_GRACE_S + 10.0 * (not _started_once())):
-            try:
-                return receive.recv()
-            except EOFError:
-                pass
-        else:
-            return ("timeout", "")
+        # Starting the worker and attaching the file (which waits at the writer gate while a
+        # writer commits) is not the query's time; the statement timeout starts after it.
+        if not receive.poll(START_WAIT_S):
+            return ("failed", "the console could not open the database in time; try again")
+        reply = receive.recv()
+        if reply[0] != "started":
+            return reply
+        if receive.poll(timeout_s + KILL_GRACE_S):
+            return receive.recv()
+        return ("timeout", "")
+    except EOFError:
         return ("memory", "the worker running the query stopped (it ran out of memory)")
     finally:
         receive.close()
         if proc.is_alive():
             proc.kill()
         proc.join(5)
-
-
-_first_start = threading.Event()
-
-
-def _started_once() -> bool:
-    """The first worker also waits for the fork server to start; later ones do not."""
-    done = _first_start.is_set()
-    _first_start.set()
-    return done
 
 
 def _read_ipc(payload: bytes) -> Any:

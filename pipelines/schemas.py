@@ -145,9 +145,6 @@ def bar_problems() -> pl.Expr:
         problem = problem.when(pl.col(col) < pl.col("low")).then(pl.lit(f"{col} below low"))
     problem = problem.when(pl.col("volume").is_infinite()).then(pl.lit("infinite volume"))
     problem = problem.when(pl.col("volume") < 0).then(pl.lit("negative volume"))
-    problem = problem.when(pl.col("volume").is_nan() | pl.col("volume").is_infinite()).then(
-        pl.lit("NaN or infinite volume")
-    )
     problem = problem.when(pl.col("timeframe").is_in(list(TIMEFRAMES)).not_()).then(
         pl.lit("unknown timeframe")
     )

@@ -109,7 +109,9 @@ CORPUS: list[tuple[str, tuple[str, ...], str]] = [
     ("select md5(repeat('abcdefgh', 200000000))", (F, T), ""),
     ("select string_agg(i::varchar, ',') from range(200000000) t(i)", (F, T), ""),
     ("select list(i) from range(500000000) t(i)", (F, T), ""),
-    ("select count(*) from range(100000000) a, range(100000000) b", (F,), "memory"),
+    # the memory cap stops it in ~0.3 s on a quiet machine, the 1 s timer can win under load;
+    # test_dashboard_sandbox.py pins the memory message with a long timer
+    ("select count(*) from range(100000000) a, range(100000000) b", (F, T), ""),
     ("select repeat('y', 1000000) from range(20000)", (F, T, "ok"), ""),
     ("select * from range(100000000)", ("ok", T), ""),  # ok unless the machine is starved
     # long-running functions

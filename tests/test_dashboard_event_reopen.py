@@ -78,3 +78,33 @@ def test_an_event_in_open_hours_has_no_reopen_row(weekend_db):
     by = {r["horizon"]: r for r in rets.iter_rows(named=True)}
     # 01:30 → the 00:00 bar (122); +1h = 02:30 → the 01:00 bar (123)
     assert by["+1h"]["ret_pct"] == pytest.approx(100 * (123 / 122 - 1))
+
+
+def test_a_horizon_priced_by_the_anchor_bar_is_blank_not_zero(db_path: Path) -> None:
+    # 24/7 hourly bars, news at 14:25: P(t0) is the 13:00 bar (closes 14:00). At +5m and +15m no
+    # bar has closed since t0 (the next closes at 15:00), so they measure nothing: blank, not the
+    # 0 % that re-reading the anchor's own close would give; +1h is priced by the 14:00 bar.
+    hours = [datetime(2026, 5, 20, tzinfo=UTC) + i * HOUR for i in range(7 * 24 + 2)]
+    closes = [100.0 * (1.001 if i % 2 else 0.999) ** (i % 5) for i in range(len(hours))]
+    with store.writer(db_path) as st:
+        st.upsert("instruments", pl.DataFrame({"instrument_id": ["GC"], "calendar": ["24/7"]}))
+        st.upsert(
+            "bars",
+            pl.DataFrame(
+                {
+                    "instrument_id": "GC",
+                    "timeframe": "1h",
+                    "ts": hours,
+                    "close": closes,
+                    "source": "test",
+                },
+                schema_overrides={"ts": pl.Datetime("us", "UTC")},
+            ),  # fmt: skip
+        )
+    t0 = datetime(2026, 5, 26, 14, 25, tzinfo=UTC)
+    got = {r["horizon"]: r for r in _returns(db_path, t0).iter_rows(named=True)}
+    assert got["+5m"]["ret_pct"] is None and got["+15m"]["ret_pct"] is None
+    by_ts = dict(zip(hours, closes, strict=True))
+    p0 = by_ts[datetime(2026, 5, 26, 13, tzinfo=UTC)]
+    p1 = by_ts[datetime(2026, 5, 26, 14, tzinfo=UTC)]  # the bar that closes at 15:00 ≤ 15:25
+    assert got["+1h"]["ret_pct"] == pytest.approx(100 * (p1 / p0 - 1), abs=1e-12)

@@ -261,3 +261,21 @@ def test_event_clock_axis_from_the_url() -> None:
     )
     clock = layout(page("event", event=SEED_EVENT, axis="clock"))
     assert clock["xaxis"]["type"] == "date" and clock["hovermode"] == "x unified"
+
+
+def test_study_falls_back_to_the_majors_when_links_give_nothing(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Events linked to no instrument with bars: the page studies the majors and says so."""
+    from tests.dashboard_fixture_db import build
+
+    db = build(tmp_path / "nolinks.duckdb")
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    con.execute("delete from event_instruments")
+    con.close()
+    monkeypatch.setenv("TICKERWIRE_DB", str(db))
+    at = page("study")
+    assert any("showing BTC, ETH, XAU instead" in i.value for i in at.info)
+    assert at.success[0].value.startswith("Over offsets")

@@ -434,3 +434,18 @@ def test_streamed_chunks_keep_counts_and_row_numbers(tmp_path):
         ("same time as row 3 with other values", "row 4"),
         ("epoch in milliseconds where the column uses seconds", "row 7"),
     ]
+
+
+def test_event_csv_line_with_too_many_fields_is_a_counted_reject(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "time,title\n2025-01-01T00:00:00Z,ok one\n2025-01-01T01:00:00Z,bad,extra\n"
+        "2025-01-01T02:00:00Z,ok two\n"
+    )
+    db = tmp_path / "t.duckdb"
+    result = cli(db, "import", "events", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "read 3 rows: stored 2 events" in result.stdout and "1 rejected" in result.stdout
+    with store.reader(db) as con:
+        [(reason,)] = con.execute("select reason from rejects").fetchall()
+    assert reason.startswith("line 3: ") and "wrong number of fields (3, header has 2)" in reason

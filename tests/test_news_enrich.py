@@ -11,9 +11,10 @@ import pytest
 from pipelines import store
 from pipelines.config import load_config
 from pipelines.enrich import run_enrichment
-from pipelines.enrich.cluster import ClusterSettings, cluster_reports
+from pipelines.enrich.cluster import ClusterSettings, cluster_reports, figures
 from pipelines.enrich.countries import CountryFinder
 from pipelines.enrich.entities import EntityMatcher, combine
+from pipelines.enrich.near_duplicates import find_near_duplicates
 from pipelines.enrich.policy import PolicyTagger
 from pipelines.enrich.quality import bcubed
 from pipelines.enrich.sentiment import SentimentScorer
@@ -62,8 +63,69 @@ def test_clustering_quality_on_labelled_set():
     predicted = cluster_reports(reports, ClusterSettings.from_config(CONFIG))
     p, r, f = bcubed(truth_of(items, lambda i, _: str(i)), predicted)
     print(f"B-cubed on {len(items)} labelled reports: precision {p:.3f} recall {r:.3f} F1 {f:.3f}")
-    assert f >= 0.9
-    assert p >= 0.9 and r >= 0.9
+    # The set holds same-day look-alikes told apart by names and figures: the spot-ETF approval
+    # and the SEC X-account hack of the day before; the 90-day tariff pause and China's 84%
+    # retaliation of the same day.
+    assert f >= 0.95
+    assert p >= 0.95 and r >= 0.95
+
+
+def test_same_day_look_alikes_stay_apart():
+    items = labelled()
+    reports = [
+        (str(i), parse_published(r["published"]).at, r["title"], r["summary"])
+        for i, r in enumerate(items)
+    ]
+    predicted = cluster_reports(reports, ClusterSettings.from_config(CONFIG))
+    story = {str(i): r["story"] for i, r in enumerate(items)}
+    for a, b in (("S16", "S17"), ("S18", "S19")):
+        events_a = {predicted[k] for k, s in story.items() if s == a}
+        events_b = {predicted[k] for k, s in story.items() if s == b}
+        assert not events_a & events_b, (a, b)
+
+
+def test_figures_are_tokens():
+    assert figures("China raises tariffs to 84% after a 90-day pause; $1,200 billion") == [
+        "#84%",
+        "#90-day",
+        "#$1200bn",
+    ]
+
+
+def test_syndicated_copies_on_the_labelled_set():
+    # The set marks reports that copy another outlet's text with a word changed; the detector
+    # must find exactly those (each pointing at a report of its own story) and nothing else —
+    # the same-story rewrites and the distractor about the same company stay originals.
+    items = labelled()
+    reports = [
+        (str(i), parse_published(r["published"]).at, r["title"], r["summary"])
+        for i, r in enumerate(items)
+    ]
+    found = find_near_duplicates(reports)
+    expected = {str(i) for i, r in enumerate(items) if r.get("syndicated")}
+    assert len(expected) >= 2 and set(found) == expected
+    assert all(items[int(c)]["story"] == items[int(o)]["story"] for c, o in found.items())
+
+
+def test_near_duplicate_is_not_counted_again_in_enrichment(db_path):
+    body = (
+        "The fund, the world's largest sovereign investor, said returns were driven by gains in "
+        "technology and bank shares, while bond holdings added a smaller amount this half."
+    )
+    raws = [
+        RawArticle("Wealth fund posts gain", "https://a.example/1", body, "2025-08-14T09:00:00Z", "A"),
+        RawArticle("Wealth fund posts gain", "https://b.example/1", body.replace("said", "stated"),
+                   "2025-08-14T09:30:00Z", "B"),
+    ]  # fmt: skip
+    frame, _ = normalise_articles(raws, NOW)
+    assert frame["text_hash"].n_unique() == 2  # not an exact copy
+    with store.writer(db_path) as st:
+        store.commit_batch(st, "test", "near", {"articles": frame})
+        counts = run_enrichment(st, CONFIG, now=NOW)
+    assert counts["duplicates"] == 1
+    with store.reader(db_path) as con:
+        dup = con.execute("select url from articles where duplicate_of is not null").fetchall()
+    assert dup == [("https://b.example/1",)]
 
 
 def _load(db_path: Path, items: list[dict]) -> dict[str, str]:
@@ -86,8 +148,17 @@ def _load(db_path: Path, items: list[dict]) -> dict[str, str]:
 
 
 def _assignment(db_path: Path) -> dict[str, str]:
+    """Article → event; a syndicated copy (duplicate_of) belongs to its original's event."""
     with store.reader(db_path) as con:
-        return dict(con.execute("select article_id, event_id from event_articles").fetchall())
+        return dict(
+            con.execute(
+                """select coalesce(c.article_id, ea.article_id), ea.event_id
+                   from event_articles ea
+                   left join articles c on c.duplicate_of = ea.article_id
+                   union
+                   select article_id, event_id from event_articles"""
+            ).fetchall()
+        )
 
 
 def test_incremental_enrichment_joins_without_reclustering(db_path):

@@ -234,6 +234,17 @@ def test_the_same_rows_from_another_file_are_present_not_changed(tmp_path):
     assert rows(db, "select count(*) from articles where feed like 'file:%'") == [(2,)]
 
 
+def test_whole_html_page_keeps_the_article_and_drops_the_boilerplate():
+    [raw], _ = read_file(FILES / "opec_page.html")
+    assert raw.title == "OPEC+ agrees to lift output again in August"
+    assert raw.published == "2025-07-05T12:30:00Z" and raw.outlet == "Energy Desk"
+    assert raw.url == "https://energy-desk.example.com/opec-august/"
+    paragraphs = raw.summary.split("\n")
+    assert len(paragraphs) == 4 and paragraphs[0].startswith("Eight members of the OPEC+")
+    for boilerplate in ("cookies", "Subscribe", "Related stories", "Copyright", "window.ads"):
+        assert boilerplate not in raw.summary
+
+
 def test_parquet_rows_are_reports_and_a_bad_parquet_is_one_clear_error(tmp_path: Path):
     import polars as pl
 

@@ -116,7 +116,9 @@ def test_settings_are_validated(tmp_path):
         GdeltSettings.from_config(config(tmp_path, '[gdelt]\ntimespan = "forever"\n'))
     with pytest.raises(ConfigError, match="gdelt.max_records"):
         GdeltSettings.from_config(config(tmp_path, "[gdelt]\nmax_records = 1000\n"))
-    assert GdeltSettings.from_config(config(tmp_path, "")).queries == ()
+    assert (
+        GdeltSettings.from_config(config(tmp_path, "[database]\npath = 'x.duckdb'\n")).queries == ()
+    )
 
 
 def _archive(n: int, start: datetime, step_minutes: int) -> list[dict]:

@@ -280,3 +280,36 @@ def test_feed_declaring_utf8_but_sending_latin1_keeps_its_items(tmp_path):
     frame = batch.frames["articles"]
     assert frame.height == 2
     assert any("Europäische" in (s or "") for s in frame["summary"])
+
+
+_CHINA_DESK = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Desk</title>
+<item><title>Export rules tightened</title><link>https://desk.example.cn/1</link>
+<pubDate>2025-05-26 14:25 CST</pubDate></item>
+<item><title>Chip makers respond</title><link>https://desk.example.cn/2</link>
+<pubDate>03/05/2025 09:10 CST</pubDate></item>
+</channel></rss>"""
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("feed", "expected"),
+    [
+        # the feed's zone says what CST means (China, UTC+8) and its order reads 03/05 as 3 May
+        (
+            {"tz": "Asia/Shanghai", "dayfirst": True},
+            [
+                (datetime(2025, 5, 3, 1, 10, tzinfo=UTC), "minute"),
+                (datetime(2025, 5, 26, 6, 25, tzinfo=UTC), "minute"),
+            ],
+        ),
+        # no zone, no order: CST is kept as printed and labelled; 03/05 cannot be read, so
+        # the item takes the fetch time with precision 'unknown' (as any undated feed item)
+        ({}, [(datetime(2025, 5, 26, 14, 25, tzinfo=UTC), "unknown-zone"), (NOW, "unknown")]),
+    ],
+)
+def test_feed_zone_and_day_order_decide_printed_dates(tmp_path, feed, expected):
+    responses.get(BASE + "cn.xml", body=_CHINA_DESK, content_type="application/rss+xml")
+    config = make_config(tmp_path, [{"url": BASE + "cn.xml", **feed}])
+    [batch] = list(source().run(config, {}, {"news"}))
+    frame = batch.frames["articles"].sort("published_at")
+    assert list(zip(frame["published_at"], frame["published_precision"], strict=True)) == expected

@@ -322,7 +322,7 @@ def test_config_section_is_validated(tmp_path: Path):
 def test_live_gold_daily(tmp_path: Path):
     """Live smoke test: a week of GC=F daily bars."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text("")
+    cfg.write_text("[database]\npath = 'x.duckdb'\n")  # no [yahoo]: its defaults
     src = YahooSource()
     now = datetime.now(UTC)
     frame, tz = src.fetch(

@@ -24,26 +24,17 @@ AXES = ("minutes", "clock")  # x axis of the price paths: minutes from t0 or UTC
 
 
 def default_instruments(ev: dict, t0: datetime, available: list[str], n: int = 6) -> list[str]:
-    """The instruments a page opens with: linked ones with bars around t0, most confident link
-    first, ties in watchlist order; else the usual majors. Six lines stay readable."""
-    cov = data.coverage()
-    t0_ms = int(t0.timestamp() * 1000)
-    covering = set(
-        cov.filter(
-            (pl.col("first_ts").dt.epoch("ms") <= t0_ms)
-            & (pl.col("last_ts").dt.epoch("ms") >= t0_ms)
-        )["instrument_id"]
-        .unique()
-        .to_list()
-    )
+    """The instruments a page opens with: linked ones with bars within a day of t0, most
+    confident link first, ties in watchlist order; else the usual majors. Six lines stay readable."""
+    near = set(data.instruments_near(t0))  # only series with bars around the event can show it
     confidence = dict(zip(ev["instruments"], ev.get("confidences") or [], strict=False))
     position = {inst: k for k, inst in enumerate(available)}  # watchlist order first
     linked = sorted(
-        (i for i in ev["instruments"] if i in covering and i in position),
+        (i for i in ev["instruments"] if i in near and i in position),
         key=lambda i: (-(confidence.get(i) or 0.0), position[i]),
     )
-    majors = [i for i in ("BTC", "ETH", "XAU", "WTI") if i in covering]
-    return (linked or majors or [i for i in available if i in covering] or available)[:n]
+    majors = [i for i in ("BTC", "ETH", "XAU", "WTI", "NAS100") if i in near]
+    return (linked or majors or [i for i in available if i in near] or available)[:n]
 
 
 def window_after(after_s: int) -> str:

@@ -16,6 +16,8 @@ WINDOWS = {
     "-2,10": ((-2, 10), (-120, -3)),
 }
 MODELS = ("constant", "market-adjusted", "market")
+# Studied when the events' own links give nothing to study (in this order, those with bars).
+FALLBACK = ("BTC", "ETH", "XAU", "WTI", "NAS100")
 
 
 def body() -> None:
@@ -74,16 +76,32 @@ def body() -> None:
         + "."
     )
     window, estimation = WINDOWS[window_name]
-    try:
-        result = data.study(
+
+    def run(chosen: tuple[str, ...] | None) -> StudyResult:
+        return data.study(
             event_ids=tuple(found["event_id"].to_list()),
-            instruments=tuple(instruments) or None,
+            instruments=chosen,
             model=model,
             window=window,
             estimation=estimation,
             car_windows=(window, (0, window[1])),
             placebo=int(placebo),
         )
+
+    try:
+        try:
+            result = run(tuple(instruments) or None)
+        except data.TickerwireError as exc:
+            fallback = [i for i in FALLBACK if i in available]
+            if instruments or not fallback:
+                raise
+            # Events that link no instrument with bars (a post, a stock not in the file) would
+            # leave the page empty: study the majors instead and say so.
+            result = run(tuple(fallback))
+            st.info(
+                f"These events' linked instruments give no study ({data.user_message(exc)}); "
+                f"showing {', '.join(fallback)} instead — pick instruments above to change it."
+            )
     except data.FeatureMissing:
         raise
     except Exception as exc:  # the engine is another team's code: show its failure, keep serving

@@ -36,19 +36,13 @@ def calendars_cmd(
 ) -> None:
     """Trading calendars: which days each one's sessions (holidays, early closes) cover."""
     from pipelines import calendars, store
-    from pipelines.gate import writer_gate
-    from pipelines.refresh import RefreshLock
 
     app = state(ctx)
     span = _years(years)
     if span is not None and not refresh:
         raise typer.BadParameter("--years goes with --refresh")
     if refresh:
-        with (
-            RefreshLock(app.db_path, "calendars"),
-            writer_gate(app.db_path),
-            store.writer(app.db_path) as st,
-        ):
+        with store.writing(app.db_path, "calendars") as st:
             st.con.execute("begin transaction")
             try:
                 calendars.write_sessions(st.con, span)

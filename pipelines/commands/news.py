@@ -185,8 +185,9 @@ def events_add(
         },
         schema=EVENT_INSTRUMENT_SCHEMA,
     )
+    watchlist = set(app.config.watchlist)  # a bad config is refused before the file is touched
     with store_mod.writing(app.db_path, "events add") as st:
-        _check_instruments(st, ids, set(app.config.watchlist))
+        _check_instruments(st, ids, watchlist)
         results = store_mod.commit_batch(
             st, "manual", event_id, {"events": event, "event_instruments": links}
         )

@@ -22,6 +22,7 @@ from pipelines.enrich.cluster import (
 )
 from pipelines.enrich.countries import CountryFinder
 from pipelines.enrich.entities import EntityMatcher, combine
+from pipelines.enrich.near_duplicates import NearDuplicateSettings, find_near_duplicates
 from pipelines.enrich.policy import PolicyTagger
 from pipelines.enrich.sentiment import SentimentScorer
 from pipelines.schemas import EVENT_ARTICLE_SCHEMA, EVENT_INSTRUMENT_SCHEMA, UTC_TS
@@ -164,7 +165,24 @@ def _find_duplicates(store: Store, pending: pl.DataFrame) -> dict[str, str]:
             out[article] = original[digest]
         else:
             original[digest] = article  # pending is in time order: the first copy is the original
+    out.update(_near_duplicates(store, pending.filter(~pl.col("article_id").is_in(list(out)))))
     return out
+
+
+def _near_duplicates(store: Store, pending: pl.DataFrame) -> dict[str, str]:
+    """Pending article → the original it copies with a few words changed (MinHash/LSH)."""
+    if pending.height == 0:
+        return {}
+    settings = NearDuplicateSettings()
+    lo = pending["published_at"].min() - settings.horizon
+    hi = pending["published_at"].max() + settings.horizon
+    earlier = query_frame(
+        store.con, load_sql("news_near_duplicate_candidates"), {"lo": lo, "hi": hi}
+    )
+    columns = ["article_id", "published_at", "title", "summary"]
+    return find_near_duplicates(
+        pending.select(columns).iter_rows(), earlier.select(columns).iter_rows(), settings
+    )
 
 
 def _article_updates(

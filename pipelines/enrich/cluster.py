@@ -90,22 +90,47 @@ def _names(text: str) -> set[str]:
     return found
 
 
+# Figures with their unit ("84%", "90-day", "4.25%", "$47,000", "11 funds" is left out): the
+# numbers a story is about tell same-day stories apart ("84%" retaliation, "90-day" pause).
+_FIGURE = re.compile(
+    r"(?<![\w.])(\$?\d+(?:[.,]\d+)*)(\s?%|-(?:day|week|month|year)s?\b|\s?(?:bn|billion|million|trillion)\b)"
+)
+FIGURE_WEIGHT = 1.0
+
+
+def figures(text: str | None) -> list[str]:
+    """Figure tokens of a text ("84%" → "#84%", "90-day" → "#90-day"), unit spelled one way."""
+    if not text:
+        return []
+    out = []
+    for number, unit in _FIGURE.findall(text):
+        unit = unit.strip().lower().rstrip("s")
+        unit = {"billion": "bn", "million": "m", "trillion": "tn"}.get(unit, unit)
+        out.append(f"#{number.replace(',', '')}{unit}")
+    return out
+
+
 def term_counts(title: str | None, summary: str | None, settings: ClusterSettings) -> Counter:
     """Weighted term counts of a report: title words count more, then the start of the text.
 
-    Names (words capitalised mid-sentence in the text) count double: which people, firms and
-    places a report is about tells stories apart better than the common words around them.
+    Names (words capitalised mid-sentence in the text) count double and figures with a unit
+    ("84%", "90-day") count 1.5×: which people, firms, places and numbers a report is about
+    tells stories apart better than the common words around them.
     """
     counts: Counter = Counter()
     title, summary = strip_urls(title), strip_urls(summary)
     for tok in tokens(title):
         counts[tok] += settings.title_weight
+    for tok in figures(title):
+        counts[tok] += settings.title_weight * FIGURE_WEIGHT
     if summary and settings.summary_words:
         head = " ".join(summary.split()[: settings.summary_words + 10])
         body = tokens(head)[: settings.summary_words]
         names = _names(head)
         for tok in body:
             counts[tok] += 2.0 if tok in names else 1.0
+        for tok in figures(head):
+            counts[tok] += FIGURE_WEIGHT
     return counts
 
 

@@ -220,12 +220,17 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     )
 
 
-def cut_bars(shared: Path, cut: BarCut) -> pl.DataFrame:
-    """One series read with the import reader and cut to its span (ts, OHLCV)."""
+def cut_bars(shared: Path, cut: BarCut) -> tuple[pl.DataFrame, dict[str, int]]:
+    """One series read with the import reader and cut to its span (ts, OHLCV), and the rows of
+    the whole source file the reader refused, counted by reason (e.g. Yahoo's early-close bars
+    that open at :30, off the hourly grid): what the reader refuses never enters the sample."""
     parsed = read_bar_file(shared / "data" / cut.origin, cut.instrument, cut.timeframe, tz=cut.tz)
-    if parsed.rejects:
-        reasons = "; ".join(sorted({r.reason.split(": ")[0] for r in parsed.rejects}))
-        print(f"  {cut.origin}: {len(parsed.rejects)} rows refused by the reader ({reasons})")
+    refused: dict[str, int] = {}
+    for r in parsed.rejects:
+        reason = r.reason.split(": ")[0]
+        refused[reason] = refused.get(reason, 0) + 1
+    if refused:
+        print(f"  {cut.origin}: {len(parsed.rejects)} rows refused by the reader ({refused})")
     lo, hi = cut.span
     cols = [c for c in ("ts", "open", "high", "low", "close", "volume") if c in parsed.bars.columns]
     frame = (
@@ -235,7 +240,7 @@ def cut_bars(shared: Path, cut: BarCut) -> pl.DataFrame:
         .sort("ts")
     )
     # A close-only source (EIA's Date,Price) stays close-only: no columns of nulls.
-    return frame.select(c for c in frame.columns if frame[c].null_count() < frame.height)
+    return frame.select(c for c in frame.columns if frame[c].null_count() < frame.height), refused
 
 
 def truth_social(shared: Path) -> pl.DataFrame:
@@ -305,12 +310,13 @@ def build(shared: Path, out: Path = SAMPLE_DIR) -> dict:
         )  # fmt: skip
 
     for cut in BAR_CUTS:
-        frame = cut_bars(shared, cut)
+        frame, refused = cut_bars(shared, cut)
         rel = f"bars/{cut.instrument}_{cut.timeframe}.parquet"
         write_parquet(compact(frame), data / rel)
         add(rel, "bars", frame.height, cut.source, cut.origin, LICENCES[cut.collection],
             instrument=cut.instrument, timeframe=cut.timeframe,
-            first=frame["ts"].min().isoformat(), last=frame["ts"].max().isoformat())  # fmt: skip
+            first=frame["ts"].min().isoformat(), last=frame["ts"].max().isoformat(),
+            refused_in_source=refused)  # fmt: skip
         instruments[cut.instrument] = {
             "display_name": cut.name, "asset_class": cut.asset_class, "source": cut.source,
             "venue": cut.venue, "market_symbol": cut.market_symbol,
@@ -371,6 +377,10 @@ def provenance(result: dict) -> str:
     for e in result["files"]:
         if e["kind"] == "bars":
             what = f"{e['instrument']} {e['timeframe']} bars, {e['first'][:16]} → {e['last'][:16]} UTC (bar open)"
+            if e.get("refused_in_source"):
+                what += "; rows of the source file the importer refuses, left out: " + ", ".join(
+                    f"{n} {reason}" for reason, n in sorted(e["refused_in_source"].items())
+                )
         else:
             what = {"articles": "reports", "events": "dated events", "strip": "strip quotes"}[
                 e["kind"]

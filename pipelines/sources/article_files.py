@@ -13,7 +13,10 @@ import json
 import re
 from pathlib import Path
 
+import lxml.etree
+import lxml.html
 import polars as pl
+import trafilatura
 
 from pipelines.errors import DataError
 from pipelines.news import RawArticle, strip_html
@@ -118,33 +121,32 @@ def from_text(text: str, meta: dict | None = None) -> RawArticle:
     )
 
 
-_META = re.compile(r"<meta\s+[^>]*>", re.I)
-_ATTR = re.compile(r'([\w:-]+)\s*=\s*("[^"]*"|\'[^\']*\'|[^\s>]+)')
+WHOLE_PAGE_WORDS = 120
 
 
 def from_html(text: str) -> RawArticle:
-    """An HTML page: title from og:title/<h1>/<title>, time from article:published_time or <time>."""
+    """An HTML page read by lxml: title from og:title/<h1>/<title>, time from
+    article:published_time or <time>, the article text by trafilatura (boilerplate, menus and
+    share links left out), else the text of <article>/<main>/<body>."""
+    try:
+        doc = lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError):
+        return RawArticle(title=None, summary=strip_html(text) or None)
     meta: dict[str, str] = {}
-    for tag in _META.findall(text):
-        attrs = {k.lower(): v.strip("\"'") for k, v in _ATTR.findall(tag)}
-        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
-        if key and "content" in attrs:
-            meta.setdefault(key, attrs["content"])
-    canonical = re.search(r'<link\s+[^>]*rel=["\']canonical["\'][^>]*>', text, re.I)
-    url = None
-    if canonical:
-        href = re.search(r'href=["\']([^"\']+)', canonical.group(0))
-        url = href.group(1) if href else None
-    h1 = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.I | re.S)
-    head_title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-    time_tag = re.search(r'<time[^>]*datetime=["\']([^"\']+)', text, re.I)
+    for tag in doc.iter("meta"):
+        key = (tag.get("property") or tag.get("name") or tag.get("itemprop") or "").lower()
+        if key and tag.get("content") is not None:
+            meta.setdefault(key, tag.get("content").strip())
+    canonical = doc.xpath('//link[translate(@rel, "CANONICAL", "canonical")="canonical"]/@href')
+    h1 = doc.find(".//h1")
+    head_title = doc.find(".//title")
+    time_tag = doc.xpath("//time/@datetime")
     title = (
         meta.get("og:title")
-        or (strip_html(h1.group(1)) if h1 else None)
-        or (strip_html(head_title.group(1)) if head_title else None)
+        or (_clean(h1.text_content()) if h1 is not None else None)
+        or (_clean(head_title.text_content()) if head_title is not None else None)
     )
-    body_match = re.search(r"<(article|main|body)[^>]*>(.*)</\1>", text, re.I | re.S)
-    body = strip_html(body_match.group(2) if body_match else text)
+    body = _article_text(text, doc)
     if title and body.startswith(title):
         body = body[len(title) :].lstrip()
     published = (
@@ -152,16 +154,37 @@ def from_html(text: str) -> RawArticle:
         or meta.get("datepublished")
         or meta.get("date")
         or meta.get("dc.date")
-        or (time_tag.group(1) if time_tag else None)
+        or (time_tag[0] if time_tag else None)
     )
     return RawArticle(
         title=title,
-        url=url or meta.get("og:url"),
+        url=(canonical[0].strip() if canonical else None) or meta.get("og:url"),
         summary=meta.get("og:description") or meta.get("description") or body,
         published=published,
         outlet=meta.get("og:site_name"),
-        language=(re.search(r'<html[^>]*lang=["\']([\w-]+)', text, re.I) or [None, None])[1],
+        language=doc.get("lang"),
     )
+
+
+def _clean(text: str | None) -> str | None:
+    return " ".join((text or "").split()) or None
+
+
+def _article_text(page: str, doc: lxml.html.HtmlElement) -> str:
+    """The page's article text: trafilatura's extraction, else the main element's text."""
+    # trafilatura is made for whole pages; on a fragment-sized page its fallbacks glue a
+    # heading to the first line, so short pages take the main element's text instead.
+    if len(doc.text_content().split()) >= WHOLE_PAGE_WORDS:
+        extracted = trafilatura.extract(
+            page, include_comments=False, include_tables=False, include_links=False
+        )
+        if extracted:
+            return extracted.strip()
+    for name in ("article", "main", "body"):
+        element = doc.find(f".//{name}")
+        if element is not None:
+            return strip_html(lxml.html.tostring(element, encoding="unicode"))
+    return strip_html(page)
 
 
 def parse_front_matter(text: str) -> tuple[dict, str]:

@@ -167,10 +167,12 @@ def _iter_csv(
         gc.collect()
 
 
-def read_table(path: Path) -> pl.DataFrame:
-    """Read a whole CSV (all columns as text), Parquet or Arrow IPC file into one frame."""
-    bad: list[Reject] = []
-    chunks = list(iter_table(path, bad_lines=bad))
+def read_table(path: Path, bad_lines: list[Reject] | None = None) -> pl.DataFrame:
+    """Read a whole CSV (all columns as text), Parquet or Arrow IPC file into one frame.
+
+    CSV lines with the wrong number of fields go to `bad_lines` (pass a list to keep them).
+    """
+    chunks = list(iter_table(path, bad_lines=bad_lines))
     if not chunks:
         raise DataError(f"{path} has no rows")
     return pl.concat(chunks, how="vertical_relaxed")
@@ -252,6 +254,9 @@ def iter_bar_file(
                 path, table, used, instrument_id, timeframe, tz, source, step_us, state, dayfirst
             )
             chunk.rejects[:0] = bad_lines
+            chunk.n_read += len(
+                bad_lines
+            )  # a ragged line was read too: read = stored + … + rejected
             bad_lines.clear()
             chunk.notes = [_zone_note(state, tz)]  # so far: the last chunk covers the file
             any_rows = True
@@ -260,7 +265,11 @@ def iter_bar_file(
         raise DataError(f"{path} has no rows")
     if bad_lines:  # ragged lines after the last full chunk
         yield BarFile(
-            pl.DataFrame(schema=BAR_SCHEMA), list(bad_lines), 0, used or {}, [_zone_note(state, tz)]
+            pl.DataFrame(schema=BAR_SCHEMA),
+            list(bad_lines),
+            len(bad_lines),
+            used or {},
+            [_zone_note(state, tz)],
         )
 
 

@@ -58,7 +58,12 @@ class EventFile:
 def read_events_table(path: Path) -> pl.DataFrame:
     """CSV/TSV via read_table; JSONL (one object a line) read leniently, bad lines become a column."""
     if path.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
-        return read_table(path)
+        bad: list[Reject] = []
+        table = read_table(path, bad_lines=bad)
+        if bad:  # lines with the wrong number of fields are refused rows, not lost ones
+            lines = pl.DataFrame({"_bad_line": [f"{r.raw[:200]} ({r.reason})" for r in bad]})
+            table = pl.concat([table, lines], how="diagonal_relaxed")
+        return table
     if not path.exists():
         raise DataError(f"file not found: {path}")
     rows: list[dict] = []

@@ -16,7 +16,9 @@ from pipelines.sources import Batch, State
 from pipelines.sources.http import FetchResult, HttpClient
 from pipelines.store import Reject
 
-FEED_KEYS = ("url", "outlet", "tz", "tags", "enabled", "name", "timeout_seconds", "language")
+FEED_KEYS = (
+    "url", "outlet", "tz", "tags", "enabled", "name", "timeout_seconds", "language", "dayfirst",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Feed:
     enabled: bool = True
     timeout: float = 20.0
     language: str | None = None
+    dayfirst: bool | None = None  # the order of numeric dates this feed prints, when stated
 
 
 def feeds_from_config(config: Config) -> list[Feed]:
@@ -65,6 +68,7 @@ def feeds_from_config(config: Config) -> list[Feed]:
                 enabled=sec.get("enabled", bool, True),
                 timeout=timeout,
                 language=sec.get("language", str, None),
+                dayfirst=sec.get("dayfirst", bool, None),
             )
         )
     return feeds
@@ -133,6 +137,7 @@ def parse_feed(
                 feed=feed.url,
                 base_url=base if base.startswith("http") else feed.url,
                 declared_tz=feed.tz,
+                dayfirst=feed.dayfirst,
                 fallback_at=fetched_at,
                 tags=feed.tags,
             )

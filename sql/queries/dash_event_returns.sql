@@ -69,7 +69,10 @@ priced as (
 ),
 anchored as (
     select p.instrument_id, p.horizon, p.secs, p.close, p.close_at, p.at_reopen,
-           a.close as p0, coalesce(p.fresh and a.fresh, false) as usable
+           a.close as p0,
+           -- a horizon priced by the anchor's own bar (shorter than the bar, or no bar closed
+           -- since t0) measures nothing: blank, not a 0 % return
+           coalesce(p.fresh and a.fresh and p.close_at > a.close_at, false) as usable
     from priced p
     join priced a on a.instrument_id = p.instrument_id and a.horizon = 'anchor'
     where p.horizon <> 'anchor'
