@@ -272,6 +272,21 @@ def event_page(**params: str):
     return at.run()
 
 
+def test_overview_points_to_the_featured_story(on_sample):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(
+        str(REPO_ROOT / "dashboard" / "views" / "overview.py"), default_timeout=60
+    )
+    at.run()
+    assert not at.exception
+    with store.reader(on_sample) as c:
+        featured = c.execute("select value from meta where key = 'featured_event'").fetchall()[0][0]
+    start = [m.value for m in at.info if m.value.startswith("**Start here:**")]
+    assert len(start) == 1 and "China reportedly requires approval" in start[0]
+    assert f"(event?event={featured})" in start[0]
+
+
 def test_event_page_opens_on_the_seed_story_with_instruments_that_have_bars(on_sample):
     at = event_page()
     assert not at.exception

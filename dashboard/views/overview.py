@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, ui
+from dashboard.text import md
 
 
 def strip_section() -> None:
@@ -26,6 +27,24 @@ def strip_section() -> None:
     priced = strip.filter(pl.col("price").is_not_null())
     as_of = priced["priced_at"].max() if priced.height else None
     st.markdown(charts.strip_html(strip, as_of), unsafe_allow_html=True)
+
+
+def featured_section() -> None:
+    """The file's featured story (the seed story in the bundled sample), with a link to its page.
+
+    The newest rows of a recorded sample are its last tariff changes and EIA closes, which say
+    little; the story the sample was cut around is where a first look should start."""
+    featured = data.meta().get("featured_event")
+    ev = data.event(featured) if featured else None
+    if ev is None:
+        return
+    st.info(
+        f"**Start here:** {md(ev['title'])} ({ui.fmt_ts(ev['event_at'])}). "
+        f"[Open its event page](event?event={featured}) to see what crypto, gold, oil and the "
+        "Nasdaq-100 did next; the 2025 posts (the 2025-04-09 tariff pause among them) are a "
+        "search away on the Event page.",
+        icon=":material/star:",
+    )
 
 
 def latest_events_section() -> None:
@@ -104,6 +123,7 @@ def price_section() -> None:
 def body() -> None:
     """The Overview page."""
     strip_section()
+    featured_section()
     latest_events_section()
     sparkline_section()
     price_section()
