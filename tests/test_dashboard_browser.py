@@ -203,6 +203,12 @@ def test_every_page_reads_cleanly_in_both_themes(server: str, browser: object, t
             assert not NONE_WORD.search(main), (path, NONE_WORD.findall(main))
             assert "+00:00" not in main, path
             if path == "":  # the sparklines survive the page's HTML sanitiser as images
+                # they render after the page's first elements: wait for them (a loaded machine
+                # checked before they arrived), then count them
+                page.wait_for_selector(".tw-spark img", timeout=60_000)
+                page.wait_for_function(
+                    "() => document.querySelectorAll('.tw-spark img').length >= 3", timeout=30_000
+                )
                 assert page.locator(".tw-spark img").count() == 3
             if path in VERDICTS:
                 verdict = page.inner_text(
