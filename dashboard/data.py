@@ -22,6 +22,7 @@ import streamlit as st
 from pipelines import store
 from pipelines.analytics import reaction
 from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
+from pipelines.analytics.reaction import tf_seconds
 from pipelines.errors import ConfigError, TickerwireError
 from pipelines.schemas import TIMEFRAMES
 
@@ -153,11 +154,6 @@ def coverage(db: str) -> pl.DataFrame:
 def instruments(db: str) -> pl.DataFrame:
     """Every instrument in the database with its display fields."""
     return query(db, "dash_instruments")
-
-
-def tf_seconds(timeframe: str) -> int:
-    """Length of a timeframe in seconds."""
-    return int(TIMEFRAMES[timeframe].total_seconds())
 
 
 def finest_timeframes() -> dict[str, str]:
@@ -824,28 +820,11 @@ def user_message(exc: Exception) -> str:
 def alert_rules() -> pl.DataFrame:
     """The configured [[alerts]] rules: name, kind, condition, cooldown, target variable and
     whether it is set (the URLs themselves are secrets and never shown)."""
-    from pipelines.alerts import duration_text, rules_from_config
+    from pipelines.alerts import rules_frame, rules_from_config
     from pipelines.config import load_config
 
-    rules = rules_from_config(load_config())
-    return pl.DataFrame(
-        {
-            "rule": [r.name for r in rules],
-            "kind": [r.kind for r in rules],
-            "condition": [r.describe() for r in rules],
-            "cooldown": [duration_text(r.cooldown) for r in rules],
-            "targets_env": [r.targets_env for r in rules],
-            "targets_set": [bool(r.target_urls()) for r in rules],
-        },
-        schema={
-            "rule": pl.Utf8,
-            "kind": pl.Utf8,
-            "condition": pl.Utf8,
-            "cooldown": pl.Utf8,
-            "targets_env": pl.Utf8,
-            "targets_set": pl.Boolean,
-        },
-    )
+    frame = rules_frame(rules_from_config(load_config()))
+    return frame.with_columns((pl.col("targets") > 0).alias("targets_set")).drop("targets")
 
 
 @cached

@@ -518,6 +518,29 @@ def dashboard_url() -> str:
     return os.environ.get(DASHBOARD_URL_ENV, DEFAULT_DASHBOARD_URL).rstrip("/")
 
 
+def rules_frame(rules: list) -> pl.DataFrame:
+    """One row per rule: name, kind, condition, cooldown, target variable and how many target
+    URLs it has now (the URLs themselves are secrets and never shown)."""
+    return pl.DataFrame(
+        {
+            "rule": [r.name for r in rules],
+            "kind": [r.kind for r in rules],
+            "condition": [r.describe() for r in rules],
+            "cooldown": [duration_text(r.cooldown) for r in rules],
+            "targets_env": [r.targets_env for r in rules],
+            "targets": [len(r.target_urls()) for r in rules],
+        },
+        schema={
+            "rule": pl.Utf8,
+            "kind": pl.Utf8,
+            "condition": pl.Utf8,
+            "cooldown": pl.Utf8,
+            "targets_env": pl.Utf8,
+            "targets": pl.Int64,
+        },
+    )
+
+
 def duration_text(delta: timedelta) -> str:
     """A duration as the config writes it: 90s, 20m, 2h, 1d."""
     s = int(delta.total_seconds())

@@ -18,32 +18,13 @@ def list_rules(
     fmt: str = typer.Option("table", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
 ) -> None:
     """The configured rules, their condition and whether their target variable is set."""
-    import polars as pl
-
-    from pipelines.alerts import duration_text, rules_from_config
+    from pipelines.alerts import rules_frame, rules_from_config
 
     rules = rules_from_config(state(ctx).config)
     if not rules and fmt == "table":
         typer.echo("no alert rules: add [[alerts]] tables to tickerwire.toml (see README)")
         return
-    frame = pl.DataFrame(
-        {
-            "rule": [r.name for r in rules],
-            "kind": [r.kind for r in rules],
-            "condition": [r.describe() for r in rules],
-            "cooldown": [duration_text(r.cooldown) for r in rules],
-            "targets_env": [r.targets_env for r in rules],
-            "targets": [len(r.target_urls()) for r in rules],
-        },
-        schema={
-            "rule": pl.Utf8,
-            "kind": pl.Utf8,
-            "condition": pl.Utf8,
-            "cooldown": pl.Utf8,
-            "targets_env": pl.Utf8,
-            "targets": pl.Int64,
-        },
-    )
+    frame = rules_frame(rules)
     emit_frame(fit_width(frame, "condition", 120) if fmt == "table" else frame, fmt)
 
 
