@@ -30,6 +30,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipelines.errors import first_line
+
 ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_ROW_CAP = 10_000
@@ -101,7 +103,7 @@ def check_statement(sql: str) -> str | None:
     try:
         statements = duckdb.extract_statements(text)
     except duckdb.Error as exc:
-        return f"the query does not parse: {_first_line(exc)}"
+        return f"the query does not parse: {first_line(exc)}"
     if len(statements) != 1:
         return f"one statement at a time, please (got {len(statements)})"
     kind = statements[0].type.name
@@ -239,7 +241,7 @@ def _worker(out: Connection, db_path: str, sql: str, row_cap: int, timeout_s: fl
     try:
         con = sandbox_connection(db_path)
     except duckdb.Error as exc:
-        out.send(("failed", f"cannot open the database: {_first_line(exc)}"))
+        out.send(("failed", f"cannot open the database: {first_line(exc)}"))
         return
     out.send(("started",))  # the statement timeout counts from here, not from the fork
     timer = threading.Timer(timeout_s, con.interrupt)
@@ -254,7 +256,7 @@ def _worker(out: Connection, db_path: str, sql: str, row_cap: int, timeout_s: fl
     except duckdb.InterruptException:
         out.send(("timeout", ""))
     except duckdb.Error as exc:
-        message = _first_line(exc)
+        message = first_line(exc)
         if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in message.lower():
             out.send(("memory", message))
         else:
@@ -410,8 +412,3 @@ def _clean(message: str, db_path: str) -> str:
             message = message.replace(text, placeholder)
     message = _PID.sub("", message)
     return _QUOTED_PATH.sub(r"\1<path>\1", message)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

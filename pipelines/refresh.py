@@ -30,7 +30,7 @@ import polars as pl
 
 from pipelines import store
 from pipelines.config import Config
-from pipelines.errors import TickerwireError, first_line
+from pipelines.errors import TickerwireError, first_line, named_first_line
 from pipelines.sources import KINDS, SOURCES, Batch, Source, get_source
 
 # Exit codes of `tickerwire refresh` (and what cron / systemd see).
@@ -270,9 +270,7 @@ def _run_source(
                 session.interrupted = True
                 break
     except Exception as exc:  # a source should not raise; if it does the other sources go on
-        session.errors.append(
-            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        )
+        session.errors.append(named_first_line(exc))
     details: dict[str, Any] = {"kinds": sorted(set(source.kinds) & kinds)}  # freshness reads it
     stats = getattr(source, "stats", None)
     if isinstance(stats, dict) and stats:
@@ -401,7 +399,7 @@ class _Session:
                 rejects=batch.rejects,
             )
         except (TickerwireError, duckdb.Error) as exc:
-            run.errors.append(f"{batch.key}: not stored: {str(exc).splitlines()[0]}")
+            run.errors.append(f"{batch.key}: not stored: {first_line(exc)}")
             self.say(f"failed {batch.source} {batch.key}: {exc}")
             return
         for result in results.values():
@@ -454,7 +452,7 @@ def _enrich(
             elif isinstance(result, int):
                 run.stored = result
         except Exception as exc:  # enrichment failing must not undo the ingested news
-            run.errors.append(f"{type(exc).__name__}: {exc}")
+            run.errors.append(named_first_line(exc))
             with contextlib.suppress(duckdb.Error):
                 st.con.execute("rollback")  # in case it failed inside its own transaction
         outcome.status = st.finish_run(run, None if run.errors else "ok")

@@ -138,9 +138,7 @@ def open_connection(
             return con
         except duckdb.Error as exc:  # IOException on lock conflicts
             if not is_lock_conflict(exc):
-                raise StoreError(
-                    f"cannot open database {path}: {str(exc).splitlines()[0]}"
-                ) from exc
+                raise StoreError(f"cannot open database {path}: {first_line(exc)}") from exc
             last = exc
             if attempt < retries:
                 delay = min(max_delay, base_delay * 2**attempt)
@@ -335,9 +333,7 @@ class Store:
                 con.execute("commit")
             except duckdb.Error as exc:
                 _rollback(con)
-                raise StoreError(
-                    f"migration {path.name} failed: {str(exc).splitlines()[0]}"
-                ) from exc
+                raise StoreError(f"migration {path.name} failed: {first_line(exc)}") from exc
             applied.append(path.name)
         self._refresh_views(force=bool(applied))
         self._keys.clear()

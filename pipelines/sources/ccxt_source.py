@@ -19,7 +19,7 @@ import ccxt
 import polars as pl
 
 from pipelines.config import Config, Instrument
-from pipelines.errors import NetworkUnavailable, SourceError
+from pipelines.errors import NetworkUnavailable, SourceError, first_line
 from pipelines.schemas import BAR_SCHEMA, QUOTE_SCHEMA, timeframe_delta, validate_bars
 from pipelines.sources import Batch, State
 from pipelines.sources.retry import Backoff, call_with_retry, describe, is_offline
@@ -260,7 +260,7 @@ class CcxtSource:
             try:
                 frame = self.fetch_bars(venue, symbol, timeframe, since, None)
             except ccxt.BadSymbol as exc:
-                problems.append(f"{venue}: {symbol} refused ({_one_line(exc)})")
+                problems.append(f"{venue}: {symbol} refused ({first_line(exc, 300)})")
                 continue  # listed in the markets but refused: try the next venue
             except (ccxt.BaseError, SourceError) as exc:
                 return Batch(
@@ -506,8 +506,3 @@ def _cursor(state: State, inst: Instrument, timeframe: str) -> datetime | None:
 
 def _ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]

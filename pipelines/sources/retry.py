@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from pipelines.errors import first_line
+
 T = TypeVar("T")
 
 
@@ -61,11 +63,6 @@ def is_offline(exc: BaseException) -> bool:
 
 def describe(exc: BaseException, limit: int = 240) -> str:
     """One line naming the error and, when it wraps another, the underlying reason."""
-
-    def first_line(e: BaseException) -> str:
-        lines = str(e).strip().splitlines()
-        return lines[0] if lines else type(e).__name__
-
     text = f"{type(exc).__name__}: {first_line(exc)}"
     cause = root_cause(exc)
     if cause is not exc:

@@ -18,7 +18,7 @@ import polars as pl
 import requests
 
 from pipelines.config import Config, Instrument, Section
-from pipelines.errors import NetworkUnavailable, SourceError
+from pipelines.errors import NetworkUnavailable, SourceError, first_line
 from pipelines.schemas import BAR_SCHEMA, QUOTE_SCHEMA, timeframe_delta, validate_bars
 from pipelines.sources import Batch, State
 from pipelines.sources.ccxt_source import instrument_row
@@ -364,7 +364,7 @@ class YahooSource:
                 f"Yahoo rate-limited {symbol} (HTTP 429) {settings.retries} times in a row; try later"
             ) from exc
         except YFException as exc:
-            raise SourceError(f"Yahoo: {symbol} {timeframe}: {_one_line(exc)}") from exc
+            raise SourceError(f"Yahoo: {symbol} {timeframe}: {first_line(exc, 300)}") from exc
         except Exception as exc:
             if is_offline(exc):
                 raise NetworkUnavailable(NO_NETWORK) from exc
@@ -373,7 +373,7 @@ class YahooSource:
             # yfinance choked on an odd answer: fail this unit, not the run
             raise SourceError(
                 f"Yahoo's answer for {symbol} {timeframe} could not be read: "
-                f"{type(exc).__name__}: {_one_line(exc)}"
+                f"{type(exc).__name__}: {first_line(exc, 300)}"
             ) from exc
 
 
@@ -467,8 +467,3 @@ def use_cache_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     import_yfinance().set_tz_cache_location(str(path))
     _cache_dir_set = path
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
