@@ -388,17 +388,17 @@ def test_refresh_twice_through_run_refresh_is_idempotent(env):
 
 def test_backfill_fetches_a_range_without_moving_the_cursor(env):
     """backfill 00:05–00:20 pages through that range only and leaves ingest_state alone."""
-    from pipelines.commands.prices import backfill
+    from pipelines.backfill import backfill
 
     env["clock"]["now"] = env["net"].now = T0 + 40 * MIN
     res = backfill(env["config"], env["db"], "BTC", "1m", T0 + 5 * MIN, T0 + 20 * MIN,
-                   ccxt_source=env["make_source"](), clock=env["clock"]["now"])  # fmt: skip
+                   source=env["make_source"](), clock=env["clock"]["now"])  # fmt: skip
     assert (res.where, res.upsert.inserted, res.first, res.last) == (
         "binance BTC/USDT", 15, T0 + 5 * MIN, T0 + 19 * MIN,
     )  # fmt: skip
     assert _table(env["db"], "select count(*) n from ingest_state").item() == 0
     with pytest.raises(ConfigError, match="'DOGE' is not in the watchlist"):
-        backfill(env["config"], env["db"], "DOGE", "1m", T0, None, ccxt_source=env["make_source"]())
+        backfill(env["config"], env["db"], "DOGE", "1m", T0, None, source=env["make_source"]())
 
 
 def test_no_network_fails_fast_with_a_plain_reason(env):

@@ -333,7 +333,7 @@ def test_live_gold_daily(tmp_path: Path):
 
 def test_backfill_beyond_yahoo_history_says_so(tmp_path: Path):
     """`backfill` of 1m bars from 45 days ago stops before any request, with Yahoo's limit."""
-    from pipelines.commands.prices import backfill
+    from pipelines.backfill import backfill
 
     db = tmp_path / "b.duckdb"
     cfg = tmp_path / "c.toml"
@@ -344,5 +344,5 @@ def test_backfill_beyond_yahoo_history_says_so(tmp_path: Path):
         pytest.raises(SourceError, match="Yahoo keeps 1m bars for the last 30 days only"),
     ):
         backfill(load_config(cfg), db, "XAU", "1m", now - timedelta(days=45), None,
-                 yahoo_source=YahooSource(session=requests.Session()))  # fmt: skip
+                 source=YahooSource(session=requests.Session()))  # fmt: skip
     assert len(rsps.calls) == 0  # refused before any request

@@ -5,22 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 import typer
 
 from pipelines import store
+from pipelines.backfill import backfill
 from pipelines.commands import emit_frame, state
 from pipelines.config import Config
-from pipelines.errors import ConfigError, DataError, NetworkUnavailable, SourceError
-from pipelines.schemas import TIMEFRAMES, timeframe_delta, validate_bars, validate_quotes
+from pipelines.errors import DataError
+from pipelines.schemas import TIMEFRAMES, validate_quotes
 from pipelines.sources.strip import StripResult, find_as_of, page_text, parse_strip
 from pipelines.strip_dating import StripDating, date_strip
-
-if TYPE_CHECKING:  # ccxt costs ~0.3 s to import: only `backfill` needs it, so it imports it there
-    from pipelines.sources.ccxt_source import CcxtSource
 
 # ---------------------------------------------------------------------------- import strip
 
@@ -148,19 +145,6 @@ def import_strip(
 # ---------------------------------------------------------------------------- backfill
 
 
-@dataclass
-class BackfillResult:
-    """What a backfill fetched and stored."""
-
-    instrument: str
-    timeframe: str
-    where: str  # 'binance BTC/USDT', 'yahoo GC=F'
-    upsert: store.UpsertResult
-    first: datetime | None
-    last: datetime | None
-    rejected: int
-
-
 def parse_instant(text: str, name: str) -> datetime:
     """A --since/--until value (YYYY-MM-DD or ISO date-time) as an aware UTC datetime."""
     try:
@@ -168,124 +152,6 @@ def parse_instant(text: str, name: str) -> datetime:
     except ValueError:
         raise DataError(f"--{name} {text!r} is not a date (YYYY-MM-DD) or date-time") from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def backfill(
-    config: Config,
-    store_path: Path,
-    instrument: str,
-    timeframe: str,
-    since: datetime,
-    until: datetime | None = None,
-    *,
-    ccxt_source: CcxtSource | None = None,
-    yahoo_source: object | None = None,
-    clock: datetime | None = None,
-) -> BackfillResult:
-    """Fetch [since, until) of one instrument's bars from its source and upsert them (cursor untouched)."""
-    import ccxt
-
-    from pipelines.sources.ccxt_source import (
-        CcxtSource,
-        instrument_row,
-        markets_cache_dir,
-        to_bar_frame,
-    )
-
-    inst = config.instrument(instrument)
-    if inst is None:
-        raise ConfigError(f"{instrument!r} is not in the watchlist ({', '.join(config.watchlist)})")
-    step = timeframe_delta(timeframe)
-    now = clock or datetime.now(UTC)
-    until = min(until or now, now)
-    if since >= until:
-        raise DataError(
-            f"--since {since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}"
-        )
-    if inst.source == "ccxt":
-        src = ccxt_source or CcxtSource()
-        res = src.resolve(inst, markets_cache_dir(config))
-        if not res.candidates and src.offline:
-            raise NetworkUnavailable(
-                f"{instrument}: {src.offline}; could not ask {', '.join(inst.venues)}"
-            )
-        if not res.candidates:
-            raise SourceError(
-                f"{instrument}: "
-                + "; ".join([*(f"not listed on {v}" for v in res.unlisted), *res.problems])
-            )
-        problems = []
-        for venue, symbol in res.candidates:
-            try:
-                rows = src.fetch_bars(venue, symbol, timeframe, since, until)
-            except ccxt.BadSymbol as exc:
-                problems.append(f"{venue}: {exc}")
-                continue
-            except ccxt.BaseError as exc:
-                raise SourceError(
-                    f"{instrument} on {venue}: {type(exc).__name__}: {str(exc)[:200]}"
-                ) from exc
-            frame = to_bar_frame(rows, inst.id, timeframe, venue)
-            source, where, row = (
-                f"ccxt:{venue}",
-                f"{venue} {symbol}",
-                instrument_row(inst, venue, symbol, available=True),
-            )
-            break
-        else:
-            raise SourceError(f"{instrument}: every venue refused it: {'; '.join(problems)}")
-    elif inst.source == "yahoo":
-        from pipelines.sources.yahoo_source import (
-            YahooSource,
-            chunks,
-            use_cache_dir,
-            yahoo_settings,
-        )
-
-        chunks(timeframe, since, until, now)  # refuses, once and plainly, what Yahoo does not keep
-
-        src_y = yahoo_source or YahooSource()
-        settings = yahoo_settings(config)
-        use_cache_dir(Path(config.db_path).parent / "cache" / "yfinance")
-        batch = src_y.bars_batch(inst, timeframe, since, until, settings)  # type: ignore[attr-defined]
-        if batch.error:
-            raise SourceError(f"{instrument}/{timeframe}: {batch.error}")
-        frame = batch.frames["bars"]
-        row = batch.frames["instruments"]
-        source, where = "yahoo", f"yahoo {row['market_symbol'][0]}"
-    else:
-        raise ConfigError(f"{instrument} comes from {inst.source!r}; backfill knows ccxt and yahoo")
-    bars, rejects = validate_bars(frame)
-    bars = bars.filter(
-        (pl.col("ts") + step <= now) & (pl.col("ts") >= since) & (pl.col("ts") < until)
-    )
-    with store.writing(store_path, "backfill") as st:
-        run = st.start_run("backfill")
-        results = store.commit_batch(
-            st,
-            source,
-            f"{inst.id}/{timeframe}",
-            {"bars": bars, "instruments": row},
-            rejects=rejects,
-        )
-        run.add(results["bars"])
-        run.rejected = len(rejects)
-        run.details = {
-            "instrument": inst.id,
-            "timeframe": timeframe,
-            "since": since.isoformat(),
-            "until": until.isoformat(),
-        }
-        st.finish_run(run)
-    return BackfillResult(
-        instrument=inst.id,
-        timeframe=timeframe,
-        where=where,
-        upsert=results["bars"],
-        first=bars["ts"].min() if bars.height else None,  # type: ignore[arg-type]
-        last=bars["ts"].max() if bars.height else None,  # type: ignore[arg-type]
-        rejected=len(rejects),
-    )
 
 
 def backfill_command(
@@ -299,7 +165,7 @@ def backfill_command(
     since: str = typer.Option(..., "--since", help="Start (UTC), YYYY-MM-DD or ISO date-time."),
     until: str | None = typer.Option(None, "--until", help="End (UTC, exclusive); default now."),
 ) -> None:
-    """Fetch a past range of bars for one instrument (ccxt or Yahoo) and store it."""
+    """Fetch a past range of bars for one instrument from its price source and store it."""
     app = state(ctx)
     res = backfill(
         app.config,

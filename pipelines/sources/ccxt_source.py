@@ -20,7 +20,13 @@ import polars as pl
 
 from pipelines.config import Config, Instrument
 from pipelines.errors import NetworkUnavailable, SourceError, first_line
-from pipelines.schemas import BAR_SCHEMA, QUOTE_SCHEMA, timeframe_delta, validate_bars
+from pipelines.schemas import (
+    BAR_SCHEMA,
+    QUOTE_SCHEMA,
+    bars_in_range,
+    instrument_row,  # also imported from here by other modules: keep the name
+    timeframe_delta,
+)
 from pipelines.sources import Batch, State
 from pipelines.sources.retry import Backoff, call_with_retry, describe, is_offline
 
@@ -230,23 +236,37 @@ class CcxtSource:
         self._markets_ready[venue] = True
         return exchange.markets
 
-    def _unresolved_batch(self, inst: Instrument, res: Resolution) -> Batch:
+    def _unresolved_reason(self, inst: Instrument, res: Resolution) -> str:
         parts = [f"not listed on {', '.join(res.unlisted)}"] if res.unlisted else []
         reason = "; ".join(parts + res.problems) or "no venue configured"
+        if res.lookup_failed and self._offline:
+            reason = f"{self._offline}; could not ask {', '.join(inst.venues)}"
+        return reason
+
+    def _unresolved_batch(self, inst: Instrument, res: Resolution) -> Batch:
+        reason = self._unresolved_reason(inst, res)
         if res.lookup_failed:
             # Some venue could not be asked, so we cannot say the coin is unlisted.
-            if self._offline:
-                reason = f"{self._offline}; could not ask {', '.join(inst.venues)}"
             return Batch(source="ccxt", key=inst.id, error=reason)
         row = instrument_row(inst, None, None, available=False, reason=reason)
         return Batch(source="ccxt", key=inst.id, frames={"instruments": row}, skipped=reason)
 
     # -- bars ------------------------------------------------------------------------------
 
+    def bars(
+        self, config: Config, inst: Instrument, timeframe: str, since: datetime, until: datetime
+    ) -> Batch:
+        """Complete bars of [since, until) from the first configured venue that lists and serves them."""
+        res = self.resolve(inst, self.cache_dir or markets_cache_dir(config))
+        if not res.candidates:
+            reason = self._unresolved_reason(inst, res)
+            raise NetworkUnavailable(reason) if self._offline else SourceError(reason)
+        return self.fetch_range(inst, res, timeframe, since, until)
+
     def bars_batch(
         self, inst: Instrument, res: Resolution, timeframe: str, cursor: datetime | None
     ) -> Batch:
-        """Fetch the bars after the cursor (minus an overlap) from the first venue that serves them."""
+        """Refresh's unit: the bars after the cursor (minus an overlap) up to now, or why not."""
         step = timeframe_delta(timeframe)
         now = self.clock()
         since = (
@@ -254,39 +274,39 @@ class CcxtSource:
             if cursor is not None
             else now - self.lookback.get(timeframe, DEFAULT_LOOKBACK["1d"])
         )
+        try:
+            batch = self.fetch_range(inst, res, timeframe, since, now)
+        except SourceError as exc:
+            return Batch(source="ccxt", key=f"{inst.id}/{timeframe}", error=str(exc))
+        batch.cursor_ts = batch.cursor_ts or cursor
+        return batch
+
+    def fetch_range(
+        self, inst: Instrument, res: Resolution, timeframe: str, since: datetime, until: datetime
+    ) -> Batch:
+        """[since, until) from the first candidate venue that serves it; SourceError otherwise."""
         problems: list[str] = []
         for venue, symbol in res.candidates:
-            key = f"{inst.id}/{timeframe}"
             try:
-                frame = self.fetch_bars(venue, symbol, timeframe, since, None)
+                rows = self.fetch_bars(venue, symbol, timeframe, since, until)
             except ccxt.BadSymbol as exc:
                 problems.append(f"{venue}: {symbol} refused ({first_line(exc, 300)})")
                 continue  # listed in the markets but refused: try the next venue
             except (ccxt.BaseError, SourceError) as exc:
-                return Batch(
-                    source=f"ccxt:{venue}",
-                    key=key,
-                    error=f"{venue} ({symbol}): {describe(exc)}",
-                )
-            bars = to_bar_frame(frame, inst.id, timeframe, venue)
-            bars, rejects = validate_bars(bars)
-            complete = bars.filter(pl.col("ts") + step <= now)
-            last = complete["ts"].max() if complete.height else None
+                raise SourceError(f"{venue} ({symbol}): {describe(exc)}") from exc
+            frame = to_bar_frame(rows, inst.id, timeframe, venue)
+            bars, rejects = bars_in_range(frame, timeframe, since, until, self.clock())
             return Batch(
                 source=f"ccxt:{venue}",
-                key=key,
+                key=f"{inst.id}/{timeframe}",
                 frames={
-                    "bars": complete,
+                    "bars": bars,
                     "instruments": instrument_row(inst, venue, symbol, available=True),
                 },
-                cursor_ts=last if last is not None else cursor,  # type: ignore[arg-type]
+                cursor_ts=bars["ts"].max() if bars.height else None,  # type: ignore[arg-type]
                 rejects=rejects,
             )
-        return Batch(
-            source="ccxt",
-            key=f"{inst.id}/{timeframe}",
-            error="every venue refused it: " + "; ".join(problems),
-        )
+        raise SourceError("every venue refused it: " + "; ".join(problems))
 
     def fetch_bars(
         self,
@@ -430,47 +450,6 @@ def to_quote_frame(
             }
         )
     return pl.DataFrame(records, schema=QUOTE_SCHEMA)
-
-
-def instrument_row(
-    inst: Instrument,
-    venue: str | None,
-    symbol: str | None,
-    *,
-    available: bool,
-    reason: str | None = None,
-) -> pl.DataFrame:
-    """The instruments-table row for a watchlist entry (where it trades, or why it does not)."""
-    return pl.DataFrame(
-        [
-            {
-                "instrument_id": inst.id,
-                "display_name": inst.name,
-                "asset_class": inst.asset_class,
-                "source": inst.source,
-                "venue": venue,
-                "market_symbol": symbol,
-                "quote_currency": inst.quote_currency,
-                "calendar": inst.calendar,
-                "exchange_tz": inst.exchange_tz,
-                "available": available,
-                "unavailable_reason": reason,
-            }
-        ],
-        schema={
-            "instrument_id": pl.Utf8,
-            "display_name": pl.Utf8,
-            "asset_class": pl.Utf8,
-            "source": pl.Utf8,
-            "venue": pl.Utf8,
-            "market_symbol": pl.Utf8,
-            "quote_currency": pl.Utf8,
-            "calendar": pl.Utf8,
-            "exchange_tz": pl.Utf8,
-            "available": pl.Boolean,
-            "unavailable_reason": pl.Utf8,
-        },
-    )
 
 
 # ---------------------------------------------------------------------------- helpers

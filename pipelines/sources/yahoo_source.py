@@ -19,9 +19,14 @@ import requests
 
 from pipelines.config import Config, Instrument, Section
 from pipelines.errors import NetworkUnavailable, SourceError, first_line
-from pipelines.schemas import BAR_SCHEMA, QUOTE_SCHEMA, timeframe_delta, validate_bars
+from pipelines.schemas import (
+    BAR_SCHEMA,
+    QUOTE_SCHEMA,
+    bars_in_range,
+    instrument_row,
+    timeframe_delta,
+)
 from pipelines.sources import Batch, State
-from pipelines.sources.ccxt_source import instrument_row
 from pipelines.sources.retry import Backoff, call_with_retry, describe, is_offline
 
 
@@ -263,6 +268,16 @@ class YahooSource:
 
     # -- bars ------------------------------------------------------------------------------
 
+    def bars(
+        self, config: Config, inst: Instrument, timeframe: str, since: datetime, until: datetime
+    ) -> Batch:
+        """Complete bars of [since, until) (symbol, then its fallbacks); what Yahoo no longer
+        keeps is refused before any request."""
+        settings = self.settings or yahoo_settings(config)
+        use_cache_dir(Path(config.db_path).parent / "cache" / "yfinance")
+        chunks(timeframe, since, until, self.clock())
+        return self.fetch_range(inst, timeframe, since, until, settings)
+
     def bars_batch(
         self,
         inst: Instrument,
@@ -273,32 +288,46 @@ class YahooSource:
         *,
         cursor: datetime | None = None,
     ) -> Batch:
-        """Fetch [start, end) for one instrument (symbol, then its fallbacks) as one batch."""
-        key = f"{inst.id}/{timeframe}"
+        """Refresh's unit: [start, end) for one instrument as one batch, or why not."""
+        try:
+            batch = self.fetch_range(inst, timeframe, start, end, settings)
+        except SourceError as exc:
+            return Batch(source="yahoo", key=f"{inst.id}/{timeframe}", error=str(exc))
+        batch.cursor_ts = batch.cursor_ts or cursor
+        return batch
+
+    def fetch_range(
+        self,
+        inst: Instrument,
+        timeframe: str,
+        start: datetime,
+        end: datetime,
+        settings: YahooSettings,
+    ) -> Batch:
+        """[start, end) from the instrument's symbol, else its fallbacks; SourceError otherwise."""
         problems = []
         for symbol in (inst.symbol, *inst.fallback_symbols):
             try:
                 frame, tz = self.fetch(symbol, timeframe, start, end, settings)
-            except NetworkUnavailable as exc:
-                return Batch(source="yahoo", key=key, error=str(exc))  # no fallback can help
+            except NetworkUnavailable:
+                raise  # no fallback can help
             except SourceError as exc:
                 problems.append(str(exc))
                 continue
-            bars, rejects = validate_bars(to_bar_frame(frame, inst.id, timeframe))
-            now = self.clock()
-            complete = bars.filter(pl.col("ts") + timeframe_delta(timeframe) <= now)
-            last = complete["ts"].max() if complete.height else None
+            bars, rejects = bars_in_range(
+                to_bar_frame(frame, inst.id, timeframe), timeframe, start, end, self.clock()
+            )
             row = instrument_row(inst, "yahoo", symbol, available=True)
             if tz:
                 row = row.with_columns(pl.lit(tz).alias("exchange_tz"))
             return Batch(
                 source="yahoo",
-                key=key,
-                frames={"bars": complete, "instruments": row},
-                cursor_ts=last if last is not None else cursor,  # type: ignore[arg-type]
+                key=f"{inst.id}/{timeframe}",
+                frames={"bars": bars, "instruments": row},
+                cursor_ts=bars["ts"].max() if bars.height else None,  # type: ignore[arg-type]
                 rejects=rejects,
             )
-        return Batch(source="yahoo", key=key, error="; ".join(problems))
+        raise SourceError("; ".join(problems))
 
     def fetch(
         self,
