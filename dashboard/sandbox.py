@@ -17,6 +17,7 @@ Layers, each enough on its own for most attacks, together for defence in depth:
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import re
@@ -31,6 +32,7 @@ import duckdb
 import polars as pl
 
 from pipelines.errors import first_line
+from pipelines.retry import RetryPolicy, call_with_retry
 
 ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
 DEFAULT_TIMEOUT_S = 5.0
@@ -189,15 +191,19 @@ def sandbox_connection(db_path: str) -> duckdb.DuckDBPyConnection:
         },
     )
     try:
-        for attempt in range(40):
-            pass_gate(db_path, timeout=10.0 if attempt == 0 else 1.0)
-            try:
-                con.execute("attach ? as tw (read_only)", [db_path])
-                break
-            except duckdb.Error as exc:
-                if not store.is_lock_conflict(exc) or attempt == 39:
-                    raise
-                time.sleep(min(0.5, 0.02 * 2**attempt))
+        tries = itertools.count()
+
+        def attach() -> None:
+            pass_gate(db_path, timeout=10.0 if next(tries) == 0 else 1.0)
+            con.execute("attach ? as tw (read_only)", [db_path])
+
+        # The readers' lock retry: the shared policy, retrying only a lock conflict.
+        call_with_retry(
+            attach,
+            retry_on=(duckdb.Error,),
+            policy=RetryPolicy(retries=39, base=0.02, cap=0.5),
+            give_up=lambda exc: not store.is_lock_conflict(exc),  # type: ignore[arg-type]
+        )
         con.execute("use tw")
         con.execute("set enable_external_access = false")
         con.execute("set lock_configuration = true")

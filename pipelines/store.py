@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import json
 import os
-import random
 import re
 import socket
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import polars as pl
 from pipelines.errors import DataError, StoreError, StoreLocked, first_line
 from pipelines.gate import RefreshLock, pass_gate, writer_gate
 from pipelines.paths import default_db_path, sql_dir
+from pipelines.retry import RetryPolicy, call_with_retry
 
 # Storage format of new files: readable by duckdb 1.4+ (and so by the PyPI duckdb CLI).
 STORAGE_COMPATIBILITY = "v1.4.0"
@@ -109,7 +109,7 @@ def open_connection(
     max_delay: float = 2.0,
     config: dict[str, Any] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open the database file; on a lock conflict retry with jittered backoff, then raise StoreLocked."""
+    """Open the database file; on a lock conflict retry (the shared RetryPolicy), then raise StoreLocked."""
     path = Path(db_path) if db_path is not None else default_db_path()
     if read_only and not path.exists():
         raise StoreError(
@@ -125,25 +125,31 @@ def open_connection(
             # Write a storage format the duckdb CLI on PyPI (1.x) can open, so users can run
             # `duckdb -readonly data/tickerwire.duckdb` on the file.
             config.setdefault("storage_compatibility_version", STORAGE_COMPATIBILITY)
-    last: Exception | None = None
-    for attempt in range(retries + 1):
+    policy = RetryPolicy(retries=retries, base=base_delay, cap=max_delay)
+    tries = itertools.count()
+
+    def connect() -> duckdb.DuckDBPyConnection:
         if read_only:
             # A waiting writer goes first, so readers cannot starve a commit (pipelines/gate.py);
             # after the first wait, retries only pause briefly at the gate.
-            pass_gate(path, timeout=10.0 if attempt == 0 else max_delay)
-        try:
-            con = duckdb.connect(str(path), read_only=read_only, config=config)
-            # No progress bar drawn on stdout in the middle of CLI output.
-            con.execute("set enable_progress_bar = false")
-            return con
-        except duckdb.Error as exc:  # IOException on lock conflicts
-            if not is_lock_conflict(exc):
-                raise StoreError(f"cannot open database {path}: {first_line(exc)}") from exc
-            last = exc
-            if attempt < retries:
-                delay = min(max_delay, base_delay * 2**attempt)
-                time.sleep(delay * (0.5 + random.random() / 2))
-    raise StoreLocked(str(path), _lock_holder(last) if last else None) from last
+            pass_gate(path, timeout=10.0 if next(tries) == 0 else max_delay)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+        # No progress bar drawn on stdout in the middle of CLI output.
+        con.execute("set enable_progress_bar = false")
+        return con
+
+    try:
+        return call_with_retry(
+            connect, retry_on=(duckdb.Error,), policy=policy, give_up=_not_a_lock_conflict
+        )
+    except duckdb.Error as exc:  # IOException on lock conflicts
+        if is_lock_conflict(exc):
+            raise StoreLocked(str(path), _lock_holder(exc)) from exc
+        raise StoreError(f"cannot open database {path}: {first_line(exc)}") from exc
+
+
+def _not_a_lock_conflict(exc: BaseException) -> bool:
+    return not (isinstance(exc, Exception) and is_lock_conflict(exc))
 
 
 @contextmanager

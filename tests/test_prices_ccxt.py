@@ -18,8 +18,8 @@ import responses
 from pipelines import store
 from pipelines.config import Instrument, load_config
 from pipelines.errors import ConfigError
+from pipelines.retry import RetryPolicy
 from pipelines.sources.ccxt_source import CcxtSource, ExchangeRegistry, to_bar_frame, to_quote_frame
-from pipelines.sources.retry import Backoff
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "prices"
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -163,7 +163,7 @@ def env(tmp_path: Path):
             return CcxtSource(
                 timeframes=("1m",),
                 lookback={"1m": timedelta(minutes=15)},
-                backoff=Backoff(attempts=4, base=0.5, cap=4, sleep=sleeps.append),
+                retry=RetryPolicy(retries=3, base=0.5, cap=4, sleep=sleeps.append),
                 registry=ExchangeRegistry(
                     options={
                         "binance": {"fetchMarkets": {"types": ["spot"]}},

@@ -31,7 +31,7 @@ path = "{db}"
 [yahoo]
 timeframes = {timeframes}
 lookback_days = {lookback}
-retries = 3
+retries = 2
 backoff_seconds = 0.5
 [[instruments]]
 id = "XAU"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import polars as pl
 
 from pipelines.config import Config, Instrument
 from pipelines.errors import NetworkUnavailable, SourceError, first_line
+from pipelines.retry import RetryPolicy, call_with_retry, describe, is_offline, within
 from pipelines.schemas import (
     BAR_SCHEMA,
     QUOTE_SCHEMA,
@@ -28,7 +29,6 @@ from pipelines.schemas import (
     timeframe_delta,
 )
 from pipelines.sources import Batch, State
-from pipelines.sources.retry import Backoff, call_with_retry, describe, is_offline
 
 # Defaults of a refresh: which bars, how far back the first run reaches, how many bars before
 # the cursor each run re-reads (exchanges revise the last bars now and then).
@@ -44,6 +44,9 @@ DEFAULT_LOOKBACK: dict[str, timedelta] = {
 OVERLAP_BARS = 3
 MARKETS_TTL = timedelta(days=1)
 MAX_PAGES = 10_000  # guards against an exchange that keeps answering the same page
+# Seconds one request may take with all its retries (ccxt's own timeout is per socket read, so
+# a venue trickling its answer, or never sending one, would hold a refresh without this).
+DEADLINE = 60.0
 
 # Largest page each venue serves for OHLCV (documented limits); others get a safe default.
 PAGE_LIMITS: dict[str, int] = {
@@ -127,7 +130,8 @@ class CcxtSource:
         timeframes: Sequence[str] = DEFAULT_TIMEFRAMES,
         lookback: dict[str, timedelta] | None = None,
         overlap_bars: int = OVERLAP_BARS,
-        backoff: Backoff | None = None,
+        retry: RetryPolicy | None = None,
+        deadline: float = DEADLINE,
         registry: ExchangeRegistry | None = None,
         clock: Callable[[], datetime] | None = None,
         cache_dir: Path | None = None,
@@ -137,7 +141,8 @@ class CcxtSource:
         self.timeframes = tuple(timeframes)
         self.lookback = {**DEFAULT_LOOKBACK, **(lookback or {})}
         self.overlap_bars = overlap_bars
-        self.backoff = backoff or Backoff(attempts=5, base=1.0, cap=30.0)
+        self.retry = retry or RetryPolicy(retries=4, base=1.0, cap=30.0)
+        self.deadline = deadline
         self.registry = registry or _PROCESS_REGISTRY
         self.clock = clock or (lambda: datetime.now(UTC))
         self.cache_dir = cache_dir
@@ -218,13 +223,8 @@ class CcxtSource:
             try:
                 if self._offline:
                     raise NetworkUnavailable(f"{venue}: not asked, {self._offline}")
-                call_with_retry(
-                    lambda: exchange.load_markets(reload=True),
-                    retry_on=RETRIED,
-                    never=NOT_RETRIED,
-                    backoff=self.backoff,
-                )
-            except (ccxt.NetworkError, NetworkUnavailable) as exc:
+                self._call(lambda: exchange.load_markets(reload=True), f"{venue} markets")
+            except (ccxt.NetworkError, SourceError) as exc:  # SourceError: the deadline too
                 if isinstance(exc, ccxt.NetworkError) and is_offline(exc):
                     self._offline = "no network (DNS lookup or route failed)"
                     exc = NetworkUnavailable(f"{venue}: cannot reach it, {self._offline}")
@@ -325,11 +325,9 @@ class CcxtSource:
         cursor_ms = _ms(since)
         rows: list[list[Any]] = []
         for _ in range(MAX_PAGES):
-            page = call_with_retry(
+            page = self._call(
                 lambda c=cursor_ms: exchange.fetch_ohlcv(symbol, timeframe, c, limit),
-                retry_on=RETRIED,
-                never=NOT_RETRIED,
-                backoff=self.backoff,
+                f"{venue} {symbol} {timeframe} bars",
             )
             page = [r for r in page if r and r[0] is not None and r[0] >= cursor_ms]
             if not page:
@@ -343,6 +341,15 @@ class CcxtSource:
             rows = [r for r in rows if r[0] < _ms(until)]
         return rows
 
+    def _call(self, fn: Callable[[], Any], what: str) -> Any:
+        """One ccxt request with its retries, all within the deadline (a hung venue cannot hold us)."""
+        policy = replace(self.retry, deadline=self.deadline)
+        return within(
+            lambda: call_with_retry(fn, retry_on=RETRIED, never=NOT_RETRIED, policy=policy),
+            self.deadline,
+            what,
+        )
+
     # -- quotes ----------------------------------------------------------------------------
 
     def quotes_batch(self, venue: str, pairs: list[tuple[Instrument, str]]) -> Batch:
@@ -351,21 +358,11 @@ class CcxtSource:
         symbols = [s for _, s in pairs]
         try:
             if exchange.has.get("fetchTickers"):
-                tickers = call_with_retry(
-                    lambda: exchange.fetch_tickers(symbols),
-                    retry_on=RETRIED,
-                    never=NOT_RETRIED,
-                    backoff=self.backoff,
-                )
+                tickers = self._call(lambda: exchange.fetch_tickers(symbols), f"{venue} tickers")
             else:
                 tickers = {}
                 for s in symbols:
-                    tickers[s] = call_with_retry(
-                        lambda s=s: exchange.fetch_ticker(s),
-                        retry_on=RETRIED,
-                        never=NOT_RETRIED,
-                        backoff=self.backoff,
-                    )
+                    tickers[s] = self._call(lambda s=s: exchange.fetch_ticker(s), f"{venue} {s}")
         except (ccxt.BaseError, SourceError) as exc:
             return Batch(
                 source=f"ccxt:{venue}",

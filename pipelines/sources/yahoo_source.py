@@ -19,6 +19,7 @@ import requests
 
 from pipelines.config import Config, Instrument, Section
 from pipelines.errors import NetworkUnavailable, SourceError, first_line
+from pipelines.retry import RetryPolicy, call_with_retry, describe, is_offline, within
 from pipelines.schemas import (
     BAR_SCHEMA,
     QUOTE_SCHEMA,
@@ -27,7 +28,6 @@ from pipelines.schemas import (
     timeframe_delta,
 )
 from pipelines.sources import Batch, State
-from pipelines.sources.retry import Backoff, call_with_retry, describe, is_offline
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ EDGE = timedelta(hours=1)
 # a reference close older than QUOTE_REFERENCE_AGE before that point leaves the change blank.
 QUOTE_LOOKBACK = timedelta(days=6)
 QUOTE_REFERENCE_AGE = timedelta(days=4)
+# Seconds one history request may take with its retries (yfinance's timeouts are per read).
+DEADLINE = 60.0
 NO_NETWORK = "cannot reach Yahoo: no network (DNS lookup or route failed)"
 
 DEFAULTS: dict[str, Any] = {
@@ -63,7 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "lookback_days": {"1m": 7, "1h": 60, "1d": 3 * 365},
     "overlap_bars": 3,
     "prepost": False,
-    "retries": 5,
+    "retries": 4,  # tries after the first (the shared meaning of "retries")
     "backoff_seconds": 2.0,
 }
 SECTION_KEYS = tuple(DEFAULTS)
@@ -107,8 +109,8 @@ def yahoo_settings(config: Config) -> YahooSettings:
         lookback[tf] = timedelta(days=days)
     overlap = sec.get("overlap_bars", int, DEFAULTS["overlap_bars"])
     retries = sec.get("retries", int, DEFAULTS["retries"])
-    if overlap < 0 or retries < 1:
-        raise sec.fail("retries", "overlap_bars must be ≥ 0 and retries ≥ 1")
+    if overlap < 0 or retries < 0:
+        raise sec.fail("retries", "overlap_bars and retries must be ≥ 0")
     return YahooSettings(
         timeframes=timeframes,
         lookback=lookback,
@@ -168,11 +170,13 @@ class YahooSource:
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] | None = None,
         settings: YahooSettings | None = None,
+        deadline: float = DEADLINE,
     ):
         self.session = session  # None: yfinance's own (curl_cffi) session
         self.clock = clock or (lambda: datetime.now(UTC))
         self.sleep = sleep
         self.settings = settings
+        self.deadline = deadline
 
     # -- the Source protocol ---------------------------------------------------------------
 
@@ -379,21 +383,28 @@ class YahooSource:
                 repair=False,
             )
 
-        backoff = Backoff(
-            attempts=settings.retries,
+        policy = RetryPolicy(
+            retries=settings.retries,
             base=settings.backoff_seconds,
             cap=60.0,
+            deadline=self.deadline,
             **({"sleep": self.sleep} if self.sleep else {}),
         )
         yf.config.debug.hide_exceptions = False  # we want Yahoo's reason, not an empty frame
         try:
-            return call_with_retry(call, retry_on=(YFRateLimitError,), backoff=backoff)
+            return within(
+                lambda: call_with_retry(call, retry_on=(YFRateLimitError,), policy=policy),
+                self.deadline,
+                f"Yahoo {symbol} {timeframe}",
+            )
         except YFRateLimitError as exc:
             raise SourceError(
-                f"Yahoo rate-limited {symbol} (HTTP 429) {settings.retries} times in a row; try later"
+                f"Yahoo rate-limited {symbol} (HTTP 429) {settings.retries + 1} times in a row; try later"
             ) from exc
         except YFException as exc:
             raise SourceError(f"Yahoo: {symbol} {timeframe}: {first_line(exc, 300)}") from exc
+        except SourceError:
+            raise  # the deadline passed: its message says so
         except Exception as exc:
             if is_offline(exc):
                 raise NetworkUnavailable(NO_NETWORK) from exc
