@@ -23,7 +23,6 @@ from pipelines.commands.news import import_article_files
 from pipelines.commands.prices import import_strip_file
 from pipelines.config import Config
 from pipelines.errors import StoreError, StoreLocked
-from pipelines.gate import RefreshLock, writer_gate
 
 NO_BARS = "no bars in the bundled sample"
 SEED_FILE = "seed_story.parquet"
@@ -181,7 +180,7 @@ def build_demo(db_path: str | Path, config: Config, *, force: bool = False) -> D
             stats.checksum = checksum(st.con)
         mark = phase("checksum", mark)
         # Readers that have the old file open keep it until they close; new ones wait at the gate.
-        with RefreshLock(path, "demo", timeout=store.WRITE_WAIT), writer_gate(path):
+        with store.exclusive(path, "demo"):
             path.with_name(path.name + ".wal").unlink(missing_ok=True)
             os.replace(building, path)
     except BaseException:

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from pipelines.errors import DataError
-from pipelines.store import Reject
 
 if TYPE_CHECKING:
     from pipelines.config import Instrument
 
 UTC_TS = pl.Datetime("us", "UTC")
+
+
+@dataclass
+class Reject:
+    """One refused input item: why, and enough of it to find it again."""
+
+    reason: str
+    raw: str = ""
+
 
 # Bar sizes we store, with their length. ts is the bar's open; close time = ts + length.
 TIMEFRAMES: dict[str, timedelta] = {

@@ -21,6 +21,7 @@ import responses
 from pipelines import store
 from pipelines.config import load_config
 from pipelines.errors import ConfigError, SourceError
+from pipelines.refresh import source_state
 from pipelines.sources.yahoo_source import YahooSource, chunks, yahoo_settings
 
 CHART = re.compile(r"https://query\d\.finance\.yahoo\.com/v8/finance/chart/(?P<sym>[^?]+)")
@@ -170,7 +171,7 @@ def yahoo(tmp_path: Path):
             config = load_config(cfg)
             src = YahooSource(session=requests.Session(), clock=lambda: now, sleep=sleeps.append)
             with store.writer(db) as st:
-                state = store.read_state(st.con, "yahoo")
+                state = source_state(st.con, "yahoo")
             batches = list(src.run(config, state, {"prices"}))
             with store.writer(db) as st:
                 for b in batches:
