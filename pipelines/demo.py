@@ -18,11 +18,14 @@ from pathlib import Path
 import polars as pl
 
 from pipelines import sample, store
-from pipelines.commands.imports import import_bars_file, import_events_file
-from pipelines.commands.news import import_article_files
-from pipelines.commands.prices import import_strip_file
 from pipelines.config import Config
 from pipelines.errors import StoreError, StoreLocked
+from pipelines.file_imports import (
+    import_article_files,
+    import_bars_file,
+    import_events_file,
+    import_strip_file,
+)
 
 NO_BARS = "no bars in the bundled sample"
 SEED_FILE = "seed_story.parquet"

@@ -237,3 +237,12 @@ def bars_in_range(
     ts = pl.col("ts")
     keep = (ts + timeframe_delta(timeframe) <= now) & (ts >= since) & (ts < until)
     return bars.filter(keep), rejects
+
+
+def timeframe_params(since: datetime) -> dict[str, object]:
+    """SQL binds for queries over every timeframe: `since`, the names and their lengths in seconds."""
+    return {
+        "since": since,
+        "tfs": list(TIMEFRAMES),
+        "tf_secs": [int(d.total_seconds()) for d in TIMEFRAMES.values()],
+    }

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -13,92 +12,11 @@ import typer
 from pipelines import store
 from pipelines.backfill import backfill
 from pipelines.commands import emit_frame, state
-from pipelines.config import Config
 from pipelines.errors import DataError
-from pipelines.schemas import TIMEFRAMES, validate_quotes
-from pipelines.sources.strip import StripResult, find_as_of, page_text, parse_strip
-from pipelines.strip_dating import StripDating, date_strip
+from pipelines.file_imports import import_strip_file
+from pipelines.schemas import timeframe_params
 
 # ---------------------------------------------------------------------------- import strip
-
-
-@dataclass
-class StripImport:
-    """What `import strip` did (`dating` is set when the day came from the stored bars)."""
-
-    result: StripResult
-    day_note: str
-    source: str
-    upsert: store.UpsertResult
-    rejected: int
-    dating: StripDating | None = None
-
-
-def strip_bars(st: store.Store, symbols: list[str]) -> pl.DataFrame:
-    """The stored bars of these symbols with their close times (for dating a strip)."""
-    params = {**_timeframe_params(datetime(1970, 1, 1, tzinfo=UTC)), "ids": symbols}
-    params.pop("since")
-    return st.query(store.load_sql("strip_dating_bars"), params)
-
-
-def import_strip_file(
-    config: Config,
-    db_path: Path,
-    file: Path,
-    *,
-    day: str | None = None,
-    outlet: str | None = None,
-    captured_from: str | None = None,
-) -> StripImport:
-    """Parse a strip capture and store its quotes as source `strip:<outlet>` (plus any rejects).
-
-    The date comes from the page, else from --date, else from the stored bars (the day whose
-    prices at the strip's HH:MM fit best); when none of these gives one, nothing is stored.
-    """
-    try:
-        raw = file.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise DataError(f"cannot read {file}: {exc.strerror}") from exc
-    page_day, clock_time = find_as_of(page_text(raw))
-    dating = None
-    with store.writing(db_path, "import strip") as st:
-        if page_day is not None:
-            ignored = f"; --date {day} ignored" if day and day != page_day.isoformat() else ""
-            chosen, note = page_day, f"{page_day} (printed on the page{ignored})"
-        elif day:
-            try:
-                chosen, note = date.fromisoformat(day), f"{day} (from --date)"
-            except ValueError:
-                raise DataError(f"--date {day!r} is not a date like 2026-05-01") from None
-        else:
-            undated = parse_strip(raw, day=date(1970, 1, 1))  # the quotes only; day unused
-            prices = {q.symbol: float(q.price) for q in undated.quotes if q.price > 0}
-            dating = date_strip(prices, clock_time, strip_bars(st, list(prices)))
-            chosen, note = dating.best.day, dating.note()
-        result = parse_strip(raw, day=chosen, watchlist=config.watchlist)
-        outlet = outlet or file.stem
-        source = f"strip:{outlet}"
-        frame, bad = validate_quotes(result.frame(outlet, captured_from or str(file)))
-        rejects = result.rejects + bad
-        run = st.start_run("import:strip")
-        results = store.commit_batch(st, source, str(file), {"quotes": frame}, rejects=rejects)
-        run.add(results["quotes"])
-        run.rejected = len(rejects)
-        run.details = {
-            "file": str(file),
-            "as_of": result.as_of.isoformat(),
-            "date": note,
-            "outside_watchlist": result.outside_watchlist,
-        }
-        st.finish_run(run)
-    return StripImport(
-        result=result,
-        day_note=note,
-        source=source,
-        upsert=results["quotes"],
-        rejected=len(rejects),
-        dating=dating,
-    )
 
 
 def import_strip(
@@ -190,23 +108,15 @@ def backfill_command(
 # ---------------------------------------------------------------------------- status extras
 
 
-def _timeframe_params(since: datetime) -> dict[str, object]:
-    return {
-        "since": since,
-        "tfs": list(TIMEFRAMES),
-        "tf_secs": [int(d.total_seconds()) for d in TIMEFRAMES.values()],
-    }
-
-
 def gaps_report(con: duckdb.DuckDBPyConnection, since: datetime) -> pl.DataFrame:
     """Missing bar ranges since `since` (slots when the market was closed do not count)."""
-    return store.query_frame(con, store.load_sql("prices_gaps"), _timeframe_params(since))
+    return store.query_frame(con, store.load_sql("prices_gaps"), timeframe_params(since))
 
 
 def strip_vs_exchange(con: duckdb.DuckDBPyConnection, since: datetime) -> pl.DataFrame:
     """Each strip quote since `since` beside the exchange bar close at that instant, diff in %."""
     return store.query_frame(
-        con, store.load_sql("prices_strip_vs_exchange"), _timeframe_params(since)
+        con, store.load_sql("prices_strip_vs_exchange"), timeframe_params(since)
     )
 
 
