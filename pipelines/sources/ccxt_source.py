@@ -29,6 +29,7 @@ from pipelines.schemas import (
     timeframe_delta,
 )
 from pipelines.sources import Batch, State
+from pipelines.sources.incremental import refresh_unit
 
 # Defaults of a refresh: which bars, how far back the first run reaches, how many bars before
 # the cursor each run re-reads (exchanges revise the last bars now and then).
@@ -274,12 +275,12 @@ class CcxtSource:
             if cursor is not None
             else now - self.lookback.get(timeframe, DEFAULT_LOOKBACK["1d"])
         )
-        try:
-            batch = self.fetch_range(inst, res, timeframe, since, now)
-        except SourceError as exc:
-            return Batch(source="ccxt", key=f"{inst.id}/{timeframe}", error=str(exc))
-        batch.cursor_ts = batch.cursor_ts or cursor
-        return batch
+        return refresh_unit(
+            lambda: self.fetch_range(inst, res, timeframe, since, now),
+            "ccxt",
+            f"{inst.id}/{timeframe}",
+            cursor,
+        )
 
     def fetch_range(
         self, inst: Instrument, res: Resolution, timeframe: str, since: datetime, until: datetime

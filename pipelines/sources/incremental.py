@@ -8,7 +8,7 @@ the same `bars` for a past range (pipelines/backfill.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from pipelines.config import Config
@@ -39,10 +39,22 @@ def incremental_bars(
                 if cursor is not None
                 else now - lookback
             )
-            try:
-                batch = source.bars(config, inst, timeframe, since, now)
-            except SourceError as exc:
-                yield Batch(source=source.name, key=key, error=str(exc))
-                continue
-            batch.cursor_ts = batch.cursor_ts or cursor
-            yield batch
+            yield refresh_unit(
+                lambda i=inst, tf=timeframe, s=since: source.bars(config, i, tf, s, now),
+                source.name,
+                key,
+                cursor,
+            )
+
+
+def refresh_unit(
+    fetch: Callable[[], Batch], source: str, key: str, cursor: datetime | None
+) -> Batch:
+    """A bounded fetch as refresh's unit: its batch (the old cursor kept when no bar came), or
+    a batch carrying the one-line error, so one failing unit never stops the others."""
+    try:
+        batch = fetch()
+    except SourceError as exc:
+        return Batch(source=source, key=key, error=str(exc))
+    batch.cursor_ts = batch.cursor_ts or cursor
+    return batch

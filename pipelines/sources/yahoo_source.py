@@ -28,6 +28,7 @@ from pipelines.schemas import (
     timeframe_delta,
 )
 from pipelines.sources import Batch, State
+from pipelines.sources.incremental import refresh_unit
 
 
 @dataclass(frozen=True)
@@ -293,12 +294,12 @@ class YahooSource:
         cursor: datetime | None = None,
     ) -> Batch:
         """Refresh's unit: [start, end) for one instrument as one batch, or why not."""
-        try:
-            batch = self.fetch_range(inst, timeframe, start, end, settings)
-        except SourceError as exc:
-            return Batch(source="yahoo", key=f"{inst.id}/{timeframe}", error=str(exc))
-        batch.cursor_ts = batch.cursor_ts or cursor
-        return batch
+        return refresh_unit(
+            lambda: self.fetch_range(inst, timeframe, start, end, settings),
+            "yahoo",
+            f"{inst.id}/{timeframe}",
+            cursor,
+        )
 
     def fetch_range(
         self,
