@@ -14,7 +14,6 @@ finds another writer in the file at its start says who (exit 3) instead of queue
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import sys
 import threading
@@ -429,15 +428,9 @@ def _record_failure(db_path: str | Path, run_id: int, errors: list[str], command
 def _enrich(
     db_path: str | Path, config: Config, summary: RefreshSummary, say: Progress, command: str
 ) -> None:
-    """After news arrived, run the news engineer's enrichment (clustering, entities…) if present."""
-    try:
-        module = importlib.import_module("pipelines.enrich")
-    except ModuleNotFoundError:
-        module = None
-    run_enrichment = getattr(module, "run_enrichment", None)
-    if run_enrichment is None:
-        summary.notices.append("enrichment skipped: pipelines.enrich.run_enrichment not available")
-        return
+    """After news arrived, run the enrichment (clustering, entities, topics, sentiment)."""
+    from pipelines.enrich import run_enrichment  # its models load only when news came in
+
     outcome = SourceOutcome(source="enrich", status="running")
     t0 = time.perf_counter()
     with _brief_writer(db_path, outcome, command) as st:
