@@ -178,9 +178,9 @@ def _measure_store(n: int, queue: mp.Queue) -> None:
     import polars as pl
 
     from pipelines import store
+    from pipelines.articles import ARTICLE_COLUMNS, text_hash
     from pipelines.config import load_config
     from pipelines.enrich import run_enrichment
-    from pipelines.news import ARTICLE_COLUMNS, text_hash
 
     reports, _ = make_reports(n)
     rows = [

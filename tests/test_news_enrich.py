@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import store
+from pipelines.articles import RawArticle, normalise_articles
 from pipelines.config import load_config
 from pipelines.enrich import run_enrichment
 from pipelines.enrich.cluster import ClusterSettings, cluster_reports, figures
@@ -19,8 +20,8 @@ from pipelines.enrich.policy import PolicyTagger
 from pipelines.enrich.quality import bcubed
 from pipelines.enrich.sentiment import SentimentScorer
 from pipelines.errors import ConfigError
-from pipelines.news import RawArticle, normalise_articles, parse_published
 from pipelines.paths import REPO_ROOT
+from pipelines.timeparse import parse_published
 
 LABELLED = Path(__file__).parent / "fixtures" / "news" / "labelled_clusters.jsonl"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -10,13 +10,12 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from pipelines import display
-from pipelines import store as store_mod
+from pipelines import display, store
 from pipelines.commands import FORMATS, emit_frame, fit_width, state, suggest
 from pipelines.config import Config
 from pipelines.errors import DataError
-from pipelines.news import normalise_articles, parse_iso_option
 from pipelines.schemas import EVENT_INSTRUMENT_SCHEMA, UTC_TS
+from pipelines.timeparse import parse_iso_option
 
 CATEGORIES = (
     "policy",
@@ -86,8 +85,8 @@ class ArticlesImport:
     """What importing article files did: reports read, the upsert, rejects, enrichment counts."""
 
     n_read: int
-    result: store_mod.UpsertResult
-    rejects: list[store_mod.Reject]
+    result: store.UpsertResult
+    rejects: list[store.Reject]
     counts: dict[str, int]
     zoneless: int = 0  # reports whose time had no zone or an ambiguous one (unknown-zone)
 
@@ -105,6 +104,7 @@ def import_article_files(
 ) -> ArticlesImport:
     """Read article files, store the reports, then (by default) cluster them into events."""
     # The enrichment step and the file readers load here, not at CLI start-up.
+    from pipelines.articles import normalise_articles
     from pipelines.enrich import run_enrichment
     from pipelines.sources.article_files import read_article_files
 
@@ -116,9 +116,9 @@ def import_article_files(
     now = datetime.now(UTC)
     frame, more = normalise_articles(raws, now)
     rejects += more
-    with store_mod.writing(db_path, "import articles") as st:
+    with store.writing(db_path, "import articles") as st:
         run = st.start_run("import:articles")
-        results = store_mod.commit_batch(
+        results = store.commit_batch(
             st, "import:articles", "files", {"articles": frame}, rejects=rejects
         )
         run.add(results["articles"])
@@ -186,16 +186,16 @@ def events_add(
         schema=EVENT_INSTRUMENT_SCHEMA,
     )
     watchlist = set(app.config.watchlist)  # a bad config is refused before the file is touched
-    with store_mod.writing(app.db_path, "events add") as st:
+    with store.writing(app.db_path, "events add") as st:
         _check_instruments(st, ids, watchlist)
-        results = store_mod.commit_batch(
+        results = store.commit_batch(
             st, "manual", event_id, {"events": event, "event_instruments": links}
         )
     verb = "added" if results["events"].inserted else "already present"
     typer.echo(f"{verb}: {event_id} at {when.isoformat()} ({category}) {title}")
 
 
-def _check_instruments(st: store_mod.Store, ids: list[str], watchlist: set[str]) -> None:
+def _check_instruments(st: store.Store, ids: list[str], watchlist: set[str]) -> None:
     """Refuse ids that are neither in the watchlist nor stored (as an instrument or in bars)."""
     if not ids:
         return
@@ -233,8 +233,8 @@ def events_list(
         "category": category,
         "limit": limit,
     }
-    with store_mod.reader(app.db_path) as con:
-        frame = store_mod.query_frame(con, store_mod.load_sql("news_events_list"), params)
+    with store.reader(app.db_path) as con:
+        frame = store.query_frame(con, store.load_sql("news_events_list"), params)
         if frame.height == 0 and category:
             known = con.execute(
                 "select distinct category from events where category is not null "
