@@ -53,9 +53,9 @@ import duckdb
 import polars as pl
 
 from pipelines import store
+from pipelines.cadence import Schedule, parse_interval
 from pipelines.config import Config, Section
 from pipelines.errors import ConfigError, TickerwireError, first_line
-from pipelines.scheduler import parse_interval
 
 KINDS = ("event", "price", "health")
 # Event categories the enrichment assigns (events.category); policy tags (events.tags) come from
@@ -478,7 +478,6 @@ def _health_firings(
     import json
 
     from pipelines.health import source_health
-    from pipelines.scheduler import Schedule
 
     schedule = Schedule.from_config(config)
     out: list[Firing] = []

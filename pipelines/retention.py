@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from pipelines import store
+from pipelines.cadence import CronError, parse_cadence
 from pipelines.config import Config
 from pipelines.schemas import TIMEFRAMES, timeframe_delta
 
@@ -51,8 +52,6 @@ class RetentionPolicy:
         if big <= small or big % small:
             raise sec.fail("to", f"{to_tf!r} must be a whole multiple of from = {from_tf!r}")
         at = sec.get("at", str, "30 3 * * *")
-        from pipelines.scheduler import CronError, parse_cadence
-
         try:
             parse_cadence(at)
         except CronError as exc:

@@ -435,7 +435,7 @@ def test_cli_list_test_and_history(tmp_path):
 
 
 def test_duration_text_round_trips_through_the_config_parser():
-    from pipelines.scheduler import parse_interval
+    from pipelines.cadence import parse_interval
 
     for text in ("90s", "20m", "90m", "2h", "1d", "36h"):
         delta = parse_interval(text)
