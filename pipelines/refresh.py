@@ -14,7 +14,6 @@ finds another writer in the file at its start says who (exit 3) instead of queue
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import sys
 import threading
@@ -137,15 +136,11 @@ def parse_only(only: Iterable[str] | str | None) -> set[str]:
 def load_sources(
     only: set[str], names: Iterable[str] | None = None
 ) -> tuple[dict[str, Source], list[str]]:
-    """Instantiate the registered sources whose kinds meet `only`; a module not written yet is a notice."""
+    """Instantiate the registered sources whose kinds meet `only`; one not set up is a notice."""
     chosen: dict[str, Source] = {}
     notices: list[str] = []
     for name in names if names is not None else SOURCES:
-        try:
-            source = get_source(name)
-        except ModuleNotFoundError as exc:
-            notices.append(f"source {name}: skipped, module not available ({exc.name})")
-            continue
+        source = get_source(name)
         if not set(source.kinds) & only:
             continue
         # Optional hook: a source that is not set up (no URL, no key) says why instead of running.
@@ -431,15 +426,9 @@ def _record_failure(db_path: str | Path, run_id: int, errors: list[str], command
 def _enrich(
     db_path: str | Path, config: Config, summary: RefreshSummary, say: Progress, command: str
 ) -> None:
-    """After news arrived, run the news engineer's enrichment (clustering, entities…) if present."""
-    try:
-        module = importlib.import_module("pipelines.enrich")
-    except ModuleNotFoundError:
-        module = None
-    run_enrichment = getattr(module, "run_enrichment", None)
-    if run_enrichment is None:
-        summary.notices.append("enrichment skipped: pipelines.enrich.run_enrichment not available")
-        return
+    """After news arrived, run enrichment (clustering, entities, tags, sentiment) on the new articles."""
+    from pipelines.enrich import run_enrichment  # its libraries load only when news arrived
+
     outcome = SourceOutcome(source="enrich", status="running")
     t0 = time.perf_counter()
     with _brief_writer(db_path, outcome, command) as st:
@@ -448,11 +437,7 @@ def _enrich(
         run = st.start_run("enrich")
         outcome.run_id = run.run_id
         try:
-            result = run_enrichment(st, config)
-            if isinstance(result, Mapping):
-                run.details.update({str(k): v for k, v in result.items()})
-            elif isinstance(result, int):
-                run.stored = result
+            run.details.update(run_enrichment(st, config))
         except Exception as exc:  # enrichment failing must not undo the ingested news
             run.errors.append(f"{type(exc).__name__}: {exc}")
             with contextlib.suppress(duckdb.Error):

@@ -82,8 +82,6 @@ EVENT_INSTRUMENT_SCHEMA: dict[str, pl.DataType] = {
     "confidence": pl.Float64,
 }
 
-PRECISIONS = ("second", "minute", "day", "unknown", "unknown-zone")
-
 
 def timeframe_delta(timeframe: str) -> timedelta:
     """The length of a bar of this timeframe; DataError for an unknown one."""

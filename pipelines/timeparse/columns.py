@@ -50,11 +50,6 @@ class ParsedTimes:
     day_rows: pl.Series  # Boolean: the row was a bare date (precision 'day')
     epoch_unit: str | None = None  # the unit of epoch numbers in this column, when it had any
 
-    @property
-    def date_only(self) -> bool:
-        """Every row was a bare date."""
-        return bool(self.day_rows.len()) and bool(self.day_rows.all())
-
 
 def parse_times(
     column: pl.Series,
