@@ -83,6 +83,20 @@ EVENT_INSTRUMENT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+# Event categories the enrichment assigns (events.category), for `events add --category` and
+# alert rules; policy tags (events.tags) come from the [policy] lexicon.
+EVENT_CATEGORIES = (
+    "policy",
+    "macro",
+    "regulation",
+    "corporate",
+    "geopolitics",
+    "crypto",
+    "news",
+    "other",
+)
+
+
 def timeframe_delta(timeframe: str) -> timedelta:
     """The length of a bar of this timeframe; DataError for an unknown one."""
     try:

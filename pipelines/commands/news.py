@@ -14,19 +14,8 @@ from pipelines import display, store
 from pipelines.commands import FORMATS, emit_frame, fit_width, state, suggest
 from pipelines.config import Config
 from pipelines.errors import DataError
-from pipelines.schemas import EVENT_INSTRUMENT_SCHEMA, UTC_TS
+from pipelines.schemas import EVENT_CATEGORIES, EVENT_INSTRUMENT_SCHEMA, UTC_TS
 from pipelines.timeparse import parse_iso_option
-
-CATEGORIES = (
-    "policy",
-    "macro",
-    "regulation",
-    "corporate",
-    "geopolitics",
-    "crypto",
-    "news",
-    "other",
-)
 
 
 def import_articles(
@@ -134,7 +123,9 @@ def events_add(
     ctx: typer.Context,
     at: str = typer.Option(..., "--at", help="When it happened, ISO 8601 with zone."),
     title: str = typer.Option(..., "--title", help="What happened."),
-    category: str = typer.Option("policy", "--category", help=f"One of {', '.join(CATEGORIES)}."),
+    category: str = typer.Option(
+        "policy", "--category", help=f"One of {', '.join(EVENT_CATEGORIES)}."
+    ),
     instruments: str | None = typer.Option(
         None, "--instruments", help="Comma-separated instrument ids, e.g. BTC,XAU."
     ),
@@ -142,10 +133,10 @@ def events_add(
     """Add a manual event to the registry."""
     app = state(ctx)
     when = parse_iso_option(at, "--at")
-    if category not in CATEGORIES:
+    if category not in EVENT_CATEGORIES:
         raise DataError(
-            f"--category {category!r} is not allowed{suggest(category, list(CATEGORIES))} "
-            f"(allowed: {', '.join(CATEGORIES)})"
+            f"--category {category!r} is not allowed{suggest(category, list(EVENT_CATEGORIES))} "
+            f"(allowed: {', '.join(EVENT_CATEGORIES)})"
         )
     title = title.strip()
     if not title:
