@@ -83,17 +83,17 @@ def plan(con: duckdb.DuckDBPyConnection, policy: RetentionPolicy, now: datetime)
     return RetentionResult(params["cutoff"], int(row[0]), int(row[1]), int(row[2]), True)
 
 
-def apply(st: store.Store, policy: RetentionPolicy, now: datetime) -> RetentionResult:
+def apply(writer: store.Store, policy: RetentionPolicy, now: datetime) -> RetentionResult:
     """Roll up, delete the fine bars, log the run — one transaction — then CHECKPOINT."""
     params = _params(policy, now)
-    con = st.con
+    con = writer.con
     result = plan(con, policy, now)
     result.dry_run = False
     if result.fine_bars == 0:
         return result
     con.execute("begin transaction")
     try:
-        run = st.start_run("retention")  # inside: a failed pass leaves no 'running' row behind
+        run = writer.start_run("retention")  # inside: a failed pass leaves no 'running' row behind
         con.execute(store.load_sql("ops_retention_rollup"), params)
         con.execute(
             "delete from bars where timeframe = $from_tf and ts < $cutoff",
@@ -110,7 +110,7 @@ def apply(st: store.Store, policy: RetentionPolicy, now: datetime) -> RetentionR
             "to": policy.to_tf,
             "fine_bars_removed": result.fine_bars,
         }
-        st.finish_run(run, "ok")
+        writer.finish_run(run, "ok")
         con.execute("commit")
     except Exception:
         con.execute("rollback")

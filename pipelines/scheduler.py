@@ -138,8 +138,8 @@ def _retention_round(
     """The daily retention pass, under the same lock as refresh (never both at once)."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        with store.writing(db_path, "retention") as st:
-            result = retention.apply(st, policy, datetime.now(UTC))
+        with store.writing(db_path, "retention") as writer:
+            result = retention.apply(writer, policy, datetime.now(UTC))
     except Exception as exc:  # retention failing must not stop the refreshes
         report(f"{started} retention failed: {type(exc).__name__}: {exc}")
         return

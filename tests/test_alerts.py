@@ -91,9 +91,9 @@ def event(event_id: str, title: str, category: str, at: datetime, instrument: st
 
 
 def store_rows(db: Path, **tables: pl.DataFrame) -> None:
-    with store.writing(db, "test") as st:
+    with store.writing(db, "test") as writer:
         for table, frame in tables.items():
-            st.upsert(table, frame)
+            writer.upsert(table, frame)
 
 
 def history(db: Path) -> pl.DataFrame:
@@ -328,11 +328,11 @@ def test_no_target_is_recorded_not_raised(tmp_path, monkeypatch):
 
 
 def _seed_failed_run(db: Path, source: str) -> None:
-    with store.writing(db, "test") as st:
-        run = st.start_run(source)
+    with store.writing(db, "test") as writer:
+        run = writer.start_run(source)
         run.details["kinds"] = ["prices"]
         run.errors.append("binance: network down (connection refused)")
-        st.finish_run(run, "failed")
+        writer.finish_run(run, "failed")
 
 
 def test_a_failing_target_never_stops_a_refresh(tmp_path, monkeypatch):

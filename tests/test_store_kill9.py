@@ -82,8 +82,8 @@ def _check(name: str, db: Path) -> dict[str, int]:
     if not db.exists():
         return {}
     # The next writer opens (and migrates) the file and closes runs of dead owners.
-    with store.writing(db, "check") as st:
-        assert len(st.con.execute("select * from _migrations").fetchall()) == len(
+    with store.writing(db, "check") as writer:
+        assert len(writer.con.execute("select * from _migrations").fetchall()) == len(
             store.migration_files()
         )
     with store.reader(db) as con:

@@ -111,13 +111,13 @@ def record(db_path: str | Path, deliveries: Sequence[Delivery], command: str = "
         for d in deliveries
     ]
     frame = pl.DataFrame(rows, schema=ALERT_SCHEMA)
-    with store.writing(db_path, command, migrate=False) as st:
-        st.con.register("new_alerts", frame.to_arrow())
+    with store.writing(db_path, command, migrate=False) as writer:
+        writer.con.register("new_alerts", frame.to_arrow())
         try:
             cols = ", ".join(ALERT_SCHEMA)
-            st.con.execute(f"insert into alerts ({cols}) select {cols} from new_alerts")
+            writer.con.execute(f"insert into alerts ({cols}) select {cols} from new_alerts")
         finally:
-            st.con.unregister("new_alerts")
+            writer.con.unregister("new_alerts")
 
 
 ALERT_SCHEMA: dict[str, Any] = {

@@ -105,16 +105,16 @@ def import_article_files(
     now = datetime.now(UTC)
     frame, more = normalise_articles(raws, now)
     rejects += more
-    with store.writing(db_path, "import articles") as st:
-        run = st.start_run("import:articles")
+    with store.writing(db_path, "import articles") as writer:
+        run = writer.start_run("import:articles")
         results = store.commit_batch(
-            st, "import:articles", "files", {"articles": frame}, rejects=rejects
+            writer, "import:articles", "files", {"articles": frame}, rejects=rejects
         )
         run.add(results["articles"])
         run.rejected = len(rejects)
-        counts = run_enrichment(st, config) if enrich else {}
+        counts = run_enrichment(writer, config) if enrich else {}
         run.details = {"files": len(files), "enrichment": counts}
-        st.finish_run(run)
+        writer.finish_run(run)
     zoneless = frame.filter(pl.col("published_precision") == "unknown-zone").height
     return ArticlesImport(len(raws), results["articles"], rejects, counts, zoneless)
 
@@ -177,22 +177,22 @@ def events_add(
         schema=EVENT_INSTRUMENT_SCHEMA,
     )
     watchlist = set(app.config.watchlist)  # a bad config is refused before the file is touched
-    with store.writing(app.db_path, "events add") as st:
-        _check_instruments(st, ids, watchlist)
+    with store.writing(app.db_path, "events add") as writer:
+        _check_instruments(writer, ids, watchlist)
         results = store.commit_batch(
-            st, "manual", event_id, {"events": event, "event_instruments": links}
+            writer, "manual", event_id, {"events": event, "event_instruments": links}
         )
     verb = "added" if results["events"].inserted else "already present"
     typer.echo(f"{verb}: {event_id} at {when.isoformat()} ({category}) {title}")
 
 
-def _check_instruments(st: store.Store, ids: list[str], watchlist: set[str]) -> None:
+def _check_instruments(writer: store.Store, ids: list[str], watchlist: set[str]) -> None:
     """Refuse ids that are neither in the watchlist nor stored (as an instrument or in bars)."""
     if not ids:
         return
     stored = {
         r[0]
-        for r in st.con.execute(
+        for r in writer.con.execute(
             "select instrument_id from instruments union select distinct instrument_id from bars"
         ).fetchall()
     }
