@@ -15,7 +15,6 @@ from pipelines.commands import FORMATS, emit_frame, fit_width, state, suggest
 from pipelines.config import Config
 from pipelines.errors import DataError
 from pipelines.schemas import EVENT_CATEGORIES, EVENT_INSTRUMENT_SCHEMA, UTC_TS
-from pipelines.timeparse import parse_iso_option
 
 
 def import_articles(
@@ -96,6 +95,7 @@ def import_article_files(
     from pipelines.articles import normalise_articles
     from pipelines.enrich import run_enrichment
     from pipelines.sources.article_files import read_article_files
+    from pipelines.timeparse import parse_iso_option
 
     if published:
         parse_iso_option(published)  # refuse a bad --published before reading anything
@@ -131,6 +131,8 @@ def events_add(
     ),
 ) -> None:
     """Add a manual event to the registry."""
+    from pipelines.timeparse import parse_iso_option
+
     app = state(ctx)
     when = parse_iso_option(at, "--at")
     if category not in EVENT_CATEGORIES:
@@ -219,8 +221,8 @@ def events_list(
     """List events (newest first) with their instruments."""
     app = state(ctx)
     params = {
-        "since": parse_iso_option(since, "--since") if since else None,
-        "until": parse_iso_option(until, "--until") if until else None,
+        "since": _instant(since, "--since"),
+        "until": _instant(until, "--until"),
         "category": category,
         "limit": limit,
     }
@@ -246,6 +248,16 @@ def events_list(
         )
         frame = fit_width(narrow, "title")
     emit_frame(frame, fmt, out)
+
+
+def _instant(value: str | None, what: str) -> datetime | None:
+    """An option's ISO 8601 instant, or None when not given."""
+    if not value:
+        return None
+    # The time parsers load only when an instant is given: `events list` is a quick command.
+    from pipelines.timeparse import parse_iso_option
+
+    return parse_iso_option(value, what)
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
