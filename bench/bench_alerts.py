@@ -88,10 +88,10 @@ def seed(db: Path, days: int, end: datetime) -> None:
         {"event_id": f"e{j}", "instrument_id": IDS[j % 19], "reason": "bench", "confidence": 1.0}
         for j in range(30)
     ]
-    with store.writing(db, "bench") as st:
-        st.upsert("bars", pl.concat(frames))
-        st.upsert("events", pl.DataFrame(evs, schema=EVENT_SCHEMA))
-        st.upsert("event_instruments", pl.DataFrame(links, schema=EVENT_INSTRUMENT_SCHEMA))
+    with store.writing(db, "bench") as writer:
+        writer.upsert("bars", pl.concat(frames))
+        writer.upsert("events", pl.DataFrame(evs, schema=EVENT_SCHEMA))
+        writer.upsert("event_instruments", pl.DataFrame(links, schema=EVENT_INSTRUMENT_SCHEMA))
 
 
 def commit_jump(db: Path, ts: datetime, close: float) -> None:
@@ -111,8 +111,8 @@ def commit_jump(db: Path, ts: datetime, close: float) -> None:
         ],
         schema=BAR_SCHEMA,
     )
-    with store.writing(db, "bench", migrate=False) as st:
-        st.upsert("bars", bar)
+    with store.writing(db, "bench", migrate=False) as writer:
+        writer.upsert("bars", bar)
 
 
 def wait_for(rx: Receiver, n: int, timeout: float = 30.0) -> float:

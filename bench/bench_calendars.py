@@ -41,9 +41,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "b.duckdb"
         t = time.perf_counter()
-        with store.writer(db) as st:
+        with store.writer(db) as writer:
             migrate_s = time.perf_counter() - t
-            con = st.con
+            con = writer.con
             con.execute(
                 "create temp table minutes as select unnest(generate_series("
                 "timestamptz '2026-05-01 00:00+00', timestamptz '2026-05-31 23:59+00', "

@@ -84,9 +84,9 @@ def build_db(path: Path, minutes: int, n_events: int) -> None:
     config = load_config()
     instruments = config.instruments
     started = time.monotonic()
-    with store.writer(path) as st:
-        con = st.con
-        run = st.start_run("bench")
+    with store.writer(path) as writer:
+        con = writer.con
+        run = writer.start_run("bench")
         rows = [
             (
                 i.id,
@@ -168,8 +168,8 @@ def build_db(path: Path, minutes: int, n_events: int) -> None:
             """,
             [START, minutes],
         )
-        st.finish_run(run)
-        st.set_meta("dataset", "bench")
+        writer.finish_run(run)
+        writer.set_meta("dataset", "bench")
         con.execute("checkpoint")
         n = con.execute("select count(*) from bars").fetchall()[0][0]
     print(

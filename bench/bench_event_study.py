@@ -71,8 +71,8 @@ def make_intraday(db: Path, n_instruments: int, n_minutes: int, n_events: int, s
         60, "s"
     )
     market = rng.normal(0, 0.0008, n_minutes)
-    with store.writer(db) as st:
-        con = st.con
+    with store.writer(db) as writer:
+        con = writer.con
         for i in range(n_instruments):
             name = "MKT" if i == 0 else f"S{i:02d}"
             beta = 0.0 if i == 0 else rng.uniform(0.5, 1.5)
@@ -111,9 +111,9 @@ def make_intraday(db: Path, n_instruments: int, n_minutes: int, n_events: int, s
                 "instrument_id": [f"S{1 + i % (n_instruments - 1):02d}" for i in range(n_events)],
             }
         )
-        st.upsert("events", events)
-        st.upsert("event_instruments", links)
-        st.upsert(
+        writer.upsert("events", events)
+        writer.upsert("event_instruments", links)
+        writer.upsert(
             "instruments",
             pl.DataFrame(
                 {
@@ -164,10 +164,10 @@ def make_daily(db: Path, n_securities: int, n_days: int, n_events: int, seed: in
         pl.DataFrame({"instrument_id": [f"D{i:02d}" for i in range(1, n_securities + 1)]}),
         how="cross",
     )
-    with store.writer(db) as st:
-        st.upsert("bars", pl.concat(frames))
-        st.upsert("events", events)
-        st.upsert("event_instruments", links)
+    with store.writer(db) as writer:
+        writer.upsert("bars", pl.concat(frames))
+        writer.upsert("events", events)
+        writer.upsert("event_instruments", links)
     returns = pl.DataFrame({"date": days, **{k: np.r_[np.nan, v[1:]] for k, v in rets.items()}})
     return returns
 

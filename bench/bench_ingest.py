@@ -139,7 +139,7 @@ def run_phases(
     again = store.UpsertResult(table="bars")
     with (
         store.writer(workdir / "floor.duckdb") as fl,
-        store.writer(workdir / "upsert.duckdb") as st,
+        store.writer(workdir / "upsert.duckdb") as writer,
     ):
         for key, frame in batches(total, batch_rows):
             arrow = frame.to_arrow()
@@ -149,13 +149,13 @@ def run_phases(
                 fl.con.execute(f"insert into bars ({cols}) select {cols} from _floor_batch")
                 fl.con.unregister("_floor_batch")
             with meter.phase("upsert"):
-                res = store.commit_batch(st, "bench", key, {"bars": frame}, cursor_ts=cursor)
+                res = store.commit_batch(writer, "bench", key, {"bars": frame}, cursor_ts=cursor)
             first += res["bars"]
         floor_rows = fl.con.execute("select count(*) from bars").fetchall()[0][0]
         for key, frame in batches(total, batch_rows):
             cursor = frame["ts"][-1]
             with meter.phase("re-upsert"):
-                res = store.commit_batch(st, "bench", key, {"bars": frame}, cursor_ts=cursor)
+                res = store.commit_batch(writer, "bench", key, {"bars": frame}, cursor_ts=cursor)
             again += res["bars"]
     return floor_rows, first, again
 

@@ -178,9 +178,9 @@ def _measure_store(n: int, queue: mp.Queue) -> None:
     import polars as pl
 
     from pipelines import store
+    from pipelines.articles import ARTICLE_COLUMNS, text_hash
     from pipelines.config import load_config
     from pipelines.enrich import run_enrichment
-    from pipelines.news import ARTICLE_COLUMNS, text_hash
 
     reports, _ = make_reports(n)
     rows = [
@@ -204,10 +204,10 @@ def _measure_store(n: int, queue: mp.Queue) -> None:
     ]
     frame = pl.DataFrame(rows, schema=ARTICLE_COLUMNS)
     config = load_config(Path(__file__).resolve().parent.parent / "tickerwire.toml")
-    with tempfile.TemporaryDirectory() as tmp, store.writer(Path(tmp) / "b.duckdb") as st:
-        store.commit_batch(st, "bench", "k", {"articles": frame})
+    with tempfile.TemporaryDirectory() as tmp, store.writer(Path(tmp) / "b.duckdb") as writer:
+        store.commit_batch(writer, "bench", "k", {"articles": frame})
         t0, c0 = time.perf_counter(), time.process_time()
-        counts = run_enrichment(st, config)
+        counts = run_enrichment(writer, config)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     queue.put(
         {

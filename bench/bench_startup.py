@@ -33,7 +33,7 @@ from pathlib import Path
 TARGET = 1.5
 BASELINE = "import polars, duckdb, typer"
 FLOOR = (
-    "import sys, polars, duckdb, typer, typer._adapters; "
+    "import sys, polars, duckdb, typer; "
     "duckdb.connect(sys.argv[1], read_only=True).sql('select count(*) from events').fetchall()"
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from pipelines.news import strip_controls
+from pipelines.articles import strip_controls
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the ones
 # that start Markdown or Streamlit syntax (links, images, emphasis, code, headings, lists,

@@ -87,10 +87,10 @@ def _commit(
     store_path: Path, batch: Batch, since: datetime, until: datetime
 ) -> dict[str, store.UpsertResult]:
     """Store the batch's rows and rejects in one transaction, logged as a `backfill` run."""
-    with store.writing(store_path, "backfill") as st:
-        run = st.start_run("backfill")
+    with store.writing(store_path, "backfill") as writer:
+        run = writer.start_run("backfill")
         results = store.commit_batch(
-            st, batch.source, batch.key, batch.frames, rejects=batch.rejects
+            writer, batch.source, batch.key, batch.frames, rejects=batch.rejects
         )
         run.add(results["bars"])
         run.rejected = len(batch.rejects)
@@ -101,5 +101,5 @@ def _commit(
             "since": since.isoformat(),
             "until": until.isoformat(),
         }
-        st.finish_run(run)
+        writer.finish_run(run)
     return results

@@ -50,7 +50,7 @@ CORE_CHECKS: dict[str, str] = {
     "sentiment": "pipelines.enrich.sentiment:SentimentScorer.from_config",
     "clustering": "pipelines.enrich.cluster:ClusterSettings.from_config",
     "study": "pipelines.analytics.study:study_settings",
-    "schedule": "pipelines.scheduler:Schedule.from_config",
+    "schedule": "pipelines.cadence:Schedule.from_config",
     "retention": "pipelines.retention:RetentionPolicy.from_config",
     "freshness": "pipelines.health:FreshnessPolicy.from_config",
     "alerts": "pipelines.alerts:rules_from_config",

@@ -109,9 +109,9 @@ def instrument_rows(config: Config) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None).sort("instrument_id")
 
 
-def _seed_event(st: store.Store) -> str | None:
+def _seed_event(writer: store.Store) -> str | None:
     """The event the seed story's reports were clustered into (None if they were refused)."""
-    rows = st.con.execute(
+    rows = writer.con.execute(
         "select min(ea.event_id) from event_articles ea join articles a using (article_id) "
         "where a.feed = ?",
         [f"file:{SEED_FILE}"],
@@ -142,12 +142,12 @@ def build_demo(db_path: str | Path, config: Config, *, force: bool = False) -> D
 
     mark = time.perf_counter()
     try:
-        with store.writing(building, "demo") as st:
-            st.upsert("instruments", instrument_rows(config))
+        with store.writing(building, "demo") as writer:
+            writer.upsert("instruments", instrument_rows(config))
             # Marked before any row lands: a file holding sample rows always says so.
-            st.set_meta("dataset", sample.DATASET)
-            st.set_meta("sample_sources", sample.sources_line())
-            st.set_meta("sample_checksum", sample.manifest()["checksum"])
+            writer.set_meta("dataset", sample.DATASET)
+            writer.set_meta("sample_sources", sample.sources_line())
+            writer.set_meta("sample_checksum", sample.manifest()["checksum"])
         for f in files:
             if f.kind == "bars":
                 done = import_bars_file(
@@ -171,16 +171,16 @@ def build_demo(db_path: str | Path, config: Config, *, force: bool = False) -> D
                 )
                 stats.strip_note = done_strip.day_note
                 mark = phase("strip", mark)
-        with store.writing(building, "demo") as st:
-            featured = _seed_event(st)
+        with store.writing(building, "demo") as writer:
+            featured = _seed_event(writer)
             if featured:  # the dashboard opens on the seed story
-                st.set_meta("featured_event", featured)
+                writer.set_meta("featured_event", featured)
             for table in ("instruments", "bars", "quotes", "articles", "events", "event_articles",
                           "event_instruments", "rejects"):  # fmt: skip
-                stats.rows[table] = st.con.execute(f'select count(*) from "{table}"').fetchall()[0][
-                    0
-                ]
-            stats.checksum = checksum(st.con)
+                stats.rows[table] = writer.con.execute(
+                    f'select count(*) from "{table}"'
+                ).fetchall()[0][0]
+            stats.checksum = checksum(writer.con)
         mark = phase("checksum", mark)
         # Readers that have the old file open keep it until they close; new ones wait at the gate.
         with store.exclusive(path, "demo"):

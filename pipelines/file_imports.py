@@ -21,7 +21,6 @@ from pipelines import store
 from pipelines.calendars import check_calendar
 from pipelines.config import Config
 from pipelines.errors import DataError
-from pipelines.news import normalise_articles, parse_iso_option
 from pipelines.schemas import Reject, timeframe_params, validate_quotes
 from pipelines.sources.strip import StripResult, find_as_of, page_text, parse_strip
 from pipelines.store import UpsertResult
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
 
 
 def commit_as_run(
-    st: store.Store,
+    writer: store.Store,
     run_source: str,
     batch: tuple[str, str, dict[str, pl.DataFrame]],
     *,
@@ -46,15 +45,15 @@ def commit_as_run(
     """Commit one batch (source, key, frames) as a run of its own: open it, fold the counts of
     table `counted` and the rejects in, close it with `status` (default: from the errors).
     `details` may be a function of the upsert results, for details known only after the commit."""
-    run = st.start_run(run_source)
+    run = writer.start_run(run_source)
     source, key, frames = batch
-    results = store.commit_batch(st, source, key, frames, rejects=rejects)
+    results = store.commit_batch(writer, source, key, frames, rejects=rejects)
     run.add(results[counted])
     if read is not None:
         run.read = read
     run.rejected = len(rejects)
     run.details = details(results) if callable(details) else details
-    st.finish_run(run, status)
+    writer.finish_run(run, status)
     return results
 
 
@@ -116,15 +115,15 @@ def import_bars_file(
     )  # fmt: skip
     first = next(chunks)  # the first chunk is checked before the store is opened
     # closing(): the file reader stops at once on an error, not at interpreter exit.
-    with contextlib.closing(chunks), store.writing(db_path, "import bars") as st:
-        run = st.start_run("import:bars")
-        created, stored_calendar = _ensure_instrument(st, config, instrument, source, calendar)
+    with contextlib.closing(chunks), store.writing(db_path, "import bars") as writer:
+        run = writer.start_run("import:bars")
+        created, stored_calendar = _ensure_instrument(writer, config, instrument, source, calendar)
         done = BarsImport(
             first.columns_used, [], 0, [], UpsertResult(table="bars"), created, stored_calendar
         )
         for chunk in itertools.chain([first], chunks):
             results = store.commit_batch(
-                st,
+                writer,
                 f"import:bars:{source}",
                 f"{instrument}/{timeframe}",
                 {"bars": chunk.bars},
@@ -140,32 +139,32 @@ def import_bars_file(
             "tz": tz,
         }
         kept = done.result.stored or done.result.unchanged or not done.rejects
-        st.finish_run(run, "ok" if kept else "partial")
+        writer.finish_run(run, "ok" if kept else "partial")
     return done
 
 
 def _ensure_instrument(
-    st: store.Store, config: Config, instrument: str, source: str, calendar: str | None
+    writer: store.Store, config: Config, instrument: str, source: str, calendar: str | None
 ) -> tuple[bool, str]:
     """Create the instrument when unknown (or set its calendar when given); (created, calendar)."""
-    created = not _known(st, instrument)
+    created = not _known(writer, instrument)
     if created:
         row = _instrument_row(config, instrument, source)
         if calendar is not None:
             row = row.with_columns(pl.lit(calendar).alias("calendar"))
-        st.upsert("instruments", row, in_transaction=False)
+        writer.upsert("instruments", row, in_transaction=False)
     elif calendar is not None:
-        st.con.execute(
+        writer.con.execute(
             "update instruments set calendar = ? where instrument_id = ?", [calendar, instrument]
         )
-    stored = st.con.execute(
+    stored = writer.con.execute(
         "select calendar from instruments where instrument_id = ?", [instrument]
     ).fetchone()
     return created, stored[0]  # type: ignore[index]
 
 
-def _known(st: store.Store, instrument: str) -> bool:
-    rows = st.con.execute(
+def _known(writer: store.Store, instrument: str) -> bool:
+    rows = writer.con.execute(
         "select 1 from instruments where instrument_id = ?", [instrument]
     ).fetchall()
     return bool(rows)
@@ -212,8 +211,10 @@ def import_events_file(
     """Read an event file and store its events, reports and instrument links."""
     from pipelines.sources.event_files import read_event_file
 
-    with store.writing(db_path, "import events") as st:
-        known = {r[0] for r in st.con.execute("select instrument_id from instruments").fetchall()}
+    with store.writing(db_path, "import events") as writer:
+        known = {
+            r[0] for r in writer.con.execute("select instrument_id from instruments").fetchall()
+        }
         known |= set(config.watchlist)
         parsed = read_event_file(
             file,
@@ -232,7 +233,7 @@ def import_events_file(
             "event_instruments": parsed.event_instruments,
         }
         results = commit_as_run(
-            st,
+            writer,
             "import:events",
             ("import:events", str(file.name), frames),
             rejects=parsed.rejects,
@@ -263,11 +264,11 @@ class StripImport:
     dating: StripDating | None = None
 
 
-def strip_bars(st: store.Store, symbols: list[str]) -> pl.DataFrame:
+def strip_bars(writer: store.Store, symbols: list[str]) -> pl.DataFrame:
     """The stored bars of these symbols with their close times (for dating a strip)."""
     params = {**timeframe_params(datetime(1970, 1, 1, tzinfo=UTC)), "ids": symbols}
     params.pop("since")
-    return st.query(store.load_sql("strip_dating_bars"), params)
+    return writer.query(store.load_sql("strip_dating_bars"), params)
 
 
 def import_strip_file(
@@ -290,7 +291,7 @@ def import_strip_file(
         raise DataError(f"cannot read {file}: {exc.strerror}") from exc
     page_day, clock_time = find_as_of(page_text(raw))
     dating = None
-    with store.writing(db_path, "import strip") as st:
+    with store.writing(db_path, "import strip") as writer:
         if page_day is not None:
             ignored = f"; --date {day} ignored" if day and day != page_day.isoformat() else ""
             chosen, note = page_day, f"{page_day} (printed on the page{ignored})"
@@ -302,7 +303,7 @@ def import_strip_file(
         else:
             undated = parse_strip(raw, day=date(1970, 1, 1))  # the quotes only; day unused
             prices = {q.symbol: float(q.price) for q in undated.quotes if q.price > 0}
-            dating = date_strip(prices, clock_time, strip_bars(st, list(prices)))
+            dating = date_strip(prices, clock_time, strip_bars(writer, list(prices)))
             chosen, note = dating.best.day, dating.note()
         result = parse_strip(raw, day=chosen, watchlist=config.watchlist)
         outlet = outlet or file.stem
@@ -316,7 +317,7 @@ def import_strip_file(
             "outside_watchlist": result.outside_watchlist,
         }
         results = commit_as_run(
-            st,
+            writer,
             "import:strip",
             (source, str(file), {"quotes": frame}),
             rejects=rejects,
@@ -360,8 +361,10 @@ def import_article_files(
 ) -> ArticlesImport:
     """Read article files, store the reports, then (by default) cluster them into events."""
     # The enrichment step and the file readers load here, not at CLI start-up.
+    from pipelines.articles import normalise_articles
     from pipelines.enrich import run_enrichment
     from pipelines.sources.article_files import read_article_files
+    from pipelines.timeparse import parse_iso_option
 
     if published:
         parse_iso_option(published)  # refuse a bad --published before reading anything
@@ -371,16 +374,16 @@ def import_article_files(
     now = datetime.now(UTC)
     frame, more = normalise_articles(raws, now)
     rejects += more
-    with store.writing(db_path, "import articles") as st:
+    with store.writing(db_path, "import articles") as writer:
         counts: dict[str, int] = {}
 
         def enriched(_results: dict[str, UpsertResult]) -> dict[str, Any]:
             # Clustering needs the reports just committed, inside the same run.
-            counts.update(run_enrichment(st, config) if enrich else {})
+            counts.update(run_enrichment(writer, config) if enrich else {})
             return {"files": len(files), "enrichment": counts}
 
         results = commit_as_run(
-            st,
+            writer,
             "import:articles",
             ("import:articles", "files", {"articles": frame}),
             rejects=rejects,

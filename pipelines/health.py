@@ -31,9 +31,9 @@ import duckdb
 import polars as pl
 
 from pipelines import store
+from pipelines.cadence import Schedule, parse_interval
 from pipelines.config import Config, Section, load_config
 from pipelines.errors import ConfigError
-from pipelines.scheduler import Schedule, parse_interval
 from pipelines.schemas import TIMEFRAMES
 
 FRESHNESS_COLUMNS: dict[str, pl.DataType] = {

@@ -136,15 +136,11 @@ def parse_only(only: Iterable[str] | str | None) -> set[str]:
 def load_sources(
     only: set[str], names: Iterable[str] | None = None
 ) -> tuple[dict[str, Source], list[str]]:
-    """Instantiate the registered sources whose kinds meet `only`; a module not written yet is a notice."""
+    """Instantiate the registered sources whose kinds meet `only`; one not set up is a notice."""
     chosen: dict[str, Source] = {}
     notices: list[str] = []
     for name in names if names is not None else SOURCES:
-        try:
-            source = get_source(name)
-        except ModuleNotFoundError as exc:
-            notices.append(f"source {name}: skipped, module not available ({exc.name})")
-            continue
+        source = get_source(name)
         if not set(source.kinds) & only:
             continue
         # Optional hook: a source that is not set up (no URL, no key) says why instead of running.
@@ -221,9 +217,9 @@ def _brief_writer(
 ) -> Iterator[store.Store]:
     """A writer for one short step; the time spent waiting for it is added to the outcome."""
     t0 = time.perf_counter()
-    with store.writing(db_path, command, migrate=False) as st:
+    with store.writing(db_path, command, migrate=False) as writer:
         outcome.writer_wait += time.perf_counter() - t0
-        yield st
+        yield writer
 
 
 def source_state(con: Any, name: str) -> dict[str, tuple[datetime | None, dict[str, Any] | None]]:
@@ -322,8 +318,8 @@ class _Session:
         self.pending.append(batch)
         self.pending_rows += sum(f.height for f in batch.frames.values())
         if self.pending_rows >= FLUSH_ROWS:
-            with _brief_writer(self.db_path, self.outcome, self.command) as st:
-                self._commit_pending(st)
+            with _brief_writer(self.db_path, self.outcome, self.command) as writer:
+                self._commit_pending(writer)
 
     def finish(self, details: dict[str, Any], skipped: list[str]) -> None:
         """Commit what is pending and close the run row; a failed write keeps its reason."""
@@ -338,9 +334,9 @@ class _Session:
                 _record_failure(self.db_path, self.run.run_id, self.outcome.errors, self.command)
 
     def _finish(self, details: dict[str, Any], skipped: list[str]) -> None:
-        with _brief_writer(self.db_path, self.outcome, self.command) as st:
-            self._commit_pending(st)
-            run = self._run(st)
+        with _brief_writer(self.db_path, self.outcome, self.command) as writer:
+            self._commit_pending(writer)
+            run = self._run(writer)
             run.errors.extend(self.errors)
             run.details.update(details)
             run.details["writer_wait_s"] = round(self.outcome.writer_wait, 4)
@@ -351,7 +347,7 @@ class _Session:
                 status = "skipped"
             else:
                 status = None  # ok / partial / failed from the counts
-            self.outcome.status = st.finish_run(run, status)
+            self.outcome.status = writer.finish_run(run, status)
         out = self.outcome
         out.read, out.stored, out.present, out.rejected = (
             run.read,
@@ -363,33 +359,33 @@ class _Session:
         if status == "skipped":
             out.note = "; ".join(skipped)[:200]
 
-    def _run(self, st: store.Store) -> store.RunLog:
+    def _run(self, writer: store.Store) -> store.RunLog:
         if self.run is None:
-            self.run = st.start_run(self.name)
+            self.run = writer.start_run(self.name)
             # The run began when the fetching began, not when the first commit did.
-            st.con.execute(
+            writer.con.execute(
                 "update ingest_runs set started_at = ? where run_id = ?",
                 [self.started, self.run.run_id],
             )
             self.outcome.run_id = self.run.run_id
         return self.run
 
-    def _commit_pending(self, st: store.Store) -> None:
-        run = self._run(st)
+    def _commit_pending(self, writer: store.Store) -> None:
+        run = self._run(writer)
         batches, self.pending, self.pending_rows = self.pending, [], 0
         for n, batch in enumerate(batches):
             if self.stop is not None and self.stop.is_set() and n > 0:
                 self.interrupted = True  # finish the commit in progress, leave the rest for later
                 return
-            self._commit_one(st, batch, run)
+            self._commit_one(writer, batch, run)
 
-    def _commit_one(self, st: store.Store, batch: Batch, run: store.RunLog) -> None:
+    def _commit_one(self, writer: store.Store, batch: Batch, run: store.RunLog) -> None:
         """Write one batch in its own transaction (rows + cursor + rejects together)."""
         rows = sum(f.height for f in batch.frames.values())
         self.say(f"commit {batch.source} {batch.key}: {rows} rows")
         try:
             results = store.commit_batch(
-                st,
+                writer,
                 batch.source,
                 batch.key,
                 batch.frames,
@@ -416,9 +412,9 @@ def _record_failure(db_path: str | Path, run_id: int, errors: list[str], command
     """
     with (
         contextlib.suppress(TickerwireError, duckdb.Error),
-        store.writing(db_path, command, migrate=False) as st,
+        store.writing(db_path, command, migrate=False) as writer,
     ):
-        st.con.execute(
+        writer.con.execute(
             "update ingest_runs set status = 'failed', finished_at = ?, errors = ? "
             "where run_id = ? and status = 'running'",
             [datetime.now(UTC), "\n".join(errors), run_id],
@@ -428,27 +424,23 @@ def _record_failure(db_path: str | Path, run_id: int, errors: list[str], command
 def _enrich(
     db_path: str | Path, config: Config, summary: RefreshSummary, say: Progress, command: str
 ) -> None:
-    """After news arrived, run the enrichment (clustering, entities, topics, sentiment)."""
-    from pipelines.enrich import run_enrichment  # its models load only when news came in
+    """After news arrived, run enrichment (clustering, entities, tags, sentiment) on the new articles."""
+    from pipelines.enrich import run_enrichment  # its libraries load only when news arrived
 
     outcome = SourceOutcome(source="enrich", status="running")
     t0 = time.perf_counter()
-    with _brief_writer(db_path, outcome, command) as st:
+    with _brief_writer(db_path, outcome, command) as writer:
         # Enrichment needs the articles just committed and writes events: it is part of the
         # commit side, so it holds the writer (and only after the network work is done).
-        run = st.start_run("enrich")
+        run = writer.start_run("enrich")
         outcome.run_id = run.run_id
         try:
-            result = run_enrichment(st, config)
-            if isinstance(result, Mapping):
-                run.details.update({str(k): v for k, v in result.items()})
-            elif isinstance(result, int):
-                run.stored = result
+            run.details.update(run_enrichment(writer, config))
         except Exception as exc:  # enrichment failing must not undo the ingested news
             run.errors.append(named_first_line(exc))
             with contextlib.suppress(duckdb.Error):
-                st.con.execute("rollback")  # in case it failed inside its own transaction
-        outcome.status = st.finish_run(run, None if run.errors else "ok")
+                writer.con.execute("rollback")  # in case it failed inside its own transaction
+        outcome.status = writer.finish_run(run, None if run.errors else "ok")
     outcome.stored = run.stored
     outcome.errors = run.errors
     outcome.seconds = time.perf_counter() - t0

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from pipelines import store
+from pipelines.cadence import CronError, parse_cadence
 from pipelines.config import Config
 from pipelines.schemas import TIMEFRAMES, timeframe_delta
 
@@ -51,8 +52,6 @@ class RetentionPolicy:
         if big <= small or big % small:
             raise sec.fail("to", f"{to_tf!r} must be a whole multiple of from = {from_tf!r}")
         at = sec.get("at", str, "30 3 * * *")
-        from pipelines.scheduler import CronError, parse_cadence
-
         try:
             parse_cadence(at)
         except CronError as exc:
@@ -84,17 +83,17 @@ def plan(con: duckdb.DuckDBPyConnection, policy: RetentionPolicy, now: datetime)
     return RetentionResult(params["cutoff"], int(row[0]), int(row[1]), int(row[2]), True)
 
 
-def apply(st: store.Store, policy: RetentionPolicy, now: datetime) -> RetentionResult:
+def apply(writer: store.Store, policy: RetentionPolicy, now: datetime) -> RetentionResult:
     """Roll up, delete the fine bars, log the run — one transaction — then CHECKPOINT."""
     params = _params(policy, now)
-    con = st.con
+    con = writer.con
     result = plan(con, policy, now)
     result.dry_run = False
     if result.fine_bars == 0:
         return result
     con.execute("begin transaction")
     try:
-        run = st.start_run("retention")  # inside: a failed pass leaves no 'running' row behind
+        run = writer.start_run("retention")  # inside: a failed pass leaves no 'running' row behind
         con.execute(store.load_sql("ops_retention_rollup"), params)
         con.execute(
             "delete from bars where timeframe = $from_tf and ts < $cutoff",
@@ -111,7 +110,7 @@ def apply(st: store.Store, policy: RetentionPolicy, now: datetime) -> RetentionR
             "to": policy.to_tf,
             "fine_bars_removed": result.fine_bars,
         }
-        st.finish_run(run, "ok")
+        writer.finish_run(run, "ok")
         con.execute("commit")
     except Exception:
         con.execute("rollback")

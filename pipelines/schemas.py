@@ -109,7 +109,19 @@ EVENT_INSTRUMENT_SCHEMA: dict[str, pl.DataType] = {
     "confidence": pl.Float64,
 }
 
-PRECISIONS = ("second", "minute", "day", "unknown", "unknown-zone")
+
+# Event categories the enrichment assigns (events.category), for `events add --category` and
+# alert rules; policy tags (events.tags) come from the [policy] lexicon.
+EVENT_CATEGORIES = (
+    "policy",
+    "macro",
+    "regulation",
+    "corporate",
+    "geopolitics",
+    "crypto",
+    "news",
+    "other",
+)
 
 
 def timeframe_delta(timeframe: str) -> timedelta:

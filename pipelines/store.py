@@ -186,17 +186,17 @@ def writing(
             if fresh:
                 path.unlink(missing_ok=True)
                 path.with_name(path.name + ".wal").unlink(missing_ok=True)
-            with writer(path, migrate_first=migrate, **WRITER_OPEN) as st:
+            with writer(path, migrate_first=migrate, **WRITER_OPEN) as session:
                 try:
                     if migrate:
-                        st.close_stale_runs()  # any writer tidies up after a killed one
-                    yield st
+                        session.close_stale_runs()  # any writer tidies up after a killed one
+                    yield session
                 except KeyboardInterrupt:
-                    _fail_open_runs(st, "stopped by Ctrl-C", "interrupted")
+                    _fail_open_runs(session, "stopped by Ctrl-C", "interrupted")
                     raise
                 except Exception as exc:
                     reason = write_failure(path, exc)
-                    _fail_open_runs(st, reason, "failed")
+                    _fail_open_runs(session, reason, "failed")
                     if isinstance(exc, duckdb.Error | OSError | StoreError):
                         raise StoreError(reason) from exc
                     raise
@@ -227,13 +227,13 @@ def write_failure(path: Path, exc: BaseException) -> str:
     return text
 
 
-def _fail_open_runs(st: Store, reason: str, status: str) -> None:
+def _fail_open_runs(session: Store, reason: str, status: str) -> None:
     """Close the runs a failed session started, with the reason (best effort)."""
-    rollback(st.con)
-    for run in list(st.open_runs):
+    rollback(session.con)
+    for run in list(session.open_runs):
         run.errors.append(reason)
         with suppress(duckdb.Error):  # the disk may still be full: the next writer closes it
-            st.finish_run(run, status)
+            session.finish_run(run, status)
 
 
 @contextmanager

@@ -57,9 +57,9 @@ def bars_frame(
 
 def build(path: Path, *, demo: bool = True) -> Path:
     """Write the fixture database at `path` and return it."""
-    with store.writer(path) as st:
-        run = st.start_run("fixture")
-        st.upsert(
+    with store.writer(path) as writer:
+        run = writer.start_run("fixture")
+        writer.upsert(
             "instruments",
             pl.DataFrame(
                 {
@@ -74,7 +74,7 @@ def build(path: Path, *, demo: bool = True) -> Path:
             ),
         )
         # BTC jumps +2 % one minute after the seed event; ETH is a plain walk; XAU has 5m bars.
-        st.upsert(
+        writer.upsert(
             "bars",
             bars_frame("BTC", "1m", 60, 73_000.0, 1, jump_at=T0 + timedelta(minutes=1), jump=0.02),
         )
@@ -82,9 +82,9 @@ def build(path: Path, *, demo: bool = True) -> Path:
         eth = bars_frame("ETH", "1m", 60, 2_000.0, 2).filter(
             ~pl.col("ts").is_between(GAP_START, GAP_START + timedelta(minutes=29))
         )
-        st.upsert("bars", eth)
-        st.upsert("bars", bars_frame("XAU", "5m", 300, 4_500.0, 3))
-        st.upsert(
+        writer.upsert("bars", eth)
+        writer.upsert("bars", bars_frame("XAU", "5m", 300, 4_500.0, 3))
+        writer.upsert(
             "quotes",
             pl.DataFrame(
                 {
@@ -116,7 +116,7 @@ def build(path: Path, *, demo: bool = True) -> Path:
                 "is_manual": [False, False, True],
             }
         )
-        st.upsert("events", events)
+        writer.upsert("events", events)
         arts = pl.DataFrame(
             {
                 "article_id": ["a1", "a2", "a3", "a4", "a5"],
@@ -142,14 +142,14 @@ def build(path: Path, *, demo: bool = True) -> Path:
                 "sentiment": [-0.4, -0.2, -0.3, 0.1, 0.5],
             }
         )
-        st.upsert("articles", arts)
-        st.upsert(
+        writer.upsert("articles", arts)
+        writer.upsert(
             "event_articles",
             pl.DataFrame(
                 {"event_id": [SEED_EVENT] * 3 + ["ev-fed"], "article_id": ["a1", "a2", "a3", "a4"]}
             ),
         )
-        st.upsert(
+        writer.upsert(
             "event_instruments",
             pl.DataFrame(
                 {
@@ -160,11 +160,11 @@ def build(path: Path, *, demo: bool = True) -> Path:
                 }
             ),
         )
-        st.record_rejects("rss", [store.Reject("unparseable date", "<item>…</item>")])
-        failed = st.start_run("rss")
+        writer.record_rejects("rss", [store.Reject("unparseable date", "<item>…</item>")])
+        failed = writer.start_run("rss")
         failed.errors.append("feed https://example.org/rss: HTTP 503")
-        st.finish_run(failed, "failed")
-        st.finish_run(run)
+        writer.finish_run(failed, "failed")
+        writer.finish_run(run)
         if demo:
-            st.set_meta("dataset", "demo")
+            writer.set_meta("dataset", "demo")
     return path

@@ -91,9 +91,9 @@ def event(event_id: str, title: str, category: str, at: datetime, instrument: st
 
 
 def store_rows(db: Path, **tables: pl.DataFrame) -> None:
-    with store.writing(db, "test") as st:
+    with store.writing(db, "test") as writer:
         for table, frame in tables.items():
-            st.upsert(table, frame)
+            writer.upsert(table, frame)
 
 
 def history(db: Path) -> pl.DataFrame:
@@ -328,11 +328,11 @@ def test_no_target_is_recorded_not_raised(tmp_path, monkeypatch):
 
 
 def _seed_failed_run(db: Path, source: str) -> None:
-    with store.writing(db, "test") as st:
-        run = st.start_run(source)
+    with store.writing(db, "test") as writer:
+        run = writer.start_run(source)
         run.details["kinds"] = ["prices"]
         run.errors.append("binance: network down (connection refused)")
-        st.finish_run(run, "failed")
+        writer.finish_run(run, "failed")
 
 
 def test_a_failing_target_never_stops_a_refresh(tmp_path, monkeypatch):
@@ -435,7 +435,7 @@ def test_cli_list_test_and_history(tmp_path):
 
 
 def test_duration_text_round_trips_through_the_config_parser():
-    from pipelines.scheduler import parse_interval
+    from pipelines.cadence import parse_interval
 
     for text in ("90s", "20m", "90m", "2h", "1d", "36h"):
         delta = parse_interval(text)

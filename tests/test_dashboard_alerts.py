@@ -86,9 +86,9 @@ def test_alerts_page_lists_rules_and_history(alerts_env):
 
 def test_alerts_page_on_a_file_without_alerts_table(tmp_path, monkeypatch):
     db = tmp_path / "old.duckdb"
-    with store.writing(db, "test") as st:  # as a file written before migration 0080
-        st.con.execute("drop table alerts; drop sequence alert_seq")
-        st.con.execute("delete from _migrations where name = '0080_alerts.sql'")
+    with store.writing(db, "test") as writer:  # as a file written before migration 0080
+        writer.con.execute("drop table alerts; drop sequence alert_seq")
+        writer.con.execute("delete from _migrations where name = '0080_alerts.sql'")
     cfg = tmp_path / "t.toml"
     cfg.write_text(CONFIG, encoding="utf-8")
     monkeypatch.setenv("TICKERWIRE_DB", str(db))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_pages import app_pages
 from tests.dashboard_fixture_db import SEED_EVENT, build
 
 pytestmark = pytest.mark.browser
@@ -28,17 +29,20 @@ pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-# (url path, what must be on the page)
-PAGES = [
-    ("", ".tw-strip"),
-    ("event", '[data-testid="stPlotlyChart"]'),
-    ("timeline", '[data-testid="stPlotlyChart"]'),
-    ("study", '[data-testid="stMainBlockContainer"] h1'),
-    ("correlations", '[data-testid="stPlotlyChart"]'),
-    ("news", '[data-testid="stDataFrame"]'),
-    ("sql", "textarea"),
-    ("health", '[data-testid="stDataFrame"]'),
-]
+# The element that says a page has rendered, by page script; the pages come from app.py.
+KEY_ELEMENT = {
+    "overview": ".tw-strip",
+    "event": '[data-testid="stPlotlyChart"]',
+    "timeline": '[data-testid="stPlotlyChart"]',
+    "study": '[data-testid="stMainBlockContainer"] h1',
+    "correlations": '[data-testid="stPlotlyChart"]',
+    "news": '[data-testid="stDataFrame"]',
+    "sql": "textarea",
+    "health": '[data-testid="stDataFrame"]',
+    "alerts": '[data-testid="stMainBlockContainer"] h1',
+}
+# (URL path, key element) per page; the default page is served at "/".
+PAGES = [("" if p.default else p.url_path, KEY_ELEMENT[p.name]) for p in app_pages()]
 
 
 def _free_port() -> int:

@@ -194,9 +194,9 @@ def test_cache_sees_new_data_without_restart(
     monkeypatch.setenv("TICKERWIRE_DB", str(db))
     before_key = data.data_key()
     assert data.events().height == 3
-    with store.writer(db) as st:
-        run = st.start_run("import:events")
-        st.upsert(
+    with store.writer(db) as writer:
+        run = writer.start_run("import:events")
+        writer.upsert(
             "events",
             pl.DataFrame(
                 {
@@ -207,7 +207,7 @@ def test_cache_sees_new_data_without_restart(
                 schema_overrides={"event_at": pl.Datetime("us", "UTC")},
             ),
         )
-        st.finish_run(run)
+        writer.finish_run(run)
     assert data.data_key() != before_key
     assert data.events()["event_id"].to_list()[0] == "ev-new"
 
@@ -215,8 +215,8 @@ def test_cache_sees_new_data_without_restart(
 def test_strip_falls_back_to_bars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without quotes, the strip shows the newest bar close and its change over 24 h."""
     db = build(tmp_path / "noquotes.duckdb")
-    with store.writer(db) as st:
-        st.con.execute("delete from quotes")
+    with store.writer(db) as writer:
+        writer.con.execute("delete from quotes")
     monkeypatch.setenv("TICKERWIRE_DB", str(db))
     strip = data.strip()
     btc = strip.filter(pl.col("instrument_id") == "BTC").row(0, named=True)

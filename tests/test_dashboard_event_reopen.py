@@ -37,12 +37,12 @@ def weekend_db(db_path: Path) -> Path:
     friday = [datetime(2026, 5, 29, 10, tzinfo=UTC) + i * HOUR for i in range(11)]
     sunday = [datetime(2026, 5, 31, 22, tzinfo=UTC) + i * HOUR for i in range(30)]
     closes = [100.0 + i for i in range(11)] + [120.0 + i for i in range(30)]
-    with store.writer(db_path) as st:
-        st.upsert(
+    with store.writer(db_path) as writer:
+        writer.upsert(
             "instruments",
             pl.DataFrame({"instrument_id": ["GC"], "calendar": ["cme_globex"]}),
         )
-        st.upsert(
+        writer.upsert(
             "bars",
             pl.DataFrame(
                 {
@@ -86,9 +86,9 @@ def test_a_horizon_priced_by_the_anchor_bar_is_blank_not_zero(db_path: Path) -> 
     # 0 % that re-reading the anchor's own close would give; +1h is priced by the 14:00 bar.
     hours = [datetime(2026, 5, 20, tzinfo=UTC) + i * HOUR for i in range(7 * 24 + 2)]
     closes = [100.0 * (1.001 if i % 2 else 0.999) ** (i % 5) for i in range(len(hours))]
-    with store.writer(db_path) as st:
-        st.upsert("instruments", pl.DataFrame({"instrument_id": ["GC"], "calendar": ["24/7"]}))
-        st.upsert(
+    with store.writer(db_path) as writer:
+        writer.upsert("instruments", pl.DataFrame({"instrument_id": ["GC"], "calendar": ["24/7"]}))
+        writer.upsert(
             "bars",
             pl.DataFrame(
                 {

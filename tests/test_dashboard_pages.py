@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app_pages import app_pages
 from tests.dashboard_fixture_db import SEED_EVENT, build
 
 VIEWS = Path(__file__).resolve().parent.parent / "dashboard" / "views"
-PAGES = ["overview", "event", "timeline", "study", "correlations", "news", "sql", "health"]
+PAGES = [p.name for p in app_pages()]  # every page of the menu, as dashboard/app.py lists it
 
 
 # every test here reads the dashboard fixture database (conftest.fixture_db)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from dashboard.text import md
-from pipelines.news import RawArticle, normalise_articles, strip_controls, web_url
+from pipelines.articles import RawArticle, normalise_articles, strip_controls, web_url
 
 # CommonMark plus the GFM tables and strikethrough Streamlit's renderer also understands.
 RENDER = MarkdownIt("commonmark").enable(["table", "strikethrough"])

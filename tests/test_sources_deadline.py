@@ -93,8 +93,8 @@ def test_refresh_holds_no_lock_while_a_feed_trickles(tmp_path, trickle_url):
     thread.start()
     time.sleep(1.0)  # the feed is trickling now
     t0 = time.monotonic()
-    with store.writing(db, "import bars", wait=0) as st:  # not blocked by the refresh
-        st.start_run("import:bars")
+    with store.writing(db, "import bars", wait=0) as writer:  # not blocked by the refresh
+        writer.start_run("import:bars")
     waited = time.monotonic() - t0
     thread.join(30)
     assert waited < 1.0

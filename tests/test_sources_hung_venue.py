@@ -28,7 +28,7 @@ from pipelines.retry import RetryPolicy
 from pipelines.sources import Batch
 from pipelines.sources.ccxt_source import CcxtSource, ExchangeRegistry
 from pipelines.sources.yahoo_source import YahooSource
-from tests.test_prices_yahoo import YahooNet
+from tests.test_sources_yahoo import YahooNet
 
 MARKETS = Path(__file__).resolve().parent / "fixtures" / "prices" / "binance_exchangeInfo.json"
 DEADLINE = 1.5

@@ -31,17 +31,18 @@ def bars(closes: list[float], start: int = 0, instrument: str = "BTC") -> pl.Dat
 
 def test_migrations_apply_once_and_are_recorded(tmp_path):
     path = tmp_path / "m.duckdb"
-    with store.writer(path, migrate_first=False) as st:
-        first = st.migrate()
-        second = st.migrate()
+    with store.writer(path, migrate_first=False) as writer:
+        first = writer.migrate()
+        second = writer.migrate()
         recorded = [
-            r[0] for r in st.con.execute("select name from _migrations order by name").fetchall()
+            r[0]
+            for r in writer.con.execute("select name from _migrations order by name").fetchall()
         ]
     assert first == [p.name for p in store.migration_files()]
     assert second == []
     assert recorded == first
-    with store.writer(path) as st:  # reopening migrates nothing
-        assert st.migrate() == []
+    with store.writer(path) as writer:  # reopening migrates nothing
+        assert writer.migrate() == []
 
 
 def test_every_design_table_exists(db_path):
@@ -55,38 +56,42 @@ def test_every_design_table_exists(db_path):
 
 def test_upsert_dedupes_within_batch_keeping_last(db_path):
     frame = pl.concat([bars([1.0, 2.0]), bars([5.0], start=0)])
-    with store.writer(db_path) as st:
-        result = st.upsert("bars", frame)
-        stored = st.query("select ts, close from bars order by ts")
+    with store.writer(db_path) as writer:
+        result = writer.upsert("bars", frame)
+        stored = writer.query("select ts, close from bars order by ts")
     assert (result.read, result.inserted, result.duplicates_in_batch) == (3, 2, 1)
     assert stored["close"].to_list() == [5.0, 2.0]
 
 
 def test_upsert_updates_changed_rows_and_skips_identical(db_path):
-    with store.writer(db_path) as st:
-        st.upsert("bars", bars([1.0, 2.0, 3.0]))
-        again = st.upsert("bars", bars([1.0, 2.0, 3.0]))
-        changed = st.upsert("bars", bars([1.0, 20.0, 3.0, 4.0]))
-        stored = st.query("select close from bars order by ts")["close"].to_list()
+    with store.writer(db_path) as writer:
+        writer.upsert("bars", bars([1.0, 2.0, 3.0]))
+        again = writer.upsert("bars", bars([1.0, 2.0, 3.0]))
+        changed = writer.upsert("bars", bars([1.0, 20.0, 3.0, 4.0]))
+        stored = writer.query("select close from bars order by ts")["close"].to_list()
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
     assert (changed.inserted, changed.updated, changed.unchanged) == (1, 1, 2)
     assert stored == [1.0, 20.0, 3.0, 4.0]
 
 
 def test_upsert_rejects_unknown_columns(db_path):
-    with store.writer(db_path) as st, pytest.raises(DataError, match="unknown column"):
-        st.upsert("bars", bars([1.0]).with_columns(pl.lit(1).alias("bogus")))
+    with store.writer(db_path) as writer, pytest.raises(DataError, match="unknown column"):
+        writer.upsert("bars", bars([1.0]).with_columns(pl.lit(1).alias("bogus")))
 
 
 def test_commit_batch_is_atomic(db_path):
-    with store.writer(db_path) as st:
+    with store.writer(db_path) as writer:
         bad = bars([1.0]).with_columns(pl.lit("not a time").alias("ts"))
         with pytest.raises(Exception):  # noqa: B017 - any failure must roll back everything
             store.commit_batch(
-                st, "test", "BTC/1m", {"bars": bars([7.0], start=5), "quotes": bad}, cursor_ts=T0
+                writer,
+                "test",
+                "BTC/1m",
+                {"bars": bars([7.0], start=5), "quotes": bad},
+                cursor_ts=T0,
             )
-        n_bars = st.con.execute("select count(*) from bars").fetchall()[0][0]
-        n_state = st.con.execute("select count(*) from ingest_state").fetchall()[0][0]
+        n_bars = writer.con.execute("select count(*) from bars").fetchall()[0][0]
+        n_state = writer.con.execute("select count(*) from ingest_state").fetchall()[0][0]
     assert (n_bars, n_state) == (0, 0)
 
 
@@ -149,8 +154,8 @@ def test_duckdb_cli_reads_the_file_read_only(db_path):
         shell = shutil.which("duckdb")
     if shell is None:
         pytest.skip("duckdb shell not installed (pip install duckdb-cli)")
-    with store.writer(db_path) as st:
-        st.upsert("bars", bars([1.0, 2.0]))
+    with store.writer(db_path) as writer:
+        writer.upsert("bars", bars([1.0, 2.0]))
     out = subprocess.run(
         [
             str(shell),
@@ -169,18 +174,18 @@ def test_duckdb_cli_reads_the_file_read_only(db_path):
 
 
 def test_bars_key_is_unenforced_but_upsert_keeps_it_unique(db_path):
-    with store.writer(db_path) as st:
-        declared = st.con.execute(
+    with store.writer(db_path) as writer:
+        declared = writer.con.execute(
             "select count(*) from duckdb_constraints() "
             "where table_name = 'bars' and constraint_type = 'PRIMARY KEY'"
         ).fetchall()[0][0]
         assert declared == 0  # migration 0020: no ART index on the largest table
-        assert st.primary_key("bars") == ["instrument_id", "timeframe", "ts"]
-        st.upsert("bars", bars([1.0, 2.0, 3.0]))
-        st.upsert("bars", bars([2.5, 3.5, 4.0], start=1))  # overlaps two stored keys
-        st.upsert("bars", bars([9.0], instrument="ETH"))  # same ts, another instrument
-        assert store.duplicate_keys(st.con, "bars") == 0
-        stored = st.query("select instrument_id, close from bars order by instrument_id, ts")
+        assert writer.primary_key("bars") == ["instrument_id", "timeframe", "ts"]
+        writer.upsert("bars", bars([1.0, 2.0, 3.0]))
+        writer.upsert("bars", bars([2.5, 3.5, 4.0], start=1))  # overlaps two stored keys
+        writer.upsert("bars", bars([9.0], instrument="ETH"))  # same ts, another instrument
+        assert store.duplicate_keys(writer.con, "bars") == 0
+        stored = writer.query("select instrument_id, close from bars order by instrument_id, ts")
     assert stored.rows() == [("BTC", 1.0), ("BTC", 2.5), ("BTC", 3.5), ("BTC", 4.0), ("ETH", 9.0)]
 
 
@@ -199,7 +204,7 @@ def test_upsert_matches_a_dict_of_last_values(tmp_path_factory, batches):
     """Any sequence of overlapping batches leaves exactly one row per key, the last value sent."""
     path = tmp_path_factory.mktemp("prop") / "p.duckdb"
     expected: dict[tuple[str, datetime], float] = {}
-    with store.writer(path) as st:
+    with store.writer(path) as writer:
         for batch in batches:
             frame = pl.DataFrame(
                 {
@@ -215,9 +220,9 @@ def test_upsert_matches_a_dict_of_last_values(tmp_path_factory, batches):
                     "close": pl.Float64,
                 },  # fmt: skip
             )
-            st.upsert("bars", frame)
+            writer.upsert("bars", frame)
             expected.update({(b[0], T0 + timedelta(minutes=b[1])): b[2] for b in batch})
-        rows = st.con.execute("select instrument_id, ts, close from bars").fetchall()
+        rows = writer.con.execute("select instrument_id, ts, close from bars").fetchall()
     assert len(rows) == len(expected)
     assert {(r[0], r[1].astimezone(UTC)): r[2] for r in rows} == expected
 
@@ -226,21 +231,21 @@ def test_migration_0020_keeps_the_bars_of_an_older_file(tmp_path):
     """A file made before 0020 (bars with a declared PRIMARY KEY) keeps every bar, in key order."""
     path = tmp_path / "old.duckdb"
     core = next(p for p in store.migration_files() if p.name.startswith("0001_"))
-    with store.writer(path, migrate_first=False) as st:
-        st.con.execute(
+    with store.writer(path, migrate_first=False) as writer:
+        writer.con.execute(
             "create table _migrations (name varchar primary key, applied_at timestamptz not null)"
         )
-        st.con.execute(core.read_text(encoding="utf-8"))
-        st.con.execute("insert into _migrations values (?, ?)", [core.name, T0])
-        st.upsert("bars", bars([3.0, 4.0], start=5))
-        st.upsert("bars", bars([1.0, 2.0]))
-        applied = st.migrate()
-        declared = st.con.execute(
+        writer.con.execute(core.read_text(encoding="utf-8"))
+        writer.con.execute("insert into _migrations values (?, ?)", [core.name, T0])
+        writer.upsert("bars", bars([3.0, 4.0], start=5))
+        writer.upsert("bars", bars([1.0, 2.0]))
+        applied = writer.migrate()
+        declared = writer.con.execute(
             "select count(*) from duckdb_constraints() "
             "where table_name = 'bars' and constraint_type = 'PRIMARY KEY'"
         ).fetchall()[0][0]
-        stored = st.query("select close from bars")["close"].to_list()
-        again = st.upsert("bars", bars([1.0, 2.0, 3.0], start=0))
+        stored = writer.query("select close from bars")["close"].to_list()
+        again = writer.upsert("bars", bars([1.0, 2.0, 3.0], start=0))
     assert applied[0] == "0020_bars_unenforced_key.sql"
     assert declared == 0
     assert stored == [1.0, 2.0, 3.0, 4.0]  # copied in key order
@@ -252,17 +257,17 @@ def test_health_reports_a_bar_key_that_a_hand_made_insert_repeated(db_path):
 
     from pipelines.cli import app
 
-    with store.writer(db_path) as st:
-        st.upsert("bars", bars([1.0, 2.0]))
-        st.con.execute(
+    with store.writer(db_path) as writer:
+        writer.upsert("bars", bars([1.0, 2.0]))
+        writer.con.execute(
             "insert into bars (instrument_id, timeframe, ts, close) values ('BTC', '1m', ?, 9.0)",
             [T0],
         )
     result = CliRunner().invoke(app, ["--db", str(db_path), "health", "--keys", "--check"])
     assert "bars: 1 rows repeat a key" in result.output
     assert result.exit_code == 1
-    with store.writer(db_path) as st:  # remove the repeat: the same check now passes
-        st.con.execute("delete from bars where close = 9.0")
+    with store.writer(db_path) as writer:  # remove the repeat: the same check now passes
+        writer.con.execute("delete from bars where close = 9.0")
     clean = CliRunner().invoke(app, ["--db", str(db_path), "health", "--keys"])
     assert "keys: no repeated key in bars" in clean.output
     assert "repeat a key" not in clean.output

@@ -82,8 +82,8 @@ def _check(name: str, db: Path) -> dict[str, int]:
     if not db.exists():
         return {}
     # The next writer opens (and migrates) the file and closes runs of dead owners.
-    with store.writing(db, "check") as st:
-        assert len(st.con.execute("select * from _migrations").fetchall()) == len(
+    with store.writing(db, "check") as writer:
+        assert len(writer.con.execute("select * from _migrations").fetchall()) == len(
             store.migration_files()
         )
     with store.reader(db) as con:
@@ -156,7 +156,7 @@ def test_kill_9_at_random_instants_of_every_writer(tmp_path):
     assert all(kills.get(n, 0) >= 4 for n in names), kills
     # Some kills landed in the middle of a run (not only in start-up): those runs were closed
     # as interrupted by the next writer. (A refresh holds its run open only for its brief
-    # commit session, which tests/test_ops_crash.py aims at.)
+    # commit session, which tests/test_refresh_crash.py aims at.)
     mid_run = {}
     for name in ("import bars", "import articles + enrichment", "refresh"):
         with store.reader(scenarios[name][1]) as con:

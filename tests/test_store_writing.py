@@ -112,9 +112,9 @@ def test_any_writer_closes_runs_whose_owner_is_gone(db_path):
         ("ccxt", os.getpid(), here, "running"),  # alive: still running
         ("rss", 12345, "another-host.example", "running"),  # cannot be checked from here
     ]
-    with store.writer(db_path) as st:
+    with store.writer(db_path) as writer:
         for source, pid, host, _ in rows:
-            st.con.execute(
+            writer.con.execute(
                 "insert into ingest_runs (source, started_at, status, pid, host) "
                 "values (?, ?, 'running', ?, ?)",
                 [source, now, pid, host],
@@ -138,8 +138,8 @@ def test_the_store_imports_and_reads_without_fcntl(db_path):
         "import pipelines.store as s, pipelines.gate as g\n"
         f"with s.reader({str(db_path)!r}) as con:\n"
         "    print(con.execute('select count(*) from ingest_runs').fetchall()[0][0])\n"
-        f"with s.writing({str(db_path)!r}, 'test') as st:\n"
-        "    st.start_run('portable')\n"
+        f"with s.writing({str(db_path)!r}, 'test') as writer:\n"
+        "    writer.start_run('portable')\n"
         "print(g._portalocker() is None)\n"
     )
     proc = subprocess.run(
@@ -151,9 +151,9 @@ def test_the_store_imports_and_reads_without_fcntl(db_path):
 
 
 def test_health_lists_runs_still_running_with_their_owner(db_path):
-    with store.writer(db_path) as st:
-        st.start_run("ccxt")  # owned by this (live) process
-        st.con.execute(
+    with store.writer(db_path) as writer:
+        writer.start_run("ccxt")  # owned by this (live) process
+        writer.con.execute(
             "insert into ingest_runs (source, started_at, status, pid, host) "
             "values ('rss', now(), 'running', 7, 'another-host.example')"
         )
@@ -176,8 +176,8 @@ def test_opening_an_up_to_date_file_writes_nothing(db_path):
         pass  # the first writer records the views' digest
     before = db_path.read_bytes()
     for _ in range(2):
-        with store.writing(db_path, "test") as st:
-            assert st.migrate() == []
+        with store.writing(db_path, "test") as writer:
+            assert writer.migrate() == []
     assert db_path.read_bytes() == before
     assert not db_path.with_name(db_path.name + ".wal").exists()
 
@@ -185,15 +185,15 @@ def test_opening_an_up_to_date_file_writes_nothing(db_path):
 def test_a_write_that_fails_closes_its_run_with_the_reason(db_path):
     from pipelines.errors import DataError, StoreError
 
-    with pytest.raises(DataError), store.writing(db_path, "import bars") as st:
-        st.start_run("import:bars")
+    with pytest.raises(DataError), store.writing(db_path, "import bars") as writer:
+        writer.start_run("import:bars")
         raise DataError("bars: batch lacks key column(s) ['ts']")
     with (
         pytest.raises(StoreError, match="cannot write .*Catalog Error"),
-        store.writing(db_path, "x") as st,
+        store.writing(db_path, "x") as writer,
     ):
-        st.start_run("import:events")
-        st.con.execute("insert into no_such_table values (1)")
+        writer.start_run("import:events")
+        writer.con.execute("insert into no_such_table values (1)")
     with store.reader(db_path) as con:
         rows = con.execute(
             "select source, status, errors from ingest_runs order by run_id"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines import store, synthetic
+from pipelines import demo, store, synthetic
 from pipelines.config import load_config, parse_config
 from pipelines.errors import StoreError
 from pipelines.paths import REPO_ROOT
@@ -87,12 +87,12 @@ def test_checksum_sees_content_but_not_wall_clock_columns(small, tmp_path):
     with store.writer(copy) as w:
         w.con.execute("update bars set ingested_at = now()")
         w.con.execute("update articles set fetched_at = now()")
-        assert synthetic.checksum(w.con) == small.checksum
+        assert demo.checksum(w.con) == small.checksum
         w.con.execute(
             "update bars set close = close + 0.01 "
             "where instrument_id = 'BTC' and ts = '2026-06-01 12:00:00+00'"
         )
-        assert synthetic.checksum(w.con) != small.checksum
+        assert demo.checksum(w.con) != small.checksum
 
 
 def test_other_seed_gives_other_prices_same_anchors(tmp_path):

@@ -104,7 +104,7 @@ def body() -> None:
             )
     except data.FeatureMissing:
         raise
-    except Exception as exc:  # the engine is another team's code: show its failure, keep serving
+    except Exception as exc:  # a study that fails shows its failure; the page keeps serving
         if isinstance(exc, data.TickerwireError):
             raise
         st.error(f"The event-study engine failed: {data.user_message(exc)}")

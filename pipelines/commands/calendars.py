@@ -42,15 +42,15 @@ def calendars_cmd(
     if span is not None and not refresh:
         raise typer.BadParameter("--years goes with --refresh")
     if refresh:
-        with store.writing(app.db_path, "calendars") as st:
-            st.con.execute("begin transaction")
+        with store.writing(app.db_path, "calendars") as writer:
+            writer.con.execute("begin transaction")
             try:
-                calendars.write_sessions(st.con, span)
-                st.con.execute("commit")
+                calendars.write_sessions(writer.con, span)
+                writer.con.execute("commit")
             except Exception:
-                st.con.execute("rollback")
+                writer.con.execute("rollback")
                 raise
-            summary = store.query_frame(st.con, _SUMMARY)
+            summary = store.query_frame(writer.con, _SUMMARY)
     else:
         with store.reader(app.db_path) as con:
             summary = store.query_frame(con, _SUMMARY)

@@ -18,8 +18,8 @@ from pipelines.paths import REPO_ROOT
 def init(ctx: typer.Context) -> None:
     """Create the database file (if needed) and apply any pending migrations."""
     db = state(ctx).db_path
-    with store.writing(db, "init", migrate=False) as st:
-        applied = st.migrate()
+    with store.writing(db, "init", migrate=False) as writer:
+        applied = writer.migrate()
     if applied:
         typer.echo(f"{db}: applied {len(applied)} migration(s): {', '.join(applied)}")
     else:

@@ -9,24 +9,11 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from pipelines import display
-from pipelines import store as store_mod
+from pipelines import display, store
 from pipelines.commands import FORMATS, emit_frame, fit_width, state, suggest
 from pipelines.errors import DataError
 from pipelines.file_imports import import_article_files
-from pipelines.news import parse_iso_option
-from pipelines.schemas import EVENT_INSTRUMENT_SCHEMA, UTC_TS
-
-CATEGORIES = (
-    "policy",
-    "macro",
-    "regulation",
-    "corporate",
-    "geopolitics",
-    "crypto",
-    "news",
-    "other",
-)
+from pipelines.schemas import EVENT_CATEGORIES, EVENT_INSTRUMENT_SCHEMA, UTC_TS
 
 
 def import_articles(
@@ -84,18 +71,22 @@ def events_add(
     ctx: typer.Context,
     at: str = typer.Option(..., "--at", help="When it happened, ISO 8601 with zone."),
     title: str = typer.Option(..., "--title", help="What happened."),
-    category: str = typer.Option("policy", "--category", help=f"One of {', '.join(CATEGORIES)}."),
+    category: str = typer.Option(
+        "policy", "--category", help=f"One of {', '.join(EVENT_CATEGORIES)}."
+    ),
     instruments: str | None = typer.Option(
         None, "--instruments", help="Comma-separated instrument ids, e.g. BTC,XAU."
     ),
 ) -> None:
     """Add a manual event to the registry."""
+    from pipelines.timeparse import parse_iso_option
+
     app = state(ctx)
     when = parse_iso_option(at, "--at")
-    if category not in CATEGORIES:
+    if category not in EVENT_CATEGORIES:
         raise DataError(
-            f"--category {category!r} is not allowed{suggest(category, list(CATEGORIES))} "
-            f"(allowed: {', '.join(CATEGORIES)})"
+            f"--category {category!r} is not allowed{suggest(category, list(EVENT_CATEGORIES))} "
+            f"(allowed: {', '.join(EVENT_CATEGORIES)})"
         )
     title = title.strip()
     if not title:
@@ -136,22 +127,22 @@ def events_add(
         schema=EVENT_INSTRUMENT_SCHEMA,
     )
     watchlist = set(app.config.watchlist)  # a bad config is refused before the file is touched
-    with store_mod.writing(app.db_path, "events add") as st:
-        _check_instruments(st, ids, watchlist)
-        results = store_mod.commit_batch(
-            st, "manual", event_id, {"events": event, "event_instruments": links}
+    with store.writing(app.db_path, "events add") as writer:
+        _check_instruments(writer, ids, watchlist)
+        results = store.commit_batch(
+            writer, "manual", event_id, {"events": event, "event_instruments": links}
         )
     verb = "added" if results["events"].inserted else "already present"
     typer.echo(f"{verb}: {event_id} at {when.isoformat()} ({category}) {title}")
 
 
-def _check_instruments(st: store_mod.Store, ids: list[str], watchlist: set[str]) -> None:
+def _check_instruments(writer: store.Store, ids: list[str], watchlist: set[str]) -> None:
     """Refuse ids that are neither in the watchlist nor stored (as an instrument or in bars)."""
     if not ids:
         return
     stored = {
         r[0]
-        for r in st.con.execute(
+        for r in writer.con.execute(
             "select instrument_id from instruments union select distinct instrument_id from bars"
         ).fetchall()
     }
@@ -178,13 +169,13 @@ def events_list(
     """List events (newest first) with their instruments."""
     app = state(ctx)
     params = {
-        "since": parse_iso_option(since, "--since") if since else None,
-        "until": parse_iso_option(until, "--until") if until else None,
+        "since": _instant(since, "--since"),
+        "until": _instant(until, "--until"),
         "category": category,
         "limit": limit,
     }
-    with store_mod.reader(app.db_path) as con:
-        frame = store_mod.query_frame(con, store_mod.load_sql("news_events_list"), params)
+    with store.reader(app.db_path) as con:
+        frame = store.query_frame(con, store.load_sql("news_events_list"), params)
         if frame.height == 0 and category:
             known = con.execute(
                 "select distinct category from events where category is not null "
@@ -205,6 +196,16 @@ def events_list(
         )
         frame = fit_width(narrow, "title")
     emit_frame(frame, fmt, out)
+
+
+def _instant(value: str | None, what: str) -> datetime | None:
+    """An option's ISO 8601 instant, or None when not given."""
+    if not value:
+        return None
+    # The time parsers load only when an instant is given: `events list` is a quick command.
+    from pipelines.timeparse import parse_iso_option
+
+    return parse_iso_option(value, what)
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

@@ -199,8 +199,8 @@ def retention_cmd(
             typer.echo("retention is off ([retention] enabled = false); use --force to run it once")
             raise typer.Exit(0)
         try:
-            with store.writing(app.db_path, "retention") as st:
-                result = retention.apply(st, policy, now)
+            with store.writing(app.db_path, "retention") as writer:
+                result = retention.apply(writer, policy, now)
         except RefreshLocked as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(EXIT_LOCKED) from None

@@ -1,6 +1,6 @@
 """Enrichment: articles → events (clustering), instruments (entities), policy tags, sentiment.
 
-Entry point for refresh and imports: `run_enrichment(store) -> dict of counts`. It is
+Entry point for refresh and imports: `run_enrichment(writer) -> dict of counts`. It is
 incremental: it reads only articles not yet enriched, lets each join an existing event within
 the clustering horizon or start a new one, and never re-clusters history.
 """
@@ -28,7 +28,7 @@ from pipelines.enrich.sentiment import SentimentScorer
 from pipelines.schemas import EVENT_ARTICLE_SCHEMA, EVENT_INSTRUMENT_SCHEMA, UTC_TS
 from pipelines.store import Store, load_sql, query_frame
 
-__all__ = ["run_enrichment", "enrich", "event_id_for"]
+__all__ = ["run_enrichment", "event_id_for"]
 
 COUNT_KEYS = (
     "articles_pending",
@@ -45,13 +45,8 @@ def event_id_for(first_article_id: str) -> str:
     return "ev-" + hashlib.sha1(first_article_id.encode()).hexdigest()[:16]
 
 
-def enrich(store: Store, config: Config | None = None) -> dict[str, int]:
-    """Alias of run_enrichment."""
-    return run_enrichment(store, config)
-
-
 def run_enrichment(
-    store: Store, config: Config | None = None, *, now: datetime | None = None
+    writer: Store, config: Config | None = None, *, now: datetime | None = None
 ) -> dict[str, int]:
     """Enrich every article not seen yet; returns counts (pending, duplicates, events created …)."""
     config = config if config is not None else load_config()
@@ -62,16 +57,31 @@ def run_enrichment(
     scorer = SentimentScorer.from_config(config)
     counts = dict.fromkeys(COUNT_KEYS, 0)
 
-    con = store.con
-    pending = query_frame(con, load_sql("news_pending_articles"))
+    pending = query_frame(writer.con, load_sql("news_pending_articles"))
     counts["articles_pending"] = pending.height
     if pending.height == 0:
         return counts
 
-    duplicate_of = _find_duplicates(store, pending)
+    duplicate_of = _find_duplicates(writer, pending)
     counts["duplicates"] = len(duplicate_of)
     fresh = pending.filter(~pl.col("article_id").is_in(list(duplicate_of)))
+    context, links, created = _cluster(writer.con, fresh, settings, now)
+    touched = {key for key, _ in links}
+    counts["articles_clustered"] = len(links)
+    counts["events_created"] = created
+    counts["events_joined"] = len(links) - created
 
+    article_updates = _article_updates(pending, duplicate_of, tagger, scorer, now)
+    instrument_rows, countries = _event_entities(touched, context, fresh, links, matcher)
+    counts["instrument_links"] = instrument_rows.height
+    _commit(writer, article_updates, links, touched, countries, instrument_rows, tagger, now)
+    return counts
+
+
+def _cluster(
+    con, fresh: pl.DataFrame, settings: ClusterSettings, now: datetime
+) -> tuple[pl.DataFrame, list[tuple[str, str]], int]:
+    """Assign each fresh report to an event: (the context events' reports, links, events created)."""
     # The history new reports may join: events starting within the horizon of this batch.
     lo = fresh["published_at"].min() - settings.horizon if fresh.height else now
     hi = fresh["published_at"].max() + settings.horizon if fresh.height else now
@@ -100,23 +110,31 @@ def run_enrichment(
         clusterer.seed(event_id, vecs)
 
     links: list[tuple[str, str]] = []
-    touched: set[str] = set()
+    created_n = 0
     for row, c in zip(fresh.iter_rows(named=True), fresh_counts, strict=True):
         new_id = event_id_for(row["article_id"])
         key, created, _ = clusterer.assign(new_id, row["published_at"], weigh(c, vocab))
         links.append((key, row["article_id"]))
-        touched.add(key)
-        counts["events_created" if created else "events_joined"] += 1
-    counts["articles_clustered"] = len(links)
+        created_n += bool(created)
+    return context, links, created_n
 
-    article_updates = _article_updates(pending, duplicate_of, tagger, scorer, now)
-    instrument_rows, countries = _event_entities(touched, context, fresh, links, matcher)
-    counts["instrument_links"] = instrument_rows.height
 
+def _commit(
+    writer: Store,
+    article_updates: pl.DataFrame,
+    links: list[tuple[str, str]],
+    touched: set[str],
+    countries: dict[str, list[str]],
+    instrument_rows: pl.DataFrame,
+    tagger: PolicyTagger,
+    now: datetime,
+) -> None:
+    """Write the article updates, links and the touched events' rollups in one transaction."""
+    con = writer.con
     con.execute("begin transaction")
     try:
-        _apply_article_updates(store, article_updates)
-        store.upsert(
+        _apply_article_updates(writer, article_updates)
+        writer.upsert(
             "event_articles",
             pl.DataFrame(links, schema=EVENT_ARTICLE_SCHEMA, orient="row"),
             in_transaction=True,
@@ -138,18 +156,17 @@ def run_enrichment(
         events = events.join(country_frame, on="event_id", how="left").with_columns(
             pl.lit(now, dtype=UTC_TS).alias("updated_at")
         )
-        store.upsert("events", events, in_transaction=True)
-        store.upsert("event_instruments", instrument_rows, in_transaction=True)
+        writer.upsert("events", events, in_transaction=True)
+        writer.upsert("event_instruments", instrument_rows, in_transaction=True)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    return counts
 
 
-def _find_duplicates(store: Store, pending: pl.DataFrame) -> dict[str, str]:
+def _find_duplicates(writer: Store, pending: pl.DataFrame) -> dict[str, str]:
     """Pending article → the earlier article with the same normalised text (stored or pending)."""
-    con = store.con
+    con = writer.con
     hashes = pending.select("text_hash").drop_nulls().unique()
     con.register("pending_hashes", hashes.to_arrow())
     try:
@@ -165,11 +182,11 @@ def _find_duplicates(store: Store, pending: pl.DataFrame) -> dict[str, str]:
             out[article] = original[digest]
         else:
             original[digest] = article  # pending is in time order: the first copy is the original
-    out.update(_near_duplicates(store, pending.filter(~pl.col("article_id").is_in(list(out)))))
+    out.update(_near_duplicates(writer, pending.filter(~pl.col("article_id").is_in(list(out)))))
     return out
 
 
-def _near_duplicates(store: Store, pending: pl.DataFrame) -> dict[str, str]:
+def _near_duplicates(writer: Store, pending: pl.DataFrame) -> dict[str, str]:
     """Pending article → the original it copies with a few words changed (MinHash/LSH)."""
     if pending.height == 0:
         return {}
@@ -177,7 +194,7 @@ def _near_duplicates(store: Store, pending: pl.DataFrame) -> dict[str, str]:
     lo = pending["published_at"].min() - settings.horizon
     hi = pending["published_at"].max() + settings.horizon
     earlier = query_frame(
-        store.con, load_sql("news_near_duplicate_candidates"), {"lo": lo, "hi": hi}
+        writer.con, load_sql("news_near_duplicate_candidates"), {"lo": lo, "hi": hi}
     )
     columns = ["article_id", "published_at", "title", "summary"]
     return find_near_duplicates(
@@ -218,8 +235,8 @@ def _article_updates(
     )
 
 
-def _apply_article_updates(store: Store, updates: pl.DataFrame) -> None:
-    con = store.con
+def _apply_article_updates(writer: Store, updates: pl.DataFrame) -> None:
+    con = writer.con
     con.register("article_updates", updates.to_arrow())
     try:
         con.execute(

@@ -221,7 +221,6 @@ class Clusterer:
         self.postings: dict[str, dict[int, datetime]] = {}  # term → cluster → last seen
         self._pruned_at: dict[str, int] = {}
         self._in_time_order = True
-        self.comparisons = 0
 
     def _index(
         self, idx: int, vec: Vector, at: datetime, prune: bool = True, ranked: list | None = None
@@ -282,7 +281,6 @@ class Clusterer:
         ranked = sorted(vec, key=vec.__getitem__, reverse=True)  # most telling terms first
         if vec:
             for i in self._candidates(at, ranked):
-                self.comparisons += 1
                 score = self.clusters[i].similarity(vec)
                 if score > best_score:
                     best, best_score = i, score

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from datasketch import MinHash, MinHashLSH
 
-from pipelines.news import normalise_text
+from pipelines.articles import normalise_text
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from pipelines.articles import normalise_text
 from pipelines.config import Config
-from pipelines.news import normalise_text
 
 # A small finance-and-news lexicon written for this project (no model, no download).
 POSITIVE = frozenset(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pipelines.news import normalise_text
+from pipelines.articles import normalise_text
 
 # Function words and newsroom boilerplate: they say nothing about which story a report is.
 STOPWORDS = frozenset(

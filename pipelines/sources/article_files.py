@@ -18,8 +18,8 @@ import lxml.html
 import polars as pl
 import trafilatura
 
+from pipelines.articles import RawArticle, strip_html
 from pipelines.errors import DataError, first_line
-from pipelines.news import RawArticle, strip_html
 from pipelines.store import Reject
 
 FORMATS = {

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.articles import strip_html, web_url
 from pipelines.errors import DataError
-from pipelines.news import strip_html, web_url
 from pipelines.schemas import (
     ARTICLE_SCHEMA,
     EVENT_ARTICLE_SCHEMA,

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pipelines.articles import RawArticle, normalise_articles
 from pipelines.config import Config
 from pipelines.errors import SourceError
-from pipelines.news import RawArticle, normalise_articles
 from pipelines.sources import Batch, State
 from pipelines.sources.http import HttpClient
 from pipelines.store import Reject

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import feedparser
 
+from pipelines.articles import RawArticle, normalise_articles
 from pipelines.config import Config, Section
 from pipelines.errors import SourceError, first_line
-from pipelines.news import RawArticle, normalise_articles
 from pipelines.sources import Batch, State
 from pipelines.sources.http import FetchResult, HttpClient
 from pipelines.store import Reject

@@ -12,18 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines import store
+from pipelines.cadence import Cron, CronError, Schedule, parse_cadence, parse_interval
 from pipelines.config import parse_config
 from pipelines.errors import ConfigError
 from pipelines.gate import RefreshLock
-from pipelines.scheduler import (
-    Cron,
-    CronError,
-    Schedule,
-    due_work,
-    parse_cadence,
-    parse_interval,
-    run_schedule,
-)
+from pipelines.scheduler import due_work, run_schedule
 from pipelines.sources.http import HttpClient
 from pipelines.sources.synthetic_source import SyntheticSource
 from tests.ops_server import MarketServer

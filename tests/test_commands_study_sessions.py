@@ -29,8 +29,8 @@ def gold_db(tmp_path_factory) -> Path:
     closes = [100.0 + 0.3 * ((7 * i) % 5) for i in range(len(opens) - 6)]
     closes += [110.0 + i for i in range(6)]
     db = tmp_path_factory.mktemp("gold") / "gold.duckdb"
-    with store.writer(db) as st:
-        st.upsert(
+    with store.writer(db) as writer:
+        writer.upsert(
             "bars",
             pl.DataFrame(
                 {
@@ -43,13 +43,13 @@ def gold_db(tmp_path_factory) -> Path:
                 schema_overrides={"ts": pl.Datetime("us", "UTC")},
             ),
         )
-        st.upsert(
+        writer.upsert(
             "instruments",
             pl.DataFrame(
                 {"instrument_id": ["GC"], "asset_class": ["commodity"], "calendar": ["cme_globex"]}
             ),  # fmt: skip
         )
-        st.upsert(
+        writer.upsert(
             "events",
             pl.DataFrame(
                 {

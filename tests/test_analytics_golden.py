@@ -62,9 +62,9 @@ def rates_to_bars(rates: pl.DataFrame) -> pl.DataFrame:
 @pytest.fixture
 def golden_db(db_path: Path, shared: Path) -> Path:
     rates = pl.read_csv(shared / "data" / "estudy2" / "rates.csv", try_parse_dates=True)
-    with store.writer(db_path) as st:
-        st.upsert("bars", rates_to_bars(rates))
-        st.upsert(
+    with store.writer(db_path) as writer:
+        writer.upsert("bars", rates_to_bars(rates))
+        writer.upsert(
             "events",
             pl.DataFrame(
                 {

@@ -190,10 +190,10 @@ def _refresh(source: CcxtSource, config, db: Path, only=("prices",)) -> list:
         rows = con.execute("select key, cursor_ts, value from ingest_state").fetchall()
     state = {k: (ts, v) for k, ts, v in rows}
     batches = list(source.run(config, state, set(only)))
-    with store.writer(db) as st:
+    with store.writer(db) as writer:
         for b in batches:
             store.commit_batch(
-                st, b.source, b.key, b.frames, cursor_ts=b.cursor_ts, rejects=b.rejects
+                writer, b.source, b.key, b.frames, cursor_ts=b.cursor_ts, rejects=b.rejects
             )
     return batches
 

@@ -40,15 +40,15 @@ def _bars(
 
 @pytest.fixture
 def filled(db_path):
-    with store.writer(db_path) as st:
+    with store.writer(db_path) as writer:
         # Bars straddling a month boundary in UTC (and in New York, a different month locally).
-        st.upsert("bars", _bars("BTC", "1m", datetime(2026, 1, 31, 23, 50, tzinfo=UTC), 30))
-        st.upsert("bars", _bars("XAU", "1h", datetime(2026, 2, 27, 20, 0, tzinfo=UTC), 5, 60))
-        st.upsert(
+        writer.upsert("bars", _bars("BTC", "1m", datetime(2026, 1, 31, 23, 50, tzinfo=UTC), 30))
+        writer.upsert("bars", _bars("XAU", "1h", datetime(2026, 2, 27, 20, 0, tzinfo=UTC), 5, 60))
+        writer.upsert(
             "instruments",
             pl.DataFrame({"instrument_id": ["BTC", "XAU"], "calendar": ["24/7", "cme_globex"]}),
         )
-        st.upsert(
+        writer.upsert(
             "quotes",
             pl.DataFrame(
                 {
@@ -60,7 +60,7 @@ def filled(db_path):
                 }
             ),
         )
-        st.upsert(
+        writer.upsert(
             "articles",
             pl.DataFrame(
                 {
@@ -71,7 +71,7 @@ def filled(db_path):
                 }
             ),
         )
-        st.upsert(
+        writer.upsert(
             "events",
             pl.DataFrame(
                 {
@@ -84,7 +84,7 @@ def filled(db_path):
                 schema_overrides={"n_articles": pl.Int32},
             ),  # fmt: skip
         )
-        st.upsert("event_articles", pl.DataFrame({"event_id": ["e1"], "article_id": ["a1"]}))
+        writer.upsert("event_articles", pl.DataFrame({"event_id": ["e1"], "article_id": ["a1"]}))
     return db_path
 
 
@@ -129,8 +129,8 @@ def test_export_again_replaces_the_previous_export(filled, tmp_path):
     dest = tmp_path / "lake"
     with store.reader(filled) as con:
         export.export(con, dest)
-    with store.writer(filled) as st:
-        st.con.execute("delete from bars where instrument_id = 'XAU'")
+    with store.writer(filled) as writer:
+        writer.con.execute("delete from bars where instrument_id = 'XAU'")
     with store.reader(filled) as con:
         export.export(con, dest)
     assert not (dest / "bars" / "instrument_id=XAU").exists()
@@ -170,28 +170,30 @@ def test_retention_rolls_up_whole_old_hours_and_never_touches_recent_days(db_pat
     policy = _policy(enabled=True, after_days=30)
     cutoff = datetime(2026, 2, 18, 12, 0, tzinfo=UTC)  # NOW − 30 days = 18 Feb 12:34 → floored
     assert policy.cutoff(NOW) == cutoff
-    with store.writer(db_path) as st:
+    with store.writer(db_path) as writer:
         # ETH: 150 one-minute bars from 10:00 to 12:29 on 18 Feb: 10:00 and 11:00 are old,
         # 12:00-12:29 is after the cutoff and must stay as 1m bars.
-        st.upsert("bars", _bars("ETH", "1m", datetime(2026, 2, 18, 10, 0, tzinfo=UTC), 150))
+        writer.upsert("bars", _bars("ETH", "1m", datetime(2026, 2, 18, 10, 0, tzinfo=UTC), 150))
         # An existing native 1h bar for 11:00 is kept (not overwritten by the roll-up).
-        st.upsert(
+        writer.upsert(
             "bars", _bars("ETH", "1h", datetime(2026, 2, 18, 11, 0, tzinfo=UTC), 1, 60, base=5000.0)
         )
-        before_recent = st.query("select * from bars where ts >= $c order by all", {"c": cutoff})
-        planned = retention.plan(st.con, policy, NOW)
-        result = retention.apply(st, policy, NOW)
+        before_recent = writer.query(
+            "select * from bars where ts >= $c order by all", {"c": cutoff}
+        )
+        planned = retention.plan(writer.con, policy, NOW)
+        result = retention.apply(writer, policy, NOW)
         assert (planned.fine_bars, planned.buckets_written, planned.buckets_kept) == (120, 1, 1)
         assert (result.fine_bars, result.buckets_written, result.dry_run) == (120, 1, False)
-        hours = st.query(
+        hours = writer.query(
             "select ts, open, high, low, close, volume, source from bars where timeframe = '1h' order by ts"
         )
-        after_recent = st.query("select * from bars where ts >= $c order by all", {"c": cutoff})
-        old_1m = st.query(
+        after_recent = writer.query("select * from bars where ts >= $c order by all", {"c": cutoff})
+        old_1m = writer.query(
             "select count(*) n from bars where timeframe = '1m' and ts < $c", {"c": cutoff}
         )
-        run = st.query("select source, status, n_read, n_stored, n_present from ingest_runs")
-        again = retention.apply(st, policy, NOW)
+        run = writer.query("select source, status, n_read, n_stored, n_present from ingest_runs")
+        again = retention.apply(writer, policy, NOW)
     # 10:00 bucket: first open 100, max high 59+102 = 161, min low 99, last close 160, 60 bars of volume 1.
     assert hours.rows()[0] == (
         datetime(2026, 2, 18, 10, 0, tzinfo=UTC),

@@ -8,18 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.errors import DataError
-from pipelines.news import (
+from pipelines.articles import (
     RawArticle,
     article_id,
     canonical_url,
     check_time,
     normalise_articles,
-    parse_iso_option,
-    parse_published,
     strip_html,
     text_hash,
 )
+from pipelines.errors import DataError
+from pipelines.timeparse import parse_iso_option, parse_published
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines import store
-from tests.test_imports import cli
+from tests.test_commands_imports import cli
 
 
 def _calendar(db: Path, instrument: str) -> str:

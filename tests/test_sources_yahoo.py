@@ -170,13 +170,13 @@ def yahoo(tmp_path: Path):
             )
             config = load_config(cfg)
             src = YahooSource(session=requests.Session(), clock=lambda: now, sleep=sleeps.append)
-            with store.writer(db) as st:
-                state = source_state(st.con, "yahoo")
+            with store.writer(db) as writer:
+                state = source_state(writer.con, "yahoo")
             batches = list(src.run(config, state, {"prices"}))
-            with store.writer(db) as st:
+            with store.writer(db) as writer:
                 for b in batches:
                     store.commit_batch(
-                        st, b.source, b.key, b.frames, cursor_ts=b.cursor_ts, rejects=b.rejects
+                        writer, b.source, b.key, b.frames, cursor_ts=b.cursor_ts, rejects=b.rejects
                     )
             return batches, db
 

@@ -45,9 +45,9 @@ def cli_db(tmp_path_factory) -> Path:
         schema_overrides={"ts": pl.Datetime("us", "UTC")},
     )
     db = tmp_path_factory.mktemp("cli") / "cli.duckdb"
-    with store.writer(db) as st:
-        st.upsert("bars", frame)
-        st.upsert(
+    with store.writer(db) as writer:
+        writer.upsert("bars", frame)
+        writer.upsert(
             "instruments",
             pl.DataFrame(
                 {
@@ -57,7 +57,7 @@ def cli_db(tmp_path_factory) -> Path:
                 }
             ),
         )
-        st.upsert(
+        writer.upsert(
             "events",
             pl.DataFrame(
                 {
@@ -68,7 +68,7 @@ def cli_db(tmp_path_factory) -> Path:
                 }
             ),
         )
-        st.upsert(
+        writer.upsert(
             "event_instruments",
             pl.DataFrame(
                 {"event_id": ["ev-a", "ev-b", "ev-c"], "instrument_id": ["AAA", "AAA", "AAA"]}

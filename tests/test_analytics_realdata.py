@@ -47,9 +47,9 @@ def btc_db(tmp_path_factory, shared: Path) -> Path:
         pl.lit("truth social").alias("category"),
     )
     db = tmp_path_factory.mktemp("btc") / "btc.duckdb"
-    with store.writer(db) as st:
-        st.upsert("bars", bars)
-        st.upsert("events", posts)
+    with store.writer(db) as writer:
+        writer.upsert("bars", bars)
+        writer.upsert("events", posts)
     return db
 
 

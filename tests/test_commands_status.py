@@ -53,12 +53,12 @@ def test_gaps_skip_closed_sessions(db_path):
     # CME in January is UTC-6: Fri 15:58/15:59 CT, Sun 17:00 and 17:03 CT, Mon 15:59 and 17:01 CT
     xau = [utc(2026, 1, 9, 21, 58), utc(2026, 1, 9, 21, 59), utc(2026, 1, 11, 23, 0),
            utc(2026, 1, 11, 23, 3), utc(2026, 1, 12, 21, 59), utc(2026, 1, 12, 23, 1)]  # fmt: skip
-    with store.writer(db_path) as st:
-        st.upsert("instruments", instruments([("BTC", "24/7"), ("XAU", "cme_globex")]))
-        st.upsert("bars", bars("BTC", "1m", btc))
-        st.upsert("bars", bars("XAU", "1m", xau))
+    with store.writer(db_path) as writer:
+        writer.upsert("instruments", instruments([("BTC", "24/7"), ("XAU", "cme_globex")]))
+        writer.upsert("bars", bars("BTC", "1m", btc))
+        writer.upsert("bars", bars("XAU", "1m", xau))
         # an hourly series with one hole, to show the step is per timeframe
-        st.upsert(
+        writer.upsert(
             "bars",
             bars("BTC", "1h", [utc(2026, 1, 10, 0), utc(2026, 1, 10, 1), utc(2026, 1, 10, 4)]),
         )
@@ -79,13 +79,15 @@ def test_strip_quotes_against_exchange_close(db_path):
     """BTC: the 1m bar closed at 04:57; XAU: only 1h/1d bars, the 1h one is finer and fresh;
     SOL: the last bar is hours old (stale); ZEC: no bars at all."""
     at = utc(2026, 5, 1, 4, 57)
-    with store.writer(db_path) as st:
-        st.upsert("bars", bars("BTC", "1m", [at - 2 * M, at - M, at], [73500.0, 73400.0, 99999.0]))
-        st.upsert(
+    with store.writer(db_path) as writer:
+        writer.upsert(
+            "bars", bars("BTC", "1m", [at - 2 * M, at - M, at], [73500.0, 73400.0, 99999.0])
+        )
+        writer.upsert(
             "bars", bars("XAU", "1h", [utc(2026, 5, 1, 2), utc(2026, 5, 1, 3)], [4500.0, 4600.0])
         )
-        st.upsert("bars", bars("XAU", "1d", [utc(2026, 4, 30)], [4400.0]))
-        st.upsert("bars", bars("SOL", "1m", [utc(2026, 5, 1, 1, 0)], [80.0]))
+        writer.upsert("bars", bars("XAU", "1d", [utc(2026, 4, 30)], [4400.0]))
+        writer.upsert("bars", bars("SOL", "1m", [utc(2026, 5, 1, 1, 0)], [80.0]))
         quotes = pl.DataFrame(
             {
                 "instrument_id": ["BTC", "XAU", "SOL", "ZEC"],
@@ -99,7 +101,7 @@ def test_strip_quotes_against_exchange_close(db_path):
         )
         # an exchange quote at the same instant is not a strip quote and is not listed
         exch = quotes.head(1).with_columns(pl.lit("ccxt:binance").alias("source"))
-        st.upsert("quotes", pl.concat([quotes, exch]))
+        writer.upsert("quotes", pl.concat([quotes, exch]))
     with store.reader(db_path) as con:
         got = strip_vs_exchange(con, SINCE).select(
             "instrument_id",
@@ -120,8 +122,8 @@ def test_strip_quotes_against_exchange_close(db_path):
 
 def test_status_cli_options(db_path):
     """`status --gaps --quotes` prints both tables; plain `status` is unchanged."""
-    with store.writer(db_path) as st:
-        st.upsert(
+    with store.writer(db_path) as writer:
+        writer.upsert(
             "bars",
             bars(
                 "BTC",

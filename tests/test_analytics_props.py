@@ -45,10 +45,10 @@ def synthetic_db(tmp_path_factory) -> Path:
     m = rng.normal(0, 0.001, N_BARS)
     r = 0.0002 + 1.5 * m + rng.normal(0, 0.0005, N_BARS)
     db = tmp_path_factory.mktemp("study") / "synthetic.duckdb"
-    with store.writer(db) as st:
-        st.upsert("bars", minute_bars("MKT", np.log(50.0) + np.cumsum(m)))
-        st.upsert("bars", minute_bars("AAA", np.log(10.0) + np.cumsum(r)))
-        st.upsert("bars", minute_bars("AAA_X", np.log(10.0 * 37.5) + np.cumsum(r)))
+    with store.writer(db) as writer:
+        writer.upsert("bars", minute_bars("MKT", np.log(50.0) + np.cumsum(m)))
+        writer.upsert("bars", minute_bars("AAA", np.log(10.0) + np.cumsum(r)))
+        writer.upsert("bars", minute_bars("AAA_X", np.log(10.0 * 37.5) + np.cumsum(r)))
     return db
 
 
@@ -121,9 +121,9 @@ def test_market_model_recovers_known_alpha_and_beta(tmp_path_factory, alpha, bet
     m = rng.normal(0, 0.002, n)
     r = alpha + beta * m + rng.normal(0, 1e-5, n)
     db = tmp_path_factory.mktemp("mm") / "mm.duckdb"
-    with store.writer(db) as st:
-        st.upsert("bars", minute_bars("IDX", np.cumsum(m)))
-        st.upsert("bars", minute_bars("SEC", np.cumsum(r)))
+    with store.writer(db) as writer:
+        writer.upsert("bars", minute_bars("IDX", np.cumsum(m)))
+        writer.upsert("bars", minute_bars("SEC", np.cumsum(r)))
     with store.reader(db) as con:
         result = run_study(
             con,
@@ -150,8 +150,8 @@ def test_placebo_p_values_are_uniform_under_the_null(tmp_path: Path):
     rng = np.random.default_rng(7)
     n = 40_000
     db = tmp_path / "h0.duckdb"
-    with store.writer(db) as st:
-        st.upsert("bars", minute_bars("RW", np.cumsum(rng.normal(0, 0.001, n))))
+    with store.writer(db) as writer:
+        writer.upsert("bars", minute_bars("RW", np.cumsum(rng.normal(0, 0.001, n))))
     minutes = np.sort(rng.choice(np.arange(200, n - 200), size=80, replace=False))
     events = pl.DataFrame(
         {

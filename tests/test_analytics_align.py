@@ -41,10 +41,10 @@ def bars(
 
 
 def load(db: Path, frame: pl.DataFrame, instruments: pl.DataFrame | None = None) -> None:
-    with store.writer(db) as st:
-        st.upsert("bars", frame)
+    with store.writer(db) as writer:
+        writer.upsert("bars", frame)
         if instruments is not None:
-            st.upsert("instruments", instruments)
+            writer.upsert("instruments", instruments)
 
 
 def _paired(db: Path, pairs: pl.DataFrame, binds: dict, *, full_rule: bool) -> tuple[dict, set]:

@@ -9,12 +9,12 @@ from hypothesis import strategies as hs
 from hypothesis.extra import numpy as hnp
 from scipy import stats as sps
 
-from pipelines.analytics import stats as st
+from pipelines.analytics import stats
 
 
 def test_rank_rows_ignores_missing_values_and_averages_ties():
     values = np.array([[3.0, np.nan], [1.0, 2.0], [3.0, 1.0], [np.nan, 5.0]])
-    ranks = st.rank_rows(values)
+    ranks = stats.rank_rows(values)
     assert ranks[:, 0].tolist()[:3] == [2.5, 1.0, 2.5]
     assert np.isnan(ranks[3, 0]) and np.isnan(ranks[0, 1])
     assert ranks[1:, 1].tolist() == [2.0, 1.0, 3.0]
@@ -30,7 +30,7 @@ def test_rank_rows_ignores_missing_values_and_averages_ties():
     )
 )
 def test_ranks_and_medians_match_scipy_and_numpy(values):
-    ranks, medians = st.ranks_and_medians(values)
+    ranks, medians = stats.ranks_and_medians(values)
     for j in range(values.shape[1]):
         column = values[:, j]
         present = ~np.isnan(column)
@@ -52,7 +52,7 @@ def test_ranks_and_medians_match_scipy_and_numpy(values):
     ).filter(lambda a: len(np.unique(np.abs(a))) == len(a))
 )
 def test_wilcoxon_matches_scipy_exact(sample):
-    w, p = st.wilcoxon_signed_rank(sample[None, :])
+    w, p = stats.wilcoxon_signed_rank(sample[None, :])
     ref = sps.wilcoxon(sample, alternative="two-sided", method="exact")
     n = len(sample)
     # scipy reports min(W+, W−); ours is W+ (as estudy2)
@@ -62,21 +62,21 @@ def test_wilcoxon_matches_scipy_exact(sample):
 
 def test_wilcoxon_with_ties_uses_the_tie_corrected_normal_approximation():
     sample = np.array([1.0, -1.0, 0.5, 0.5, 2.0, 3.0, -0.25, 4.0, 0.5, 1.5])
-    w, p = st.wilcoxon_signed_rank(sample[None, :])
+    w, p = stats.wilcoxon_signed_rank(sample[None, :])
     ref = sps.wilcoxon(sample, method="approx", correction=False)
     assert p[0] == pytest.approx(ref.pvalue, rel=1e-9)
 
 
 def test_signed_rank_null_distribution_sums_to_two_to_the_n():
-    counts = st.signed_rank_null_cdf(12)
+    counts = stats.signed_rank_null_cdf(12)
     for n, dist in enumerate(counts):
         assert dist.sum() == 2**n
         assert dist.size == n * (n + 1) // 2 + 1
         assert np.allclose(dist, dist[::-1])  # symmetric around n(n+1)/4
 
 
-def _input(est: np.ndarray, ev: np.ndarray) -> st.CrossSectionInput:
-    return st.CrossSectionInput(
+def _input(est: np.ndarray, ev: np.ndarray) -> stats.CrossSectionInput:
+    return stats.CrossSectionInput(
         est=est,
         ev=ev,
         n_estimation=np.full(est.shape[1], float(est.shape[0])),
@@ -89,7 +89,7 @@ def test_t_test_and_sign_test_agree_with_their_definitions():
     est = rng.normal(0, 0.01, (120, 30))
     ev = rng.normal(0.004, 0.01, (5, 30))
     ev[2, :4] = np.nan  # missing securities on one day
-    out = st.cross_section(_input(est, ev))
+    out = stats.cross_section(_input(est, ev))
     for row in range(5):
         x = ev[row][~np.isnan(ev[row])]
         ref = sps.ttest_1samp(x, 0.0)
@@ -105,12 +105,12 @@ def test_kolari_pynnonen_deflates_bmp_under_cross_correlation():
     common = rng.normal(0, 0.01, (200, 1))
     est = 0.7 * common + rng.normal(0, 0.007, (200, 40))  # strongly correlated residuals
     ev = 0.7 * rng.normal(0, 0.01, (3, 1)) + rng.normal(0, 0.007, (3, 40))
-    rbar = st.average_cross_correlation(est)
+    rbar = stats.average_cross_correlation(est)
     empirical = np.corrcoef(est.T)[np.triu_indices(40, 1)].mean()
     assert rbar == pytest.approx(empirical, abs=0.02)
-    out = st.cross_section(_input(est, ev))
+    out = stats.cross_section(_input(est, ev))
     assert np.all(np.abs(out["kp_bmp_stat"]) < np.abs(out["bmp_stat"]))
-    independent = st.average_cross_correlation(rng.normal(0, 0.01, (200, 40)))
+    independent = stats.average_cross_correlation(rng.normal(0, 0.01, (200, 40)))
     assert abs(independent) < 0.02
 
 
@@ -119,7 +119,7 @@ def test_statistics_are_centred_under_the_null():
     rng = np.random.default_rng(9)
     est = rng.normal(0, 0.01, (250, 50))
     ev = rng.normal(0, 0.01, (400, 50))
-    out = st.cross_section(_input(est, ev))
+    out = stats.cross_section(_input(est, ev))
     for name in (
         "bw_1980_stat",
         "patell_stat",
@@ -136,7 +136,7 @@ def test_wilcoxon_large_samples_use_the_normal_approximation_row_by_row():
     rng = np.random.default_rng(11)
     rows = rng.normal(0.1, 1.0, (4, 80))
     rows[1, :10] = np.nan  # a row with fewer securities
-    w, p = st.wilcoxon_signed_rank(rows)
+    w, p = stats.wilcoxon_signed_rank(rows)
     for i in range(4):
         x = rows[i][~np.isnan(rows[i])]
         ref = sps.wilcoxon(x, method="approx", correction=False)

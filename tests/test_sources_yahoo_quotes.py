@@ -16,7 +16,7 @@ import responses
 
 from pipelines.config import load_config
 from pipelines.sources.yahoo_source import NO_NETWORK, YahooSource
-from tests.test_prices_yahoo import YahooNet, built_chart, shared_chart
+from tests.test_sources_yahoo import YahooNet, built_chart, shared_chart
 
 CONFIG = """
 [database]

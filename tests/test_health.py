@@ -50,8 +50,8 @@ def _bars(rows: list[tuple[str, str, datetime]]) -> pl.DataFrame:
     )
 
 
-def _run(st, source, started, status, kinds=None, errors=None):
-    st.con.execute(
+def _run(writer, source, started, status, kinds=None, errors=None):
+    writer.con.execute(
         "insert into ingest_runs (source, started_at, finished_at, status, n_stored, errors, details) "
         "values (?, ?, ?, ?, 1, ?, ?)",
         [source, started, started + timedelta(seconds=5), status, errors,
@@ -61,8 +61,8 @@ def _run(st, source, started, status, kinds=None, errors=None):
 
 @pytest.fixture
 def filled(db_path):
-    with store.writer(db_path) as st:
-        st.upsert(
+    with store.writer(db_path) as writer:
+        writer.upsert(
             "bars",
             _bars(
                 [
@@ -73,7 +73,7 @@ def filled(db_path):
                 ]
             ),
         )
-        st.upsert(
+        writer.upsert(
             "quotes",
             pl.DataFrame(
                 {
@@ -84,7 +84,7 @@ def filled(db_path):
                 }
             ),
         )
-        st.upsert(
+        writer.upsert(
             "instruments",
             pl.DataFrame(
                 {
@@ -94,18 +94,18 @@ def filled(db_path):
                 }
             ),
         )
-        _run(st, "ccxt", NOW - timedelta(minutes=21), "ok", ["prices", "quotes"])
-        _run(st, "rss", NOW - timedelta(minutes=3), "ok", ["news"])
+        _run(writer, "ccxt", NOW - timedelta(minutes=21), "ok", ["prices", "quotes"])
+        _run(writer, "rss", NOW - timedelta(minutes=3), "ok", ["news"])
         _run(
-            st,
+            writer,
             "gdelt",
             NOW - timedelta(minutes=30),
             "failed",
             ["news"],
             "timeline: timed out after 10 s",
         )
-        _run(st, "gdelt", NOW - timedelta(minutes=10), "failed", ["news"], "timeline: HTTP 429")
-        _run(st, "import:bars", NOW - timedelta(days=3), "ok")
+        _run(writer, "gdelt", NOW - timedelta(minutes=10), "failed", ["news"], "timeline: HTTP 429")
+        _run(writer, "import:bars", NOW - timedelta(days=3), "ok")
     return db_path
 
 

@@ -1,4 +1,6 @@
-"""News normalisation (pure): canonical URLs, publication times with precision, article ids, text."""
+"""Article normalisation (pure): raw reports → the articles frame — canonical URLs, ids, text, times.
+
+Every news source (feeds, GDELT, files) and enrichment read their articles through here."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import lxml.etree
@@ -14,10 +16,9 @@ import lxml.html
 import polars as pl
 from w3lib.url import canonicalize_url
 
-from pipelines.errors import DataError
 from pipelines.schemas import UTC_TS
 from pipelines.store import Reject
-from pipelines.timeparse import ParsedTime, parse_published  # noqa: F401
+from pipelines.timeparse import parse_published
 
 # Columns a news source writes. Enrichment columns (sentiment, tags, duplicate_of, enriched_at)
 # are left out on purpose: an upsert of a re-fetched item must not reset them.
@@ -258,7 +259,7 @@ def clip(text: str | None, limit: int) -> str | None:
 
 
 # ---------------------------------------------------------------------------- times
-# Printed times are read by pipelines.timeparse.parse_published (imported here for callers).
+# Printed times are read by pipelines.timeparse.parse_published; these are the articles' rules.
 
 
 _FINENESS = {"second": 0, "minute": 1, "day": 2}
@@ -285,18 +286,6 @@ def check_time(at: datetime | None, now: datetime) -> str | None:
     if at < EARLIEST:
         return f"published before 1990 ({at.isoformat()})"
     return None
-
-
-def parse_iso_option(value: str, what: str = "--published") -> datetime:
-    """Parse a user-given instant (ISO 8601, zone required unless Z); DataError when unusable."""
-    parsed = parse_published(value)
-    if parsed.at is None:
-        raise DataError(
-            f"{what}: cannot read {value!r} as a time; use ISO 8601, e.g. 2025-04-02T20:00:00Z"
-        )
-    if parsed.precision == "unknown-zone":
-        raise DataError(f"{what}: {value!r} has no time zone; add Z or an offset like +02:00")
-    return parsed.at
 
 
 # ---------------------------------------------------------------------------- records → frame
@@ -390,8 +379,3 @@ def normalise_articles(
             }
         )
     return pl.DataFrame(rows, schema=ARTICLE_COLUMNS), rejects
-
-
-def utc_offset_zone(minutes: int) -> timezone:
-    """A fixed-offset tzinfo (helper for tests and callers that know an offset)."""
-    return timezone(timedelta(minutes=minutes))

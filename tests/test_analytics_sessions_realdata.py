@@ -50,9 +50,9 @@ def frames(shared: Path) -> dict[str, pl.DataFrame]:
 @pytest.fixture(scope="module")
 def real_db(tmp_path_factory, frames) -> Path:
     db = tmp_path_factory.mktemp("sessions") / "real.duckdb"
-    with store.writer(db) as st:
+    with store.writer(db) as writer:
         for iid, frame in frames.items():
-            st.upsert(
+            writer.upsert(
                 "bars",
                 frame.with_columns(
                     pl.lit(iid).alias("instrument_id"),
@@ -60,7 +60,7 @@ def real_db(tmp_path_factory, frames) -> Path:
                     pl.lit("test").alias("source"),
                 ),
             )
-        st.upsert(
+        writer.upsert(
             "instruments",
             pl.DataFrame(
                 {

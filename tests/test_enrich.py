@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import store
+from pipelines.articles import RawArticle, normalise_articles
 from pipelines.config import load_config
 from pipelines.enrich import run_enrichment
 from pipelines.enrich.cluster import ClusterSettings, cluster_reports, figures
@@ -19,8 +20,8 @@ from pipelines.enrich.policy import PolicyTagger
 from pipelines.enrich.quality import bcubed
 from pipelines.enrich.sentiment import SentimentScorer
 from pipelines.errors import ConfigError
-from pipelines.news import RawArticle, normalise_articles, parse_published
 from pipelines.paths import REPO_ROOT
+from pipelines.timeparse import parse_published
 
 LABELLED = Path(__file__).parent / "fixtures" / "news" / "labelled_clusters.jsonl"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -119,9 +120,9 @@ def test_near_duplicate_is_not_counted_again_in_enrichment(db_path):
     ]  # fmt: skip
     frame, _ = normalise_articles(raws, NOW)
     assert frame["text_hash"].n_unique() == 2  # not an exact copy
-    with store.writer(db_path) as st:
-        store.commit_batch(st, "test", "near", {"articles": frame})
-        counts = run_enrichment(st, CONFIG, now=NOW)
+    with store.writer(db_path) as writer:
+        store.commit_batch(writer, "test", "near", {"articles": frame})
+        counts = run_enrichment(writer, CONFIG, now=NOW)
     assert counts["duplicates"] == 1
     with store.reader(db_path) as con:
         dup = con.execute("select url from articles where duplicate_of is not null").fetchall()
@@ -142,8 +143,8 @@ def _load(db_path: Path, items: list[dict]) -> dict[str, str]:
     ]
     frame, rejects = normalise_articles(raws, NOW)
     assert rejects == []
-    with store.writer(db_path) as st:
-        store.commit_batch(st, "test", "labelled", {"articles": frame})
+    with store.writer(db_path) as writer:
+        store.commit_batch(writer, "test", "labelled", {"articles": frame})
     return dict(zip(frame["article_id"], [r["story"] for _, r in items], strict=True))
 
 
@@ -165,15 +166,15 @@ def test_incremental_enrichment_joins_without_reclustering(db_path):
     items = sorted(enumerate(labelled()), key=lambda x: x[1]["published"])
     half = len(items) // 2
     truth = _load(db_path, items[:half])
-    with store.writer(db_path) as st:
-        first = run_enrichment(st, CONFIG, now=NOW)
+    with store.writer(db_path) as writer:
+        first = run_enrichment(writer, CONFIG, now=NOW)
     assert first["articles_pending"] == half
     before = _assignment(db_path)
 
     truth |= _load(db_path, items[half:])
-    with store.writer(db_path) as st:
-        second = run_enrichment(st, CONFIG, now=NOW)
-        again = run_enrichment(st, CONFIG, now=NOW)
+    with store.writer(db_path) as writer:
+        second = run_enrichment(writer, CONFIG, now=NOW)
+        again = run_enrichment(writer, CONFIG, now=NOW)
     after = _assignment(db_path)
     assert second["articles_pending"] == len(items) - half
     assert again["articles_pending"] == 0  # nothing left: idempotent
@@ -218,11 +219,11 @@ def test_event_columns_follow_the_reports(db_path):
         ),
     ]
     frame, _ = normalise_articles(raws, NOW)
-    with store.writer(db_path) as st:
-        store.commit_batch(st, "test", "k", {"articles": frame})
-        counts = run_enrichment(st, CONFIG, now=NOW)
-        event = st.query("select * from events").to_dicts()
-        dup = st.query("select duplicate_of from articles where url like '%copy'").item()
+    with store.writer(db_path) as writer:
+        store.commit_batch(writer, "test", "k", {"articles": frame})
+        counts = run_enrichment(writer, CONFIG, now=NOW)
+        event = writer.query("select * from events").to_dicts()
+        dup = writer.query("select duplicate_of from articles where url like '%copy'").item()
     assert counts["duplicates"] == 1 and dup is not None  # same text, other URL
     assert len(event) == 1
     event = event[0]
@@ -266,11 +267,13 @@ def test_unrelated_stories_stay_apart_and_horizon_splits(db_path):
         ),
     ]
     frame, _ = normalise_articles(raws, NOW)
-    with store.writer(db_path) as st:
-        store.commit_batch(st, "test", "k", {"articles": frame})
-        run_enrichment(st, CONFIG, now=NOW)
-        sizes = st.query("select n_articles from events order by event_at")["n_articles"].to_list()
-        links = st.query(
+    with store.writer(db_path) as writer:
+        store.commit_batch(writer, "test", "k", {"articles": frame})
+        run_enrichment(writer, CONFIG, now=NOW)
+        sizes = writer.query("select n_articles from events order by event_at")[
+            "n_articles"
+        ].to_list()
+        links = writer.query(
             "select e.n_articles, i.instrument_id from events e "
             "join event_instruments i using (event_id) order by e.event_at, i.instrument_id"
         ).rows()
@@ -279,8 +282,8 @@ def test_unrelated_stories_stay_apart_and_horizon_splits(db_path):
 
 
 def test_manual_events_are_never_touched(db_path):
-    with store.writer(db_path) as st:
-        st.con.execute(
+    with store.writer(db_path) as writer:
+        writer.con.execute(
             "insert into events (event_id, title, event_at, is_manual, category) values "
             "('manual-1', 'Fed holds interest rates steady', '2025-06-18 18:00:00+00', true, 'macro')"
         )
@@ -294,9 +297,9 @@ def test_manual_events_are_never_touched(db_path):
             )
         ]
         frame, _ = normalise_articles(raws, NOW)
-        store.commit_batch(st, "test", "k", {"articles": frame})
-        run_enrichment(st, CONFIG, now=NOW)
-        manual = st.query("select n_articles, category from events where is_manual").rows()
+        store.commit_batch(writer, "test", "k", {"articles": frame})
+        run_enrichment(writer, CONFIG, now=NOW)
+        manual = writer.query("select n_articles, category from events where is_manual").rows()
     assert manual == [(0, "macro")]
 
 

@@ -1,6 +1,6 @@
 """Property: on random gaps in CME and NYSE hourly bars (Memorial Day week 2026), random event
 instants and staleness limits, the full intraday rule gives exactly the rows of the independent
-numpy reading in tests/test_study_sessions_realdata.py."""
+numpy reading in tests/test_analytics_sessions_realdata.py."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines import calendars, store
-from tests.test_study_align import _paired
-from tests.test_study_sessions_realdata import expected_rows
+from tests.test_analytics_align import _paired
+from tests.test_analytics_sessions_realdata import expected_rows
 
 HOUR = timedelta(hours=1)
 SPAN = (datetime(2026, 5, 20, tzinfo=UTC), datetime(2026, 5, 29, tzinfo=UTC))

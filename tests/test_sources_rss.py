@@ -164,10 +164,10 @@ def test_etag_round_trip_and_reingest_adds_nothing(tmp_path, db_path):
         url, body=body, headers={"ETag": '"abc"', "Last-Modified": "Sun, 01 Jun 2025 00:00:00 GMT"}
     )
     config = make_config(tmp_path, [{"url": url}])
-    with store.writer(db_path) as st:
-        [batch] = list(source().run(config, source_state(st.con, "rss"), {"news"}))
+    with store.writer(db_path) as writer:
+        [batch] = list(source().run(config, source_state(writer.con, "rss"), {"news"}))
         first = store.commit_batch(
-            st,
+            writer,
             "rss",
             batch.key,
             batch.frames,
@@ -175,7 +175,7 @@ def test_etag_round_trip_and_reingest_adds_nothing(tmp_path, db_path):
             state_value=batch.state,
             rejects=batch.rejects,
         )
-        state = source_state(st.con, "rss")
+        state = source_state(writer.con, "rss")
     assert first["articles"].inserted == 6
     assert state[url][1] == {"etag": '"abc"', "last_modified": "Sun, 01 Jun 2025 00:00:00 GMT"}
 
@@ -189,9 +189,9 @@ def test_etag_round_trip_and_reingest_adds_nothing(tmp_path, db_path):
     # A server that ignores them sends everything again: the upsert stores nothing new.
     responses.replace(responses.GET, url, body=body)
     [full] = list(source().run(config, {}, {"news"}))
-    with store.writer(db_path) as st:
-        second = store.commit_batch(st, "rss", full.key, full.frames)
-        assert st.con.execute("select count(*) from articles").fetchall()[0][0] == 6
+    with store.writer(db_path) as writer:
+        second = store.commit_batch(writer, "rss", full.key, full.frames)
+        assert writer.con.execute("select count(*) from articles").fetchall()[0][0] == 6
     assert second["articles"].inserted == 0 and second["articles"].updated == 0
 
 
