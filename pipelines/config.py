@@ -34,6 +34,7 @@ KNOWN_SECTIONS = (
     "schedule",
     "retention",
     "dashboard",
+    "stream",
     "freshness",
     "alerts",
 )
@@ -56,6 +57,7 @@ SECTION_CHECKS: dict[str, str] = {
     "retention": "pipelines.retention:RetentionPolicy.from_config",
     "freshness": "pipelines.health:FreshnessPolicy.from_config",
     "alerts": "pipelines.alerts:rules_from_config",
+    "stream": "pipelines.sources.ccxt_stream:StreamSettings.from_config",
 }
 
 _INSTRUMENT_KEYS = (
