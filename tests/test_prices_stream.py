@@ -19,7 +19,7 @@ from pipelines import store
 from pipelines.config import load_config
 from pipelines.errors import ConfigError
 from pipelines.gate import RefreshLock
-from pipelines.sources import ccxt_stream
+from pipelines.sources import stream_writer
 from pipelines.sources.ccxt_source import CcxtSource, ExchangeRegistry
 from pipelines.sources.ccxt_stream import QuoteStream, StreamSettings
 from tests.ws_replay import BinanceReplay
@@ -159,7 +159,7 @@ def test_a_venue_dropping_the_connection_every_second_is_reconnected(tmp_path, a
 
 
 def test_a_failed_commit_keeps_its_rows_for_the_next_one(tmp_path, monkeypatch):
-    monkeypatch.setattr(ccxt_stream, "WRITE_WAIT", 0.2)
+    monkeypatch.setattr(stream_writer, "WRITE_WAIT", 0.2)
     log: list[str] = []
     with BinanceReplay(PRICES, rate=200, limit=300) as replay:
         stream, db = start_stream(tmp_path, replay, log)
