@@ -129,21 +129,23 @@ class BinanceReplay:
 
     async def _push(self, ws: ServerConnection, symbols: list[str]) -> None:
         opened = time.monotonic()
-        step = 0.01  # send in 10 ms slices at the configured rate
-        per_slice = max(1, round(self.rate * step))
+        sent = 0
         while self._stop is not None and not self._stop.is_set():
-            if self.drop_every is not None and time.monotonic() - opened >= self.drop_every:
+            now = time.monotonic()
+            if self.drop_every is not None and now - opened >= self.drop_every:
                 if self.abort:
                     ws.transport.abort()
                 else:
                     await ws.close(1001, "going away")
                 return
-            for _ in range(per_slice):
-                if self.limit is not None and len(self.sent.tickers) >= self.limit:
-                    await asyncio.sleep(step)
-                    break
+            # keep to the rate on average: send what is due by now, then yield for 5 ms
+            due = int((now - opened) * self.rate) - sent
+            if self.limit is not None:
+                due = min(due, self.limit - len(self.sent.tickers))
+            for _ in range(max(0, due)):
                 await ws.send(self._next_frame(symbols))
-            await asyncio.sleep(step)
+                sent += 1
+            await asyncio.sleep(0.005)
 
     def _next_frame(self, symbols: list[str]) -> str:
         self._seq += 1
