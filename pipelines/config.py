@@ -58,6 +58,7 @@ SECTION_CHECKS: dict[str, str] = {
     "freshness": "pipelines.health:FreshnessPolicy.from_config",
     "alerts": "pipelines.alerts:rules_from_config",
     "stream": "pipelines.sources.ccxt_stream:StreamSettings.from_config",
+    "dashboard": "pipelines.dashboard_settings:DashboardSettings.from_config",
 }
 
 _INSTRUMENT_KEYS = (
