@@ -59,6 +59,8 @@ def _events_since(db: str, after: int) -> pl.DataFrame:
 
 def new_events_notice(page: str) -> None:
     """A notice, with links, for events stored since this page was opened in this session."""
+    # A fixed slot, so the notice appearing does not shift (and redraw) what follows it.
+    slot = st.empty()
     mark_key = f"live_events_mark_{page}"
     if mark_key not in st.session_state:
         newest = _events_since(-1)
@@ -70,7 +72,9 @@ def new_events_notice(page: str) -> None:
     links = "; ".join(
         f"[{md(r['title'])}](event?event={r['event_id']})" for r in new.iter_rows(named=True)
     )
-    st.info(f"**New since you opened this page:** {links}", icon=":material/notifications_active:")
+    slot.info(
+        f"**New since you opened this page:** {links}", icon=":material/notifications_active:"
+    )
 
 
 def auto_update(render: Callable[[], None], page: str) -> None:
