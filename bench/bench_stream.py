@@ -151,10 +151,11 @@ def streaming(db: Path, cfg: Path, seconds: float, readers: int, rate: float) ->
         stream.start()
     time.sleep(2.0)  # connected and past the first commit
     stored0, sent0, commits0 = stream.writer.stored, sent(), stream.writer.commits
+    received0 = stream.buffer.received
     t0, cpu0 = time.monotonic(), time.process_time()
     results = run_readers(db, seconds, readers) if readers else (time.sleep(seconds) or [])
     elapsed, cpu = time.monotonic() - t0, time.process_time() - cpu0
-    stored1, sent1 = stream.writer.stored, sent()
+    stored1, sent1, received1 = stream.writer.stored, sent(), stream.buffer.received
     commits = stream.writer.commits - commits0
     stream.stop()
     here.send("stop")
@@ -163,6 +164,7 @@ def streaming(db: Path, cfg: Path, seconds: float, readers: int, rate: float) ->
     out = summarise(results)
     out.update(
         sent_per_s=(sent1 - sent0) / elapsed,
+        received_per_s=(received1 - received0) / elapsed,  # parsed by ccxt, buffered
         stored_per_s=(stored1 - stored0) / elapsed,
         commits_per_s=commits / elapsed,
         # this process only runs the stream (server and readers are other processes): its CPU
