@@ -16,8 +16,8 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.text import md
-from pipelines.dashboard_settings import DashboardSettings
 from pipelines.errors import ConfigError, TickerwireError
+from pipelines.live_settings import DashboardSettings
 
 NEW_EVENTS_SHOWN = 3
 

@@ -57,8 +57,8 @@ SECTION_CHECKS: dict[str, str] = {
     "retention": "pipelines.retention:RetentionPolicy.from_config",
     "freshness": "pipelines.health:FreshnessPolicy.from_config",
     "alerts": "pipelines.alerts:rules_from_config",
-    "stream": "pipelines.sources.ccxt_stream:StreamSettings.from_config",
-    "dashboard": "pipelines.dashboard_settings:DashboardSettings.from_config",
+    "stream": "pipelines.live_settings:StreamSettings.from_config",
+    "dashboard": "pipelines.live_settings:DashboardSettings.from_config",
 }
 
 _INSTRUMENT_KEYS = (

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard.live import age_text
 from pipelines import store
 from pipelines.config import load_config
-from pipelines.dashboard_settings import DashboardSettings
 from pipelines.errors import ConfigError
+from pipelines.live_settings import DashboardSettings
 from tests.dashboard_fixture_db import build
 
 VIEWS = Path(__file__).resolve().parent.parent / "dashboard" / "views"

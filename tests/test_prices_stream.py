@@ -19,9 +19,10 @@ from pipelines import store
 from pipelines.config import load_config
 from pipelines.errors import ConfigError
 from pipelines.gate import RefreshLock
+from pipelines.live_settings import StreamSettings
 from pipelines.sources import stream_writer
 from pipelines.sources.ccxt_source import CcxtSource, ExchangeRegistry
-from pipelines.sources.ccxt_stream import QuoteStream, StreamSettings
+from pipelines.sources.ccxt_stream import QuoteStream
 from tests.ws_replay import BinanceReplay
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "prices"

@@ -14,17 +14,7 @@ same transform (`to_quote_frame`). Three parts, each with one job:
   writer gate, so readers are held back only for the brief commit). A failed commit keeps its
   rows buffered for the next one.
 
-Config (`[stream]`, all optional):
-
-    [stream]
-    enabled = false          # true: `tickerwire schedule` streams without --stream
-    venues = []              # only these venues (default: every venue the watchlist resolves to)
-    flush_seconds = 1.0      # one commit per this many seconds at most (≥ 1)
-    max_batch = 20000        # quote updates per commit; the rest wait for the next commit
-    backoff_seconds = 1.0    # first reconnect delay, doubled per failure …
-    backoff_max_seconds = 30.0   # … up to this
-    [stream.urls]            # websocket URL per venue: a testnet, a proxy, a local replay server
-    # binance = "ws://127.0.0.1:9000/ws"
+Config: `[stream]` (pipelines/live_settings.py).
 """
 
 from __future__ import annotations
@@ -35,7 +25,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +35,7 @@ from ccxt.async_support.base.ws.client import Client
 from pipelines import store
 from pipelines.config import Config, Instrument
 from pipelines.errors import ConfigError, first_line
+from pipelines.live_settings import StreamSettings
 from pipelines.sources.ccxt_source import CcxtSource, markets_cache_dir
 from pipelines.sources.stream_writer import QuoteBuffer, Report, StreamWriter, Update
 
@@ -54,59 +44,6 @@ from pipelines.sources.stream_writer import QuoteBuffer, Report, StreamWriter, U
 WATCH_PARAMS: dict[str, dict[str, Any]] = {"binance": {"name": "ticker"}}
 # Plain-text frames some venues send as keepalives (OKX answers "ping" with "pong").
 KEEPALIVE = frozenset({"ping", "pong"})
-
-
-@dataclass(frozen=True)
-class StreamSettings:
-    """The validated `[stream]` section."""
-
-    enabled: bool = False
-    venues: tuple[str, ...] = ()
-    flush_seconds: float = 1.0
-    max_batch: int = 20_000
-    backoff_seconds: float = 1.0
-    backoff_max_seconds: float = 30.0
-    urls: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_config(cls, config: Config) -> StreamSettings:
-        """Read `[stream]`; errors name the file, the key and what is allowed."""
-        sec = config.section("stream")
-        sec.check_keys(
-            (
-                "enabled",
-                "venues",
-                "flush_seconds",
-                "max_batch",
-                "backoff_seconds",
-                "backoff_max_seconds",
-                "urls",
-            )  # fmt: skip
-        )
-        flush = sec.get("flush_seconds", float, 1.0)
-        if flush < 1.0:
-            raise sec.fail("flush_seconds", f"{flush} is below 1 (one commit per second at most)")
-        max_batch = sec.get("max_batch", int, 20_000)
-        if max_batch < 1:
-            raise sec.fail("max_batch", "must be at least 1")
-        base = sec.get("backoff_seconds", float, 1.0)
-        cap = sec.get("backoff_max_seconds", float, 30.0)
-        if base <= 0 or cap < base:
-            raise sec.fail("backoff_seconds", "must be > 0 and at most backoff_max_seconds")
-        urls = sec.sub("urls")
-        for venue in urls.data:
-            url = urls.get(venue, str)
-            if not url.startswith(("ws://", "wss://")):
-                raise urls.fail(venue, f"{url!r} is not a ws:// or wss:// URL")
-        return cls(
-            enabled=sec.get("enabled", bool, False),
-            venues=tuple(sec.str_list("venues")),
-            flush_seconds=flush,
-            max_batch=max_batch,
-            backoff_seconds=base,
-            backoff_max_seconds=cap,
-            urls=dict(urls.data),
-        )
 
 
 # ---------------------------------------------------------------------------- the watchers
