@@ -23,7 +23,7 @@ from pipelines import store
 from pipelines.analytics import reaction
 from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
 from pipelines.analytics.reaction import tf_seconds
-from pipelines.errors import ConfigError, TickerwireError
+from pipelines.errors import ConfigError, FeatureMissing, TickerwireError, named_first_line
 from pipelines.schemas import TIMEFRAMES
 
 # Chart budgets (issue 7): at most this many candles, and this many points per line trace.
@@ -33,10 +33,6 @@ MAX_LINE_POINTS = 4_000
 LINE_PREBUCKET = 20_000
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-class FeatureMissing(Exception):
-    """A part of tickerwire the page needs is not available (not written yet, or failed)."""
 
 
 # ---------------------------------------------------------------------------- where and which version
@@ -811,7 +807,7 @@ def user_message(exc: Exception) -> str:
     """A one-line message for an error shown on a page."""
     if isinstance(exc, TickerwireError):
         return str(exc)
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return named_first_line(exc)
 
 
 # ---------------------------------------------------------------------------- alerts
