@@ -28,11 +28,11 @@ import responses
 from pipelines import store
 from pipelines.config import load_config
 from pipelines.health import freshness
+from pipelines.retry import RetryPolicy
 from pipelines.scheduler import run_schedule
 from pipelines.sources.ccxt_source import CcxtSource, ExchangeRegistry
 from pipelines.sources.gdelt_source import GdeltSource
 from pipelines.sources.http import HttpClient
-from pipelines.sources.retry import Backoff
 from pipelines.sources.rss_source import RssSource
 from pipelines.sources.yahoo_source import YahooSource
 from tests.alert_receiver import Receiver
@@ -103,7 +103,7 @@ def test_schedule_with_the_default_config_keeps_quotes_fresh_and_alerts(tmp_path
     fast = HttpClient(timeout=(0.5, 0.5), retries=1, sleep=lambda _s: None)
     sources = {
         # the registered sources with test-speed retries; nothing else differs
-        "ccxt": CcxtSource(backoff=Backoff(attempts=1, base=0.0, cap=0.0),
+        "ccxt": CcxtSource(retry=RetryPolicy(retries=0, sleep=lambda _s: None),
                            registry=ExchangeRegistry(), cache_dir=tmp_path / "cache"),
         "yahoo": YahooSource(sleep=lambda _s: None),
         "rss": RssSource(client=fast),

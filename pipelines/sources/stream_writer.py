@@ -22,9 +22,8 @@ import polars as pl
 from pipelines import store
 from pipelines.config import Instrument
 from pipelines.errors import TickerwireError, first_line
-from pipelines.schemas import validate_quotes
+from pipelines.schemas import Reject, validate_quotes
 from pipelines.sources.ccxt_source import to_quote_frame
-from pipelines.store import Reject
 
 REJECT_SOURCE = "ccxt-stream"
 # Seconds a commit waits for another writer (a scheduled refresh committing) before it retries.
