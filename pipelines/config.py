@@ -34,6 +34,7 @@ CORE_SECTIONS = (
     "schedule",
     "retention",
     "dashboard",
+    "stream",
     "freshness",
     "alerts",
 )
@@ -54,6 +55,8 @@ CORE_CHECKS: dict[str, str] = {
     "retention": "pipelines.retention:RetentionPolicy.from_config",
     "freshness": "pipelines.health:FreshnessPolicy.from_config",
     "alerts": "pipelines.alerts:rules_from_config",
+    "stream": "pipelines.live_settings:StreamSettings.from_config",
+    "dashboard": "pipelines.live_settings:DashboardSettings.from_config",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, live, ui
 
 
 def body() -> None:
@@ -73,4 +73,4 @@ def body() -> None:
     )
 
 
-ui.run_page("Data health", body)
+ui.run_page("Data health", lambda: live.auto_update(body, "health"))

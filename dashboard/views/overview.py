@@ -7,7 +7,7 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, data, live, ui
 from dashboard.text import md
 
 
@@ -27,6 +27,7 @@ def strip_section() -> None:
     priced = strip.filter(pl.col("price").is_not_null())
     as_of = priced["priced_at"].max() if priced.height else None
     st.markdown(charts.strip_html(strip, as_of), unsafe_allow_html=True)
+    live.quote_age(as_of, live.refresh_every())
 
 
 def featured_section() -> None:
@@ -120,12 +121,17 @@ def price_section() -> None:
     ui.csv_button(prices.frame, f"{inst}_prices", key="csv-overview-prices", label="prices")
 
 
-def body() -> None:
-    """The Overview page."""
+def live_sections() -> None:
+    """The parts that update themselves on the timer (dashboard/live.py)."""
     strip_section()
     featured_section()
     latest_events_section()
     sparkline_section()
+
+
+def body() -> None:
+    """The Overview page."""
+    live.auto_update(live_sections, "overview")
     price_section()
 
 

@@ -102,6 +102,8 @@ def dashboard(
         )
     app = Path(__file__).resolve().parent.parent.parent / "dashboard" / "app.py"
     env = dict(os.environ, TICKERWIRE_DB=str(Path(db).resolve()))
+    if state(ctx).config_path is not None:  # --config: the pages read it too ([dashboard] …)
+        env["TICKERWIRE_CONFIG"] = str(Path(state(ctx).config_path).resolve())
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(port), "--server.address", "localhost",

@@ -81,9 +81,15 @@ def schedule(
     source: list[str] | None = typer.Option(
         None, "--source", "-s", help="Only this registered source (repeatable)."
     ),
+    stream: bool = typer.Option(
+        False,
+        "--stream",
+        help="Also stream crypto quotes over the venues' websockets ([stream] in the config).",
+    ),
 ) -> None:
     """Refresh on the schedule in the config (quotes 1m, prices 5m, news 2m) until SIGTERM/SIGINT."""
     from pipelines.scheduler import install_stop_handlers, run_schedule
+    from pipelines.sources.ccxt_stream import start_stream_if_enabled
 
     app = state(ctx)
     stop = threading.Event()
@@ -95,9 +101,19 @@ def schedule(
     report(
         f"{datetime.now(UTC).isoformat(timespec='seconds')} scheduling refreshes of {app.db_path}"
     )
-    done = run_schedule(
-        app.db_path, app.config, stop=stop, report=report, max_rounds=rounds, names=source or None
-    )
+    streaming = start_stream_if_enabled(app.db_path, app.config, stream, report)
+    try:
+        done = run_schedule(
+            app.db_path,
+            app.config,
+            stop=stop,
+            report=report,
+            max_rounds=rounds,
+            names=source or None,
+        )
+    finally:
+        if streaming is not None:
+            streaming.stop()
     report(f"scheduler stopped after {done} round(s)")
 
 
