@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from pipelines.cadence import parse_interval
 from pipelines.config import Config
-from pipelines.scheduler import parse_interval
 
 DEFAULT_REFRESH = "10s"
 MIN_REFRESH = timedelta(seconds=1)

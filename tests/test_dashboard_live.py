@@ -69,8 +69,8 @@ def test_dashboard_refresh_errors_name_the_key(tmp_path, body, message):
 
 def add_event_and_quote(db: Path, price: float) -> None:
     """What a refresh would write: one new event and a newer BTC quote."""
-    with store.writing(db, "test") as st:
-        st.upsert(
+    with store.writing(db, "test") as writer:
+        writer.upsert(
             "events",
             pl.DataFrame(
                 {
@@ -83,7 +83,7 @@ def add_event_and_quote(db: Path, price: float) -> None:
                 }
             ),
         )
-        st.upsert(
+        writer.upsert(
             "quotes",
             pl.DataFrame(
                 {

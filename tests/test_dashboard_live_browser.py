@@ -52,10 +52,10 @@ class QuoteWriter:
         while not self.stop.is_set():
             n += 1
             price = 80_000.0 + n
-            with store.writing(self.db, "test-writer") as st:
-                st.upsert("quotes", _quote(price, n))
+            with store.writing(self.db, "test-writer") as writer:
+                writer.upsert("quotes", _quote(price, n))
                 if n == 3:
-                    st.upsert("events", _event())
+                    writer.upsert("events", _event())
             self.committed[price] = time.monotonic()
             if n == 3:
                 self.event_at = time.monotonic()

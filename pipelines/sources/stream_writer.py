@@ -160,9 +160,9 @@ class StreamWriter:
             return True
         frame, bad = to_frame(updates, datetime.now(UTC))
         try:
-            with store.writing(self.db_path, "stream", wait=WRITE_WAIT, migrate=False) as st:
+            with store.writing(self.db_path, "stream", wait=WRITE_WAIT, migrate=False) as writer:
                 frames = {"quotes": frame} if frame.height else {}
-                results = store.commit_batch(st, REJECT_SOURCE, "", frames, rejects=rejects + bad)
+                results = store.commit_batch(writer, REJECT_SOURCE, "", frames, rejects=rejects + bad)
         except TickerwireError as exc:
             self.buffer.put_back(updates, rejects)
             reason = first_line(exc)
