@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +25,7 @@ from pipelines import store
 from pipelines.analytics import reaction
 from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
 from pipelines.analytics.reaction import tf_seconds
-from pipelines.errors import ConfigError, TickerwireError
+from pipelines.errors import ConfigError, DataError, TickerwireError
 from pipelines.schemas import TIMEFRAMES
 
 # Chart budgets (issue 7): at most this many candles, and this many points per line trace.
@@ -47,6 +49,13 @@ def db_path() -> str:
     env = os.environ.get("TICKERWIRE_DB")
     if env:
         return str(Path(env).resolve())
+    if getattr(_RUN, "active", False) and getattr(_RUN, "path", None):
+        return _RUN.path  # read once per page run (loading the config takes ~8 ms)
+    _RUN.path = _configured_db_path()
+    return _RUN.path
+
+
+def _configured_db_path() -> str:
     try:
         from pipelines.config import load_config
 
@@ -66,21 +75,63 @@ def _file_stamp(db: str) -> tuple[int, int]:
     return stamps[0], stamps[1]
 
 
+# One page run's shared read-only connection (see page_run); thread-local because Streamlit
+# runs each session's script in its own thread.
+_RUN = threading.local()
+
+
+@contextmanager
+def page_run() -> Iterator[None]:
+    """Within this block the page's queries share one read-only connection, opened at the first
+    query that misses the cache and closed at the end (opening the file costs ~12 ms a query),
+    and the data key is read once. Still short-lived: a writer waits at most one page run."""
+    if getattr(_RUN, "active", False):  # nested (a page inside a page): the outer run owns it
+        yield
+        return
+    _RUN.active, _RUN.con, _RUN.db, _RUN.keys, _RUN.path = True, None, None, {}, None
+    try:
+        yield
+    finally:
+        con, _RUN.con, _RUN.active = _RUN.con, None, False
+        if con is not None:
+            con.close()
+
+
+@contextmanager
+def _connection(db: str) -> Iterator[Any]:
+    """The page run's shared connection when inside page_run, else a fresh short-lived one."""
+    if not getattr(_RUN, "active", False):
+        with store.reader(db) as con:
+            yield con
+        return
+    if _RUN.con is None or _RUN.db != db:
+        if _RUN.con is not None:
+            _RUN.con.close()
+        _RUN.con, _RUN.db = store.open_connection(db, read_only=True), db
+    yield _RUN.con
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _version_for(db: str, stamp: tuple[int, int]) -> str:
-    with store.reader(db) as con:
+    with _connection(db) as con:
         return store.data_version(con)
 
 
 def data_key(db: str | None = None) -> str:
     """The cache key of the data: run log version plus file times (changes after every write)."""
     db = db or db_path()
+    keys = getattr(_RUN, "keys", None) if getattr(_RUN, "active", False) else None
+    if keys is not None and db in keys:
+        return keys[db]
     stamp = _file_stamp(db)
     if stamp[0] == 0:
         raise store.StoreError(
             f"database {db} does not exist; run `tickerwire demo` or `tickerwire refresh` first"
         )
-    return f"{_version_for(db, stamp)}@{stamp[0]}.{stamp[1]}"
+    key = f"{_version_for(db, stamp)}@{stamp[0]}.{stamp[1]}"
+    if keys is not None:
+        keys[db] = key
+    return key
 
 
 # ---------------------------------------------------------------------------- cached query runner
@@ -109,8 +160,8 @@ def cached(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def query(db: str, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-    """Run the named query sql/queries/NAME.sql on a fresh read-only connection."""
-    with store.reader(db) as con:
+    """Run the named query sql/queries/NAME.sql read-only (the page run's connection, if any)."""
+    with _connection(db) as con:
         return store.query_frame(con, store.load_sql(name), params)
 
 
@@ -759,7 +810,7 @@ def source_freshness(db: str) -> pl.DataFrame:
     if fn is None:
         raise FeatureMissing("pipelines.health has no freshness() function yet")
     try:
-        with store.reader(db) as con:
+        with _connection(db) as con:
             result = fn(con)
     except NotImplementedError as exc:
         raise FeatureMissing(f"pipelines.health.freshness: {exc}") from exc
@@ -769,9 +820,16 @@ def source_freshness(db: str) -> pl.DataFrame:
 # ---------------------------------------------------------------------------- studies
 
 
+@dataclass(frozen=True)
+class _StudyFailed:
+    """A study the engine refused (kept in the cache like a result: the same spec fails the same
+    way until the data changes, so a page rerun does not run it again)."""
+
+    message: str
+
+
 @cached
-def study(db: str, **spec_fields: Any) -> Any:
-    """Run pipelines.analytics.run_study for a StudySpec; FeatureMissing when the engine is not there."""
+def _study(db: str, **spec_fields: Any) -> Any:
     try:
         from pipelines import analytics
     except ImportError as exc:
@@ -785,10 +843,21 @@ def study(db: str, **spec_fields: Any) -> Any:
             config = load_config()
         except ConfigError:
             config = None
-        with store.reader(db) as con:
+        with store.reader(db) as con:  # the engine makes temp views: its own connection
             return analytics.run_study(con, spec, config)
     except NotImplementedError as exc:
         raise FeatureMissing(f"the event-study engine is not finished yet ({exc})") from exc
+    except TickerwireError as exc:
+        return _StudyFailed(str(exc))
+
+
+def study(**spec_fields: Any) -> Any:
+    """Run pipelines.analytics.run_study for a StudySpec (cached, failures too: DataError);
+    FeatureMissing when the engine is not there."""
+    result = _study(**spec_fields)
+    if isinstance(result, _StudyFailed):
+        raise DataError(result.message)
+    return result
 
 
 # ---------------------------------------------------------------------------- SQL console
@@ -831,7 +900,7 @@ def alert_rules() -> pl.DataFrame:
 def alert_history(db: str, limit: int = 200) -> pl.DataFrame:
     """Alerts fired, newest first (sql/queries/alert_history.sql); FeatureMissing on a file
     written before alerts existed (migration 0080 runs on the next write)."""
-    with store.reader(db) as con:
+    with _connection(db) as con:
         has = con.execute(
             "select count(*) from duckdb_tables() where table_name = 'alerts'"
         ).fetchall()[0][0]

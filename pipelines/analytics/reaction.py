@@ -62,13 +62,7 @@ def with_significance(frame: pl.DataFrame) -> pl.DataFrame:
     tests, and the mark from q (pipelines.analytics.verdict: one significance rule everywhere)."""
     from pipelines.analytics import verdict  # scipy: loaded when a reaction is computed
 
-    p = [verdict.two_sided_p(z) for z in frame["z"].to_list()]
-    q = verdict.bh_q(p)
-    return frame.with_columns(
-        pl.Series("p_value", p, dtype=pl.Float64),
-        pl.Series("q_value", q, dtype=pl.Float64),
-        pl.Series("mark", [verdict.mark(x) for x in q], dtype=pl.Utf8),
-    )
+    return verdict.with_q_marks(frame)
 
 
 def event_returns(
