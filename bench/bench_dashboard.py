@@ -423,7 +423,8 @@ def floor_comparison(db: Path, pages: list[str], rounds: int) -> None:
 def query_timings(db: Path) -> dict[str, float]:
     """Milliseconds of each query behind the pages, run uncached on `db`."""
     os.environ["TICKERWIRE_DB"] = str(db)
-    from dashboard import data
+    from dashboard import data, operations, prices, reactions
+    from pipelines.analytics import series
 
     d = str(db)
     cov = data.coverage.uncached(d)
@@ -457,21 +458,23 @@ def query_timings(db: Path) -> dict[str, float]:
         ),
         "candles BTC 1W": lambda: data._ohlc.uncached(d, "BTC", "1m", *week, 360),
         "candles BTC all": lambda: data._ohlc.uncached(
-            d, "BTC", "1m", first, last, data.bucket_seconds(60, first, last, 2000)
+            d, "BTC", "1m", first, last, series.bucket_seconds(60, first, last, 2000)
         ),
         "line BTC all (pre-bucket)": lambda: data._ohlc.uncached(
-            d, "BTC", "1m", first, last, data.bucket_seconds(60, first, last, 20_000)
+            d, "BTC", "1m", first, last, series.bucket_seconds(60, first, last, 20_000)
         ),
         "event paths (4 inst)": lambda: data._paths.uncached(d, ids[:4], "1m", t0, 3600, 14_400),
         "event returns (4 inst)": lambda: data._returns.uncached(d, ids[:4], "1m", t0),
-        "confounders": lambda: data.confounders.uncached(d, ev["event_id"][0], t0, 3600, 14_400),
-        "bucket closes (6 inst, 1M, 1h)": lambda: data.bucket_closes.uncached(
+        "confounders": lambda: reactions.confounders.uncached(
+            d, ev["event_id"][0], t0, 3600, 14_400
+        ),
+        "bucket closes (6 inst, 1M, 1h)": lambda: prices.bucket_closes.uncached(
             d, ids[:6], ("1m",) * 6, last - timedelta(days=30), last, 3600
         ),
         "articles (words)": lambda: data.articles.uncached(d, words=("tariff",), limit=300),
-        "health runs": lambda: data.health_runs.uncached(d),
-        "health gaps (7 d)": lambda: data._gaps.uncached(d, last - timedelta(days=7)),
-        "schema": lambda: data.schema.uncached(d),
+        "health runs": lambda: operations.health_runs.uncached(d),
+        "health gaps (7 d)": lambda: operations._gaps.uncached(d, last - timedelta(days=7)),
+        "schema": lambda: operations.schema.uncached(d),
     }
     out = {}
     for name, fn in cases.items():

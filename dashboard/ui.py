@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, formatting
+from dashboard import charts, data, formatting, prices
 from dashboard.text import fences_as_quotes
 from pipelines import display, sample
 from pipelines.errors import TickerwireError
@@ -259,8 +259,8 @@ def price_controls(inst_col: Any, kind_col: Any) -> tuple[str, str] | None:
 
 def load_prices(inst: str, kind: str, start: datetime, end: datetime) -> Any:
     """Candles or a down-sampled line for the range; None with a notice when there are no bars."""
-    prices = data.candles(inst, start, end) if kind == "candles" else data.line(inst, start, end)
-    if prices is None or prices.frame.height == 0:
+    shown = prices.candles(inst, start, end) if kind == "candles" else prices.line(inst, start, end)
+    if shown is None or shown.frame.height == 0:
         st.info(f"No {inst} bars between {fmt_ts(start)} and {fmt_ts(end)}.")
         return None
-    return prices
+    return shown

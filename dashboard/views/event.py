@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, data, reactions, ui
 from dashboard.text import md
 from pipelines import display
 from pipelines.analytics import verdict
@@ -137,11 +137,11 @@ def body() -> None:
     if not chosen:
         st.info("Pick at least one instrument.")
         return
-    rets = data.event_returns(chosen, t0)
+    rets = reactions.event_returns(chosen, t0)
     verdict_section(rets, t0, after_s)
-    reports = data.event_articles(ev["event_id"])
-    conf = data.confounders(ev["event_id"], t0, before_s, after_s)
-    paths = data.event_paths(chosen, t0, before_s, after_s)
+    reports = reactions.event_articles(ev["event_id"])
+    conf = reactions.confounders(ev["event_id"], t0, before_s, after_s)
+    paths = reactions.event_paths(chosen, t0, before_s, after_s)
     if paths.height == 0:
         st.info(f"No bars for {', '.join(chosen)} around {ui.fmt_ts(t0)}.")
     else:

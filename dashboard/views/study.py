@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, data, reactions, ui
 from pipelines import display
 from pipelines.analytics import StudyResult, verdict
 
@@ -125,7 +125,7 @@ def body() -> None:
     window, estimation = WINDOWS[window_name]
 
     def run(chosen: tuple[str, ...] | None) -> StudyResult:
-        return data.study(
+        return reactions.study(
             event_ids=tuple(found["event_id"].to_list()),
             instruments=chosen,
             model=model,

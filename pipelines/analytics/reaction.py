@@ -33,7 +33,8 @@ def tf_seconds(timeframe: str) -> int:
 
 
 def finest_timeframes(coverage: pl.DataFrame) -> dict[str, str]:
-    """Per instrument of a dash_coverage frame, its finest stored timeframe (what charts read)."""
+    """Per instrument of a frame with instrument_id and timeframe (dash_coverage, the series
+    near an event), its finest timeframe (what charts read)."""
     best: dict[str, str] = {}
     for inst, tf in coverage.select("instrument_id", "timeframe").iter_rows():
         if tf not in TIMEFRAMES:
@@ -41,6 +42,15 @@ def finest_timeframes(coverage: pl.DataFrame) -> dict[str, str]:
         if inst not in best or tf_seconds(tf) < tf_seconds(best[inst]):
             best[inst] = tf
     return best
+
+
+def group_by_timeframe(ids: Sequence[str], timeframes: Mapping[str, str]) -> dict[str, list[str]]:
+    """The instruments of `ids` that have a timeframe, grouped by it (one query per group)."""
+    groups: dict[str, list[str]] = {}
+    for inst in ids:
+        if inst in timeframes:
+            groups.setdefault(timeframes[inst], []).append(inst)
+    return groups
 
 
 def returns_params(ids: Sequence[str], timeframe: str, t0: datetime) -> dict[str, Any]:
@@ -72,10 +82,7 @@ def event_returns(
     finest: Mapping[str, str],
 ) -> pl.DataFrame:
     """Returns at +5m … +1d per instrument (on its finest timeframe) with z, p-value and stars."""
-    groups: dict[str, list[str]] = {}
-    for inst in ids:
-        if inst in finest:
-            groups.setdefault(finest[inst], []).append(inst)
+    groups = group_by_timeframe(ids, finest)
     sql = load_sql("queries/dash_event_returns")
     parts = [query_frame(con, sql, returns_params(g, tf, t0)) for tf, g in groups.items()]
     parts = [p for p in parts if p.height]
