@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, prices, ui
+from dashboard import charts, data, prices, stat_charts, ui
 from pipelines.analytics import correlation
 
 MAX_MARKERS = 100
@@ -41,7 +41,7 @@ def body() -> None:
         return
     matrix = correlation.correlation_matrix(returns)
     st.subheader(f"Correlation of {bucket} log returns")
-    ui.plot(charts.correlation_heatmap(matrix), key="corr-matrix")
+    ui.plot(stat_charts.correlation_heatmap(matrix), key="corr-matrix")
     st.caption(
         f"{returns.height:,} {bucket} intervals from {ui.fmt_ts(start)} to {ui.fmt_ts(end)}; pairwise-complete observations."
     )
@@ -74,7 +74,7 @@ def body() -> None:
             f"Event markers: the {MAX_MARKERS} most reported of {events['n_matched'][0]:,} events in range."
         )
     ui.plot(
-        charts.rolling_corr_figure(rolling, events, title=f"{a} × {b}, {window} × {bucket}"),
+        stat_charts.rolling_corr_figure(rolling, events, title=f"{a} × {b}, {window} × {bucket}"),
         key="corr-rolling",
     )
     ui.csv_button(rolling, f"rolling_corr_{a}_{b}", key="csv-rolling", label="rolling correlation")

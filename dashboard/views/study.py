@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, reactions, ui
+from dashboard import data, reactions, stat_charts, ui
 from pipelines import display
 from pipelines.analytics import StudyResult, verdict
 
@@ -209,7 +209,7 @@ def caar_section(result: StudyResult, rbar: float, unit: str) -> None:
         st.info("No abnormal returns: the selected instruments have no bars around these events.")
         return
     ui.plot(
-        charts.caar_figure(band, unit=unit, band_name="95 % band (KP-adjusted)"),
+        stat_charts.caar_figure(band, unit=unit, band_name="95 % band (KP-adjusted)"),
         key="study-caar",
     )
     st.caption(
@@ -264,7 +264,7 @@ def car_section(result: StudyResult, window: tuple[int, int]) -> None:
         .filter(pl.col("event_id").is_in(cells["event_id"].unique().to_list()))
         .iter_rows(named=True)
     }
-    ui.plot(charts.car_heatmap(cells, labels=labels), key="study-heatmap")
+    ui.plot(stat_charts.car_heatmap(cells, labels=labels), key="study-heatmap")
     st.caption(
         f"Colour: CAR in % over offsets {display.offsets(*window)}. Marks use "
         f"Benjamini–Hochberg q over the {cells.height} cells (from each CAR's z against its "
@@ -345,7 +345,7 @@ def placebo_section(result: StudyResult, placebo: int) -> None:
     if car_value is None or draws.len() == 0:
         st.info("This pair has no usable placebo distribution.")
     else:
-        ui.plot(charts.placebo_histogram(draws.to_list(), car_value), key="study-placebo")
+        ui.plot(stat_charts.placebo_histogram(draws.to_list(), car_value), key="study-placebo")
         st.caption(
             f"Placebo: CARs at {draws.len()} random non-event instants; the line marks the "
             f"observed CAR (empirical p = {display.p_value(row.get('placebo_p'))})."
