@@ -64,6 +64,7 @@ def _paths(
             "before_s": before_s,
             "after_s": after_s,
             "anchor_s": max(3 * 86_400, 3 * tf_s),
+            "stale_bars": reaction.STALE_BARS,
         },
     )
 
@@ -117,6 +118,7 @@ def _movers(
             "lo": lo,
             "hi": hi,
             "horizon_s": horizon_s,
+            "stale_bars": reaction.STALE_BARS,
         },
     )
 

@@ -1,17 +1,22 @@
--- Price paths of instruments around $t0 in event time (minutes), rebased to 0 % at the anchor:
--- the close of the last bar whose close time is at or before $t0 (DESIGN §4).
+-- Price paths of instruments around $t0 in event time (minutes), rebased to 0 % at the anchor
+-- P(t0): the as-of rule of DESIGN §4 (tw_prices_at) with the same staleness limit as the Event
+-- page's returns ($stale_bars bars; the last close when the market is shut at $t0). An
+-- instrument whose anchor is stale has no path: there is no price to rebase it on.
 with closes as (
-    select instrument_id, ts + to_seconds($tf_s) as close_at, close
+    select instrument_id, timeframe, ts + to_seconds($tf_s) as close_at, close
     from bars
     where instrument_id in (select unnest($ids)) and timeframe = $timeframe
       and ts >= $t0::timestamptz - to_seconds($before_s + $anchor_s)
       and ts < $t0::timestamptz + to_seconds($after_s)
 ),
+anchor_targets as (
+    select unnest($ids) as instrument_id, $timeframe as timeframe, $tf_s as tf_s,
+           $t0::timestamptz as at
+),
 anchor as (
-    select instrument_id, arg_max(close, close_at) as p0, max(close_at) as p0_at
-    from closes
-    where close_at <= $t0::timestamptz
-    group by instrument_id
+    select instrument_id, close as p0, close_at as p0_at
+    from tw_prices_at(anchor_targets, closes, $stale_bars)
+    where fresh or market_closed
 ),
 final as (
     select c.instrument_id, (epoch(c.close_at) - epoch($t0::timestamptz)) / 60.0 as minutes,
