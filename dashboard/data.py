@@ -1,6 +1,6 @@
 """The dashboard's only door to DuckDB: short-lived read-only connections, cached, Polars out.
 
-Every query is a named file in sql/queries/dash_*.sql. Results are cached with st.cache_data
+Every query is a named file in sql/queries/ (named by area: prices_, events_, news_, ops_). Results are cached with st.cache_data
 under a key that includes the data version (pipelines.store.data_version plus the file's
 modification times), so a refresh that writes new rows shows up without restarting the app.
 """
@@ -162,7 +162,7 @@ def query(db: str, name: str, params: dict[str, Any] | None = None) -> pl.DataFr
 @cached
 def meta(db: str) -> dict[str, str]:
     """The `meta` table as a dict (dataset = 'sample' for the bundled sample, 'synthetic' …)."""
-    frame = query(db, "dash_meta")
+    frame = query(db, "ops_meta")
     return dict(zip(frame["key"].to_list(), frame["value"].to_list(), strict=True))
 
 
@@ -189,13 +189,13 @@ def watchlist() -> list[str]:
 @cached
 def coverage(db: str) -> pl.DataFrame:
     """Per instrument and timeframe: n_bars, first_ts, last_ts (plus display fields)."""
-    return query(db, "dash_coverage")
+    return query(db, "prices_coverage")
 
 
 @cached
 def instruments(db: str) -> pl.DataFrame:
     """Every instrument in the database with its display fields."""
-    return query(db, "dash_instruments")
+    return query(db, "prices_instruments")
 
 
 def finest_timeframes() -> dict[str, str]:
@@ -221,7 +221,7 @@ def instruments_with_bars() -> list[str]:
 
 @cached
 def _series_near(db: str, lo: datetime, hi: datetime) -> pl.DataFrame:
-    return query(db, "dash_instruments_near", {"lo": lo, "hi": hi})
+    return query(db, "prices_series_near", {"lo": lo, "hi": hi})
 
 
 def timeframes_near(t0: datetime, around: timedelta = timedelta(days=1)) -> dict[str, str]:
@@ -255,7 +255,7 @@ def span(instrument_ids: Sequence[str] | None = None) -> tuple[datetime, datetim
 @cached
 def categories(db: str) -> pl.DataFrame:
     """Event categories and their counts."""
-    return query(db, "dash_categories")
+    return query(db, "events_categories")
 
 
 @cached
@@ -271,7 +271,7 @@ def events(
     """Events matching all words (title), category, span and instrument; newest first."""
     return query(
         db,
-        "dash_events",
+        "events_search",
         {
             "words": list(words),
             "category": category,
@@ -286,7 +286,7 @@ def events(
 @cached
 def event(db: str, event_id: str) -> dict[str, Any] | None:
     """One event as a dict (with `instruments`, its linked instrument ids), or None."""
-    frame = query(db, "dash_event", {"event_id": event_id})
+    frame = query(db, "events_one", {"event_id": event_id})
     return frame.row(0, named=True) if frame.height else None
 
 
@@ -296,7 +296,7 @@ def event(db: str, event_id: str) -> dict[str, Any] | None:
 @cached
 def outlets(db: str) -> pl.DataFrame:
     """Outlets and their article counts."""
-    return query(db, "dash_outlets")
+    return query(db, "news_outlets")
 
 
 @cached
@@ -315,7 +315,7 @@ def articles(
     lo, hi = sentiment if sentiment is not None else (None, None)
     return query(
         db,
-        "dash_articles",
+        "news_articles",
         {
             "words": list(words),
             "outlet": outlet,

@@ -19,20 +19,20 @@ from pipelines.schemas import TIMEFRAMES
 @cached
 def health_runs(db: str) -> pl.DataFrame:
     """Per source: newest run, its status and errors, and the last 7 days' failures."""
-    return query(db, "dash_health_runs")
+    return query(db, "ops_runs")
 
 
 @cached
 def health_rejects(db: str) -> pl.DataFrame:
     """Refused input per source and reason."""
-    return query(db, "dash_health_rejects")
+    return query(db, "ops_rejects")
 
 
 @cached
 def _gaps(db: str, since: datetime) -> pl.DataFrame:
     return query(
         db,
-        "dash_health_gaps",
+        "ops_gap_summary",
         {"tfs": list(TIMEFRAMES), "tf_secs": [tf_seconds(t) for t in TIMEFRAMES], "since": since},
     )
 
@@ -67,7 +67,7 @@ def source_freshness(db: str) -> pl.DataFrame:
 @cached
 def schema(db: str) -> pl.DataFrame:
     """Tables and views with their columns, for the SQL console's schema browser."""
-    return query(db, "dash_schema")
+    return query(db, "ops_schema")
 
 
 def run_console(sql: str, *, timeout_s: float = 5.0, row_cap: int = 10_000) -> Any:

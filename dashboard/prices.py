@@ -28,7 +28,7 @@ from pipelines.analytics.series import LINE_PREBUCKET, MAX_CANDLES, MAX_LINE_POI
 
 @cached
 def _strip(db: str, order: tuple[str, ...], source: str | None) -> pl.DataFrame:
-    return query(db, "dash_strip", {"order": list(order), "source": source})
+    return query(db, "prices_strip", {"order": list(order), "source": source})
 
 
 @cached
@@ -37,7 +37,7 @@ def _strip_bars(
 ) -> pl.DataFrame:
     return query(
         db,
-        "dash_strip_bars",
+        "prices_strip_bars",
         {
             "ids": list(ids),
             "timeframes": list(tfs),
@@ -50,7 +50,7 @@ def _strip_bars(
 @cached
 def quote_sources(db: str) -> pl.DataFrame:
     """Quote sources with their newest capture time (a strip snapshot is one source)."""
-    return query(db, "dash_quote_sources")
+    return query(db, "prices_quote_sources")
 
 
 def strip(source: str | None = None) -> pl.DataFrame:
@@ -92,7 +92,7 @@ def bucket_closes(
     """Last close per bucket for each instrument in [since, end) (sparklines, correlations)."""
     return query(
         db,
-        "dash_bucket_closes",
+        "prices_bucket_closes",
         {
             "inst_ids": list(ids),
             "inst_tfs": list(tfs),
@@ -123,7 +123,7 @@ def _ohlc(
 ) -> pl.DataFrame:
     return query(
         db,
-        "dash_ohlc",
+        "prices_ohlc",
         {
             "instrument": instrument,
             "timeframe": timeframe,

@@ -27,7 +27,7 @@ from pipelines.errors import ConfigError, DataError, TickerwireError
 @cached
 def event_articles(db: str, event_id: str) -> pl.DataFrame:
     """The reports of an event, first report first."""
-    return query(db, "dash_event_articles", {"event_id": event_id})
+    return query(db, "news_event_articles", {"event_id": event_id})
 
 
 @cached
@@ -35,7 +35,7 @@ def confounders(db: str, event_id: str, t0: datetime, before_s: int, after_s: in
     """Other events inside the window around t0."""
     return query(
         db,
-        "dash_confounders",
+        "events_confounders",
         {"event_id": event_id, "t0": t0, "before_s": before_s, "after_s": after_s},
     )
 
@@ -55,7 +55,7 @@ def _paths(
     tf_s = tf_seconds(timeframe)
     return query(
         db,
-        "dash_event_paths",
+        "events_paths",
         {
             "ids": list(ids),
             "timeframe": timeframe,
@@ -84,7 +84,7 @@ def event_paths(ids: Sequence[str], t0: datetime, before_s: int, after_s: int) -
 
 @cached
 def _returns(db: str, ids: tuple[str, ...], timeframe: str, t0: datetime) -> pl.DataFrame:
-    return query(db, "dash_event_returns", reaction.returns_params(ids, timeframe, t0))
+    return query(db, "events_returns", reaction.returns_params(ids, timeframe, t0))
 
 
 def event_returns(ids: Sequence[str], t0: datetime) -> pl.DataFrame:
@@ -109,7 +109,7 @@ def _movers(
 ) -> pl.DataFrame:
     return query(
         db,
-        "dash_event_movers",
+        "events_movers",
         {
             "event_ids": list(event_ids),
             "inst_ids": list(inst),

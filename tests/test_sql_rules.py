@@ -113,8 +113,8 @@ def test_latest_runs_is_the_newest_start_then_the_higher_run_id(db):
 
 
 def test_status_and_health_read_the_same_newest_run(db):
-    status = _rows(db, store.load_sql("status_runs"))
-    health = _rows(db, store.load_sql("dash_health_runs"))
+    status = _rows(db, store.load_sql("ops_latest_runs"))
+    health = _rows(db, store.load_sql("ops_runs"))
     ops = _rows(db, store.load_sql("ops_source_health"), {"now": T0 + timedelta(hours=2)})
     assert [(r[0], r[1]) for r in status] == [("a", 2), ("b", 4)]
     assert [(r[0], r[1]) for r in health] == [("a", 2), ("b", 4)]
@@ -144,7 +144,7 @@ def test_bar_gaps_counts_only_missing_slots_while_the_market_is_open(tmp_path):
     params = {"since": MONDAY - timedelta(days=1), "tfs": ["1h", "1d"], "tf_secs": [3600, 86400]}
     gaps = _rows(path, store.load_sql("prices_gaps"), params)
     assert gaps == [("C", "1h", MONDAY + timedelta(hours=2), MONDAY + timedelta(hours=4), 2)]
-    summary = _rows(path, store.load_sql("dash_health_gaps"), params)
+    summary = _rows(path, store.load_sql("ops_gap_summary"), params)
     # the health page sums the same gaps; the last bar before the longest opened at 01:00
     assert summary == [("C", "1h", 1, 2, 2, MONDAY + timedelta(hours=1))]
 
@@ -153,7 +153,7 @@ def test_coverage_reads_the_bar_coverage_view(db):
     got = _rows(
         db,
         "select instrument_id, timeframe, n_bars, first_ts, last_ts from ("
-        + store.load_sql("dash_coverage").rstrip().rstrip(";")
+        + store.load_sql("prices_coverage").rstrip().rstrip(";")
         + ")",
     )
     assert ("BTC", "1m", 8, T0 - timedelta(minutes=10), T0 - timedelta(minutes=3)) in got
@@ -171,7 +171,7 @@ def _paths(db: Path, ids: list[str], t0: datetime) -> list[tuple]:
         "anchor_s": 3 * 86_400,
         "stale_bars": 2,
     }
-    return _rows(db, store.load_sql("dash_event_paths"), params)
+    return _rows(db, store.load_sql("events_paths"), params)
 
 
 def test_event_paths_anchor_keeps_the_staleness_limit_of_the_returns(db):

@@ -33,7 +33,7 @@ def tf_seconds(timeframe: str) -> int:
 
 
 def finest_timeframes(coverage: pl.DataFrame) -> dict[str, str]:
-    """Per instrument of a frame with instrument_id and timeframe (dash_coverage, the series
+    """Per instrument of a frame with instrument_id and timeframe (prices_coverage, the series
     near an event), its finest timeframe (what charts read)."""
     best: dict[str, str] = {}
     for inst, tf in coverage.select("instrument_id", "timeframe").iter_rows():
@@ -54,7 +54,7 @@ def group_by_timeframe(ids: Sequence[str], timeframes: Mapping[str, str]) -> dic
 
 
 def returns_params(ids: Sequence[str], timeframe: str, t0: datetime) -> dict[str, Any]:
-    """Bind parameters of sql/queries/dash_event_returns.sql for instruments of one timeframe."""
+    """Bind parameters of sql/queries/events_returns.sql for instruments of one timeframe."""
     return {
         "ids": list(ids),
         "timeframe": timeframe,
@@ -83,7 +83,7 @@ def event_returns(
 ) -> pl.DataFrame:
     """Returns at +5m … +1d per instrument (on its finest timeframe) with z, p-value and stars."""
     groups = group_by_timeframe(ids, finest)
-    sql = load_sql("queries/dash_event_returns")
+    sql = load_sql("queries/events_returns")
     parts = [query_frame(con, sql, returns_params(g, tf, t0)) for tf, g in groups.items()]
     parts = [p for p in parts if p.height]
     if not parts:

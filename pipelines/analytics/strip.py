@@ -10,7 +10,7 @@ import polars as pl
 
 def with_bar_prices(quotes: pl.DataFrame, bars: pl.DataFrame) -> pl.DataFrame:
     """Fill instruments that have no quote with the newest bar close and its 24 h change
-    (`bars`: instrument_id, price, change_pct, priced_at from sql/queries/dash_strip_bars)."""
+    (`bars`: instrument_id, price, change_pct, priced_at from sql/queries/prices_strip_bars)."""
     if bars.height == 0:
         return quotes
     filled = quotes.join(bars, on="instrument_id", how="left", suffix="_bar")

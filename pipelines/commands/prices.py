@@ -41,7 +41,7 @@ def strip_bars(st: store.Store, symbols: list[str]) -> pl.DataFrame:
     """The stored bars of these symbols with their close times (for dating a strip)."""
     params = {**_timeframe_params(datetime(1970, 1, 1, tzinfo=UTC)), "ids": symbols}
     params.pop("since")
-    return st.query(store.load_sql("strip_dating_bars"), params)
+    return st.query(store.load_sql("prices_strip_dating_bars"), params)
 
 
 def import_strip_file(
