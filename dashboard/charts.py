@@ -230,6 +230,32 @@ def _template(theme: str) -> go.layout.Template:
     )
 
 
+def diverging_heatmap(
+    z: Any,
+    x: Sequence[str],
+    y: Sequence[str],
+    text: Any,
+    *,
+    bound: float,
+    high: str = UP,
+    **extra: Any,
+) -> go.Heatmap:
+    """A heatmap coloured DOWN → neutral → `high` over ±bound with each cell's text printed;
+    apply_theme later sets the neutral middle and the text colour of the viewer's theme."""
+    return go.Heatmap(
+        z=z,
+        x=x,
+        y=y,
+        text=text,
+        texttemplate="%{text}",
+        colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, high]],
+        meta="diverging",
+        zmin=-bound,
+        zmax=bound,
+        **extra,
+    )
+
+
 def session_breaks(
     t_ms: np.ndarray, *, min_gap_ms: int = 6 * 3_600_000, limit: int = 300
 ) -> list[dict]:

@@ -13,14 +13,12 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.charts import (
-    DOWN,
     EVENT_LINE,
     MUTED,
     PALETTE,
-    THEMES,
-    UP,
     base_layout,
     category_colour,
+    diverging_heatmap,
     session_breaks,
     wrap_text,
 )
@@ -300,17 +298,13 @@ def returns_grid(
             f"{pct_text}; z {zz:+.2f}".replace("-", "−") if zz is not None else pct_text
         ) + (f"; q {q:.3f}" if q is not None and math.isfinite(q) else "")
     fig.add_trace(
-        go.Heatmap(
-            z=z,
-            x=cols,
-            y=insts,
-            text=text,
+        diverging_heatmap(
+            z,
+            cols,
+            insts,
+            text,
+            bound=4,
             customdata=hover,
-            texttemplate="%{text}",
-            colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, UP]],
-            meta="diverging",
-            zmin=-4,
-            zmax=4,
             xgap=2,
             ygap=2,
             colorbar={"title": "z", "thickness": 10},

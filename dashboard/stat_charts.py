@@ -11,14 +11,12 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.charts import (
-    DOWN,
     EVENT_LINE,
     MUTED,
     PALETTE,
-    THEMES,
-    UP,
     add_event_markers,
     base_layout,
+    diverging_heatmap,
 )
 
 # ---------------------------------------------------------------------------- studies
@@ -117,16 +115,12 @@ def car_heatmap(
     bound = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
     names = [labels.get(e, str(e))[:48] for e in events]
     fig.add_trace(
-        go.Heatmap(
-            z=z,
-            x=insts,
-            y=names,
-            text=text,
-            texttemplate="%{text}",
-            colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, UP]],
-            meta="diverging",
-            zmin=-bound,
-            zmax=bound,
+        diverging_heatmap(
+            z,
+            insts,
+            names,
+            text,
+            bound=bound,
             xgap=1,
             ygap=1,
             colorbar={"title": "CAR %"},
@@ -148,16 +142,13 @@ def correlation_heatmap(matrix: pl.DataFrame, *, height: int | None = None) -> g
     names = matrix["instrument_id"].to_list()
     z = matrix.select(names).to_numpy().astype(float)
     fig.add_trace(
-        go.Heatmap(
-            z=z,
-            x=names,
-            y=names,
-            zmin=-1,
-            zmax=1,
-            colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, PALETTE[0]]],
-            meta="diverging",
-            text=[[f"{v:.2f}" if math.isfinite(v) else "" for v in row] for row in z],
-            texttemplate="%{text}",
+        diverging_heatmap(
+            z,
+            names,
+            names,
+            [[f"{v:.2f}" if math.isfinite(v) else "" for v in row] for row in z],
+            bound=1,
+            high=PALETTE[0],
             hovertemplate="%{y} × %{x}: %{z:.3f}<extra></extra>",
         )
     )
