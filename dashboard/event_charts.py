@@ -159,15 +159,20 @@ def _add_paths(fig: go.Figure, paths: pl.DataFrame, x_of: Callable[[Any], Any]) 
         )
 
 
-def _vertical_lines(xs: Sequence[float], y_range: tuple[float, float]) -> tuple[list, list]:
-    """x and y arrays drawing one vertical line per x (segments split by None)."""
+def _vertical_lines(
+    xs: Sequence[float], y_range: tuple[float, float], line: dict, name: str, group: str
+) -> go.Scatter:
+    """One trace drawing a vertical line at each x across y_range (segments split by None),
+    no hover of its own."""
     lo, hi = y_range
     x_out: list[Any] = []
     y_out: list[Any] = []
     for x in xs:
         x_out += [x, x, None]
         y_out += [lo, hi, None]
-    return x_out, y_out
+    return go.Scatter(
+        x=x_out, y=y_out, mode="lines", line=line, name=name, hoverinfo="skip", legendgroup=group
+    )
 
 
 def _add_reports(
@@ -184,18 +189,9 @@ def _add_reports(
     shown = reports.filter((pl.col("hi") >= w_lo) & (pl.col("lo") <= w_hi))
     exact = shown.filter(pl.col("precise"))
     if exact.height:
-        xs, ys = _vertical_lines([x_of(m).item() for m in exact["lo"].to_list()], y_range)
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                line={"color": MUTED, "width": 1, "dash": "dash"},
-                name="reports",
-                hoverinfo="skip",
-                legendgroup="reports",
-            )
-        )
+        xs = [x_of(m).item() for m in exact["lo"].to_list()]
+        dashed = {"color": MUTED, "width": 1, "dash": "dash"}
+        fig.add_trace(_vertical_lines(xs, y_range, dashed, "reports", "reports"))
         fig.add_trace(
             go.Scatter(
                 x=x_of(exact["lo"].to_numpy()),
@@ -239,18 +235,9 @@ def _add_confounders(
         part = confounders.filter(pl.col("category").fill_null("uncategorised") == cat)
         colour = category_colour(cat)
         minutes = part["minutes_from_event"].to_list()
-        xs, ys = _vertical_lines([x_of(m).item() for m in minutes], y_range)
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                line={"color": colour, "width": 1.5, "dash": "dot"},
-                name=f"other events: {cat}",
-                hoverinfo="skip",
-                legendgroup=f"other-{cat}",
-            )
-        )
+        xs = [x_of(m).item() for m in minutes]
+        dotted = {"color": colour, "width": 1.5, "dash": "dot"}
+        fig.add_trace(_vertical_lines(xs, y_range, dotted, f"other events: {cat}", f"other-{cat}"))
         fig.add_trace(
             go.Scatter(
                 x=x_of(minutes),
