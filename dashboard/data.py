@@ -21,14 +21,11 @@ import streamlit as st
 from pipelines import store
 from pipelines.analytics import reaction, series
 from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
-from pipelines.errors import ConfigError, TickerwireError
+from pipelines.errors import ConfigError, TickerwireError, named_first_line
+from pipelines.errors import FeatureMissing as FeatureMissing  # the pages catch data.FeatureMissing
 
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-class FeatureMissing(Exception):
-    """A part of tickerwire the page needs is not available (not written yet, or failed)."""
 
 
 # ---------------------------------------------------------------------------- where and which version
@@ -337,4 +334,4 @@ def user_message(exc: Exception) -> str:
     """A one-line message for an error shown on a page."""
     if isinstance(exc, TickerwireError):
         return str(exc)
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return named_first_line(exc)

@@ -9,10 +9,11 @@ from typing import Any
 
 import polars as pl
 
-from dashboard.data import FeatureMissing, cached, connection, coverage, db_path, query
+from dashboard.data import cached, connection, coverage, db_path, query
 from pipelines import store
 from pipelines.analytics import series
 from pipelines.analytics.reaction import tf_seconds
+from pipelines.errors import FeatureMissing
 from pipelines.schemas import TIMEFRAMES
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import polars as pl
 
 from dashboard.data import (
-    FeatureMissing,
     cached,
     finest_timeframes,
     query,
@@ -21,7 +20,7 @@ from dashboard.data import (
 from pipelines import store
 from pipelines.analytics import reaction, series
 from pipelines.analytics.reaction import tf_seconds
-from pipelines.errors import ConfigError, DataError, TickerwireError
+from pipelines.errors import ConfigError, DataError, FeatureMissing, TickerwireError
 
 
 @cached

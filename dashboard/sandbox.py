@@ -17,6 +17,7 @@ Layers, each enough on its own for most attacks, together for defence in depth:
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import re
@@ -29,6 +30,9 @@ from typing import Any
 
 import duckdb
 import polars as pl
+
+from pipelines.errors import first_line
+from pipelines.retry import RetryPolicy, call_with_retry
 
 ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
 DEFAULT_TIMEOUT_S = 5.0
@@ -101,7 +105,7 @@ def check_statement(sql: str) -> str | None:
     try:
         statements = duckdb.extract_statements(text)
     except duckdb.Error as exc:
-        return f"the query does not parse: {_first_line(exc)}"
+        return f"the query does not parse: {first_line(exc)}"
     if len(statements) != 1:
         return f"one statement at a time, please (got {len(statements)})"
     kind = statements[0].type.name
@@ -187,15 +191,19 @@ def sandbox_connection(db_path: str) -> duckdb.DuckDBPyConnection:
         },
     )
     try:
-        for attempt in range(40):
-            pass_gate(db_path, timeout=10.0 if attempt == 0 else 1.0)
-            try:
-                con.execute("attach ? as tw (read_only)", [db_path])
-                break
-            except duckdb.Error as exc:
-                if not store.is_lock_conflict(exc) or attempt == 39:
-                    raise
-                time.sleep(min(0.5, 0.02 * 2**attempt))
+        tries = itertools.count()
+
+        def attach() -> None:
+            pass_gate(db_path, timeout=10.0 if next(tries) == 0 else 1.0)
+            con.execute("attach ? as tw (read_only)", [db_path])
+
+        # The readers' lock retry: the shared policy, retrying only a lock conflict.
+        call_with_retry(
+            attach,
+            retry_on=(duckdb.Error,),
+            policy=RetryPolicy(retries=39, base=0.02, cap=0.5),
+            give_up=lambda exc: not store.is_lock_conflict(exc),  # type: ignore[arg-type]
+        )
         con.execute("use tw")
         con.execute("set enable_external_access = false")
         con.execute("set lock_configuration = true")
@@ -239,7 +247,7 @@ def _worker(out: Connection, db_path: str, sql: str, row_cap: int, timeout_s: fl
     try:
         con = sandbox_connection(db_path)
     except duckdb.Error as exc:
-        out.send(("failed", f"cannot open the database: {_first_line(exc)}"))
+        out.send(("failed", f"cannot open the database: {first_line(exc)}"))
         return
     out.send(("started",))  # the statement timeout counts from here, not from the fork
     timer = threading.Timer(timeout_s, con.interrupt)
@@ -254,7 +262,7 @@ def _worker(out: Connection, db_path: str, sql: str, row_cap: int, timeout_s: fl
     except duckdb.InterruptException:
         out.send(("timeout", ""))
     except duckdb.Error as exc:
-        message = _first_line(exc)
+        message = first_line(exc)
         if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in message.lower():
             out.send(("memory", message))
         else:
@@ -410,8 +418,3 @@ def _clean(message: str, db_path: str) -> str:
             message = message.replace(text, placeholder)
     message = _PID.sub("", message)
     return _QUOTED_PATH.sub(r"\1<path>\1", message)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -12,20 +12,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipelines import calendars
 from pipelines.errors import ConfigError
 from pipelines.paths import default_config_path
+from pipelines.sources import price_sources, source_sections
 
 ASSET_CLASSES = ("crypto", "commodity", "equity", "index", "fx", "other")
-INSTRUMENT_SOURCES = ("ccxt", "yahoo", "file", "strip", "demo")
+# Where an instrument's bars may come from besides the registered price sources (which
+# pipelines.sources.SOURCES lists): imported files, strip captures, the demo's simulator.
+OFFLINE_ORIGINS = ("file", "strip", "demo")
 CALENDARS = tuple(calendars.CALENDARS)  # the names a `calendar` key may take
 
-# Top-level sections a config may hold. Each feature validates its own section through
-# `Section` (below); a section not listed here is a typo and is refused.
-KNOWN_SECTIONS = (
+# Top-level sections a config may hold besides those of the registered sources. Each feature
+# validates its own section through `Section` (below); a section not known is a typo, refused.
+CORE_SECTIONS = (
     "database",
     "venues",
     "instruments",
-    "yahoo",
-    "feeds",
-    "gdelt",
     "entities",
     "policy",
     "sentiment",
@@ -40,13 +40,11 @@ KNOWN_SECTIONS = (
 
 MAX_NUMBER = 1e12  # the largest number any setting accepts
 
-# Who validates each section: "module:callable(config)". `load_config` runs the ones whose
-# section is in the file (absent sections take defaults), so every problem shows on load, not
-# when a command first reads the section. Imported lazily: only what the file uses is loaded.
-SECTION_CHECKS: dict[str, str] = {
-    "yahoo": "pipelines.sources.yahoo_source:yahoo_settings",
-    "feeds": "pipelines.sources.rss_source:feeds_from_config",
-    "gdelt": "pipelines.sources.gdelt_source:GdeltSettings.from_config",
+# Who validates each core section: "module:callable(config)" (a source's section has its
+# checker on its registry line). `load_config` runs the ones whose section is in the file
+# (absent sections take defaults), so every problem shows on load, not when a command first
+# reads the section. Imported lazily: only what the file uses is loaded.
+CORE_CHECKS: dict[str, str] = {
     "entities": "pipelines.enrich.entities:EntityMatcher.from_config",
     "policy": "pipelines.enrich.policy:PolicyTagger.from_config",
     "sentiment": "pipelines.enrich.sentiment:SentimentScorer.from_config",
@@ -57,6 +55,23 @@ SECTION_CHECKS: dict[str, str] = {
     "freshness": "pipelines.health:FreshnessPolicy.from_config",
     "alerts": "pipelines.alerts:rules_from_config",
 }
+
+
+def instrument_sources() -> tuple[str, ...]:
+    """What an instrument's `source` may name: the registered price sources, then the origins."""
+    return (*price_sources(), *OFFLINE_ORIGINS)
+
+
+def known_sections() -> tuple[str, ...]:
+    """Every top-level section a config may hold: the core ones and the registered sources'."""
+    return (*CORE_SECTIONS[:3], *source_sections(), *CORE_SECTIONS[3:])
+
+
+def section_checks() -> dict[str, str]:
+    """Section → its checker ("module:callable(config)"), for the core and the sources."""
+    checks = {name: check for name, check in source_sections().items() if check}
+    return {**checks, **CORE_CHECKS}
+
 
 _INSTRUMENT_KEYS = (
     "id",
@@ -171,9 +186,9 @@ class Config:
 
     def section(self, name: str) -> Section:
         """The named top-level table (empty if absent), for the feature that owns it to validate."""
-        if name not in KNOWN_SECTIONS:
+        if name not in known_sections():
             raise ConfigError(
-                f"{self.file}: no section {name!r}; known: {', '.join(KNOWN_SECTIONS)}"
+                f"{self.file}: no section {name!r}; known: {', '.join(known_sections())}"
             )
         value = self.raw.get(name, {})
         return Section(value if isinstance(value, dict) else {"items": value}, name, self.file)
@@ -220,7 +235,7 @@ def check_sections(config: Config) -> list[str]:
     import importlib
 
     problems: list[str] = []
-    for name, target in SECTION_CHECKS.items():
+    for name, target in section_checks().items():
         if name not in config.raw:
             continue
         module_name, _, attr = target.partition(":")
@@ -242,11 +257,10 @@ def check_sections(config: Config) -> list[str]:
 
 def parse_config(raw: dict[str, Any], file: Path) -> Config:
     """Validate a parsed TOML document and build the Config."""
+    known = known_sections()
     for key in raw:
-        if key not in KNOWN_SECTIONS:
-            raise ConfigError(
-                f"{file}: {key}: unknown section; allowed: {', '.join(KNOWN_SECTIONS)}"
-            )
+        if key not in known:
+            raise ConfigError(f"{file}: {key}: unknown section; allowed: {', '.join(known)}")
     database = Section(raw.get("database", {}), "database", file)
     database.check_keys(("path",))
     db_env = os.environ.get("TICKERWIRE_DB")
@@ -275,7 +289,7 @@ def _parse_instrument(sec: Section, default_venues: tuple[str, ...]) -> Instrume
     ident = sec.get("id", str)
     if not ident or not all(ch.isalnum() or ch in "_-." for ch in ident):
         raise sec.fail("id", f"{ident!r} must be letters, digits, '_', '-' or '.'")
-    source = sec.get("source", str, choices=INSTRUMENT_SOURCES)
+    source = sec.get("source", str, choices=instrument_sources())
     calendar = sec.get("calendar", str, "24/7", choices=CALENDARS)
     tz = sec.get("exchange_tz", str, "UTC")
     try:

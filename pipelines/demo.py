@@ -18,12 +18,14 @@ from pathlib import Path
 import polars as pl
 
 from pipelines import sample, store
-from pipelines.commands.imports import import_bars_file, import_events_file
-from pipelines.commands.news import import_article_files
-from pipelines.commands.prices import import_strip_file
 from pipelines.config import Config
 from pipelines.errors import StoreError, StoreLocked
-from pipelines.gate import RefreshLock, writer_gate
+from pipelines.file_imports import (
+    import_article_files,
+    import_bars_file,
+    import_events_file,
+    import_strip_file,
+)
 
 NO_BARS = "no bars in the bundled sample"
 SEED_FILE = "seed_story.parquet"
@@ -181,7 +183,7 @@ def build_demo(db_path: str | Path, config: Config, *, force: bool = False) -> D
             stats.checksum = checksum(st.con)
         mark = phase("checksum", mark)
         # Readers that have the old file open keep it until they close; new ones wait at the gate.
-        with RefreshLock(path, "demo", timeout=store.WRITE_WAIT), writer_gate(path):
+        with store.exclusive(path, "demo"):
             path.with_name(path.name + ".wal").unlink(missing_ok=True)
             os.replace(building, path)
     except BaseException:

@@ -61,7 +61,35 @@ class RefreshLocked(StoreError):
         )
 
 
-def first_line(exc: BaseException) -> str:
-    """An exception's message cut to its first line (what the CLI and the run log show)."""
+class CronError(ConfigError, ValueError):
+    """A cron expression that cannot be parsed (the message names the field)."""
+
+
+class FetchError(SourceError):
+    """One request that failed for good; `kind` says how (network, http, malformed)."""
+
+    def __init__(self, kind: str, message: str, raw: str = ""):
+        super().__init__(message)
+        self.kind = kind
+        self.raw = raw
+
+
+class FeatureMissing(TickerwireError):
+    """A part of tickerwire a dashboard page needs is not available (or failed to load)."""
+
+
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """An exception's message cut to its first line (what the CLI and the run log show).
+
+    An exception with an empty message is named by its type; `limit` cuts the line further.
+    """
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line[:limit] if limit is not None else line
+
+
+def named_first_line(exc: BaseException, limit: int | None = None) -> str:
+    """'TypeName: first line' — for errors from other libraries, whose type says what failed."""
+    text = str(exc).strip()
+    line = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+    return line[:limit] if limit is not None else line

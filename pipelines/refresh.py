@@ -14,7 +14,6 @@ finds another writer in the file at its start says who (exit 3) instead of queue
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import sys
 import threading
@@ -30,7 +29,7 @@ import polars as pl
 
 from pipelines import store
 from pipelines.config import Config
-from pipelines.errors import TickerwireError, first_line
+from pipelines.errors import TickerwireError, first_line, named_first_line
 from pipelines.sources import KINDS, SOURCES, Batch, Source, get_source
 
 # Exit codes of `tickerwire refresh` (and what cron / systemd see).
@@ -270,9 +269,7 @@ def _run_source(
                 session.interrupted = True
                 break
     except Exception as exc:  # a source should not raise; if it does the other sources go on
-        session.errors.append(
-            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        )
+        session.errors.append(named_first_line(exc))
     details: dict[str, Any] = {"kinds": sorted(set(source.kinds) & kinds)}  # freshness reads it
     stats = getattr(source, "stats", None)
     if isinstance(stats, dict) and stats:
@@ -401,7 +398,7 @@ class _Session:
                 rejects=batch.rejects,
             )
         except (TickerwireError, duckdb.Error) as exc:
-            run.errors.append(f"{batch.key}: not stored: {str(exc).splitlines()[0]}")
+            run.errors.append(f"{batch.key}: not stored: {first_line(exc)}")
             self.say(f"failed {batch.source} {batch.key}: {exc}")
             return
         for result in results.values():
@@ -431,15 +428,9 @@ def _record_failure(db_path: str | Path, run_id: int, errors: list[str], command
 def _enrich(
     db_path: str | Path, config: Config, summary: RefreshSummary, say: Progress, command: str
 ) -> None:
-    """After news arrived, run the news engineer's enrichment (clustering, entities…) if present."""
-    try:
-        module = importlib.import_module("pipelines.enrich")
-    except ModuleNotFoundError:
-        module = None
-    run_enrichment = getattr(module, "run_enrichment", None)
-    if run_enrichment is None:
-        summary.notices.append("enrichment skipped: pipelines.enrich.run_enrichment not available")
-        return
+    """After news arrived, run the enrichment (clustering, entities, topics, sentiment)."""
+    from pipelines.enrich import run_enrichment  # its models load only when news came in
+
     outcome = SourceOutcome(source="enrich", status="running")
     t0 = time.perf_counter()
     with _brief_writer(db_path, outcome, command) as st:
@@ -454,7 +445,7 @@ def _enrich(
             elif isinstance(result, int):
                 run.stored = result
         except Exception as exc:  # enrichment failing must not undo the ingested news
-            run.errors.append(f"{type(exc).__name__}: {exc}")
+            run.errors.append(named_first_line(exc))
             with contextlib.suppress(duckdb.Error):
                 st.con.execute("rollback")  # in case it failed inside its own transaction
         outcome.status = st.finish_run(run, None if run.errors else "ok")

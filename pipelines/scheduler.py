@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cronsim import CronSim, CronSimError
 
 from pipelines.config import Config, Section
-from pipelines.errors import RefreshLocked
+from pipelines.errors import CronError, RefreshLocked
 from pipelines.refresh import RefreshSummary, load_sources, run_refresh
 from pipelines.sources import KINDS, Source
 
@@ -37,10 +37,6 @@ DEFAULT_CADENCE = {"quotes": "1m", "prices": "5m", "news": "2m"}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 # ---------------------------------------------------------------------------- cron
-
-
-class CronError(ValueError):
-    """A cron expression that cannot be parsed (the message names the field)."""
 
 
 @dataclass(frozen=True)

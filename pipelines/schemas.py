@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from pipelines.errors import DataError
-from pipelines.store import Reject
+
+if TYPE_CHECKING:
+    from pipelines.config import Instrument
 
 UTC_TS = pl.Datetime("us", "UTC")
+
+
+@dataclass
+class Reject:
+    """One refused input item: why, and enough of it to find it again."""
+
+    reason: str
+    raw: str = ""
+
 
 # Bar sizes we store, with their length. ts is the bar's open; close time = ts + length.
 TIMEFRAMES: dict[str, timedelta] = {
@@ -70,6 +83,20 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "n_outlets": pl.Int32,
     "first_outlet": pl.Utf8,
     "is_manual": pl.Boolean,
+}
+
+INSTRUMENT_SCHEMA: dict[str, pl.DataType] = {
+    "instrument_id": pl.Utf8,
+    "display_name": pl.Utf8,
+    "asset_class": pl.Utf8,
+    "source": pl.Utf8,
+    "venue": pl.Utf8,
+    "market_symbol": pl.Utf8,
+    "quote_currency": pl.Utf8,
+    "calendar": pl.Utf8,
+    "exchange_tz": pl.Utf8,
+    "available": pl.Boolean,
+    "unavailable_reason": pl.Utf8,
 }
 
 # The link tables: which reports make up an event, which instruments it concerns and why.
@@ -172,3 +199,50 @@ def validate_quotes(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         .otherwise(pl.lit(None, dtype=pl.Utf8))
     )
     return split_valid(frame, problem)
+
+
+def instrument_row(
+    inst: Instrument,
+    venue: str | None,
+    symbol: str | None,
+    *,
+    available: bool,
+    reason: str | None = None,
+) -> pl.DataFrame:
+    """The instruments-table row for a watchlist entry (where it trades, or why it does not)."""
+    row = {
+        "instrument_id": inst.id,
+        "display_name": inst.name,
+        "asset_class": inst.asset_class,
+        "source": inst.source,
+        "venue": venue,
+        "market_symbol": symbol,
+        "quote_currency": inst.quote_currency,
+        "calendar": inst.calendar,
+        "exchange_tz": inst.exchange_tz,
+        "available": available,
+        "unavailable_reason": reason,
+    }
+    return pl.DataFrame([row], schema=INSTRUMENT_SCHEMA)
+
+
+def bars_in_range(
+    frame: pl.DataFrame, timeframe: str, since: datetime, until: datetime, now: datetime
+) -> tuple[pl.DataFrame, list[Reject]]:
+    """Valid bars (and the rejects) of the complete bars, closed by `now`, opening in [since, until)."""
+    bars, rejects = validate_bars(frame)
+    # Instants read back from DuckDB carry the zone 'Etc/UTC', which Polars will not compare
+    # with the frame's 'UTC': bring every bound to the one UTC.
+    since, until, now = (t.astimezone(UTC) for t in (since, until, now))
+    ts = pl.col("ts")
+    keep = (ts + timeframe_delta(timeframe) <= now) & (ts >= since) & (ts < until)
+    return bars.filter(keep), rejects
+
+
+def timeframe_params(since: datetime) -> dict[str, object]:
+    """SQL binds for queries over every timeframe: `since`, the names and their lengths in seconds."""
+    return {
+        "since": since,
+        "tfs": list(TIMEFRAMES),
+        "tf_secs": [int(d.total_seconds()) for d in TIMEFRAMES.values()],
+    }

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
-import os
-import random
+import itertools
 import re
-import socket
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,24 +15,29 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.errors import DataError, StoreError, StoreLocked, first_line
+from pipelines.errors import StoreError, StoreLocked, first_line
 from pipelines.gate import RefreshLock, pass_gate, writer_gate
 from pipelines.paths import default_db_path, sql_dir
+from pipelines.retry import RetryPolicy, call_with_retry
+
+# What other modules reach through `store.`: the run log and the upsert live in their own
+# modules (pipelines/runlog.py, pipelines/upsert.py) and are re-exported here.
+from pipelines.runlog import STALE_RUN_NOTE as STALE_RUN_NOTE
+from pipelines.runlog import RunLog as RunLog
+from pipelines.runlog import close_run, close_stale_runs, open_run
+from pipelines.runlog import data_version as data_version
+from pipelines.runlog import process_alive as process_alive
+from pipelines.schemas import Reject as Reject
+from pipelines.upsert import BOOKKEEPING_COLUMNS as BOOKKEEPING_COLUMNS
+from pipelines.upsert import UNENFORCED_KEYS as UNENFORCED_KEYS
+from pipelines.upsert import UpsertResult as UpsertResult
+from pipelines.upsert import commit_batch as commit_batch
+from pipelines.upsert import duplicate_keys as duplicate_keys
+from pipelines.upsert import q, rollback, upsert
 
 # Storage format of new files: readable by duckdb 1.4+ (and so by the PyPI duckdb CLI).
 STORAGE_COMPATIBILITY = "v1.4.0"
 
-# Keys of tables that do not declare them as a PRIMARY KEY. `bars` is the largest table and
-# DuckDB maintains a declared key as an ART index on every append, which halved ingest speed
-# (migration 0020). Store.upsert keeps these keys unique; `duplicate_keys` checks it.
-UNENFORCED_KEYS: dict[str, tuple[str, ...]] = {"bars": ("instrument_id", "timeframe", "ts")}
-
-# Columns that record when and where a row was read; they never count as a change (the same
-# report re-imported from another file, or listed by a second feed, is already present).
-BOOKKEEPING_COLUMNS = frozenset({"ingested_at", "fetched_at", "updated_at", "feed"})
-
-# What a run closed on behalf of its dead owner says.
-STALE_RUN_NOTE = "the process running it stopped before finishing (killed or crashed)"
 
 # The writer waits longer than a reader would: readers come and go, the commit must land.
 WRITER_OPEN = {"retries": 60, "base_delay": 0.02, "max_delay": 0.25}
@@ -109,7 +109,7 @@ def open_connection(
     max_delay: float = 2.0,
     config: dict[str, Any] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open the database file; on a lock conflict retry with jittered backoff, then raise StoreLocked."""
+    """Open the database file; on a lock conflict retry (the shared RetryPolicy), then raise StoreLocked."""
     path = Path(db_path) if db_path is not None else default_db_path()
     if read_only and not path.exists():
         raise StoreError(
@@ -125,27 +125,31 @@ def open_connection(
             # Write a storage format the duckdb CLI on PyPI (1.x) can open, so users can run
             # `duckdb -readonly data/tickerwire.duckdb` on the file.
             config.setdefault("storage_compatibility_version", STORAGE_COMPATIBILITY)
-    last: Exception | None = None
-    for attempt in range(retries + 1):
+    policy = RetryPolicy(retries=retries, base=base_delay, cap=max_delay)
+    tries = itertools.count()
+
+    def connect() -> duckdb.DuckDBPyConnection:
         if read_only:
             # A waiting writer goes first, so readers cannot starve a commit (pipelines/gate.py);
             # after the first wait, retries only pause briefly at the gate.
-            pass_gate(path, timeout=10.0 if attempt == 0 else max_delay)
-        try:
-            con = duckdb.connect(str(path), read_only=read_only, config=config)
-            # No progress bar drawn on stdout in the middle of CLI output.
-            con.execute("set enable_progress_bar = false")
-            return con
-        except duckdb.Error as exc:  # IOException on lock conflicts
-            if not is_lock_conflict(exc):
-                raise StoreError(
-                    f"cannot open database {path}: {str(exc).splitlines()[0]}"
-                ) from exc
-            last = exc
-            if attempt < retries:
-                delay = min(max_delay, base_delay * 2**attempt)
-                time.sleep(delay * (0.5 + random.random() / 2))
-    raise StoreLocked(str(path), _lock_holder(last) if last else None) from last
+            pass_gate(path, timeout=10.0 if next(tries) == 0 else max_delay)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+        # No progress bar drawn on stdout in the middle of CLI output.
+        con.execute("set enable_progress_bar = false")
+        return con
+
+    try:
+        return call_with_retry(
+            connect, retry_on=(duckdb.Error,), policy=policy, give_up=_not_a_lock_conflict
+        )
+    except duckdb.Error as exc:  # IOException on lock conflicts
+        if is_lock_conflict(exc):
+            raise StoreLocked(str(path), _lock_holder(exc)) from exc
+        raise StoreError(f"cannot open database {path}: {first_line(exc)}") from exc
+
+
+def _not_a_lock_conflict(exc: BaseException) -> bool:
+    return not (isinstance(exc, Exception) and is_lock_conflict(exc))
 
 
 @contextmanager
@@ -178,7 +182,7 @@ def writing(
     """
     path = Path(db_path) if db_path is not None else default_db_path()
     try:
-        with RefreshLock(path, command, timeout=wait), writer_gate(path):
+        with exclusive(path, command, wait=wait):
             if fresh:
                 path.unlink(missing_ok=True)
                 path.with_name(path.name + ".wal").unlink(missing_ok=True)
@@ -200,6 +204,15 @@ def writing(
         raise StoreError(write_failure(path, exc)) from exc
 
 
+@contextmanager
+def exclusive(db_path: str | Path, command: str, *, wait: float = WRITE_WAIT) -> Iterator[Path]:
+    """The refresh lock, then the writer gate, held together (no connection): what `writing`
+    takes before it opens the writer, and what replacing the whole file (the demo) takes."""
+    path = Path(db_path)
+    with RefreshLock(path, command, timeout=wait), writer_gate(path):
+        yield path
+
+
 def write_failure(path: Path, exc: BaseException) -> str:
     """One line saying why a write to the database failed, with what to do for the usual causes."""
     text = first_line(exc)
@@ -216,7 +229,7 @@ def write_failure(path: Path, exc: BaseException) -> str:
 
 def _fail_open_runs(st: Store, reason: str, status: str) -> None:
     """Close the runs a failed session started, with the reason (best effort)."""
-    _rollback(st.con)
+    rollback(st.con)
     for run in list(st.open_runs):
         run.errors.append(reason)
         with suppress(duckdb.Error):  # the disk may still be full: the next writer closes it
@@ -239,59 +252,6 @@ def writer(
 
 
 # ---------------------------------------------------------------------------- the store
-
-
-@dataclass
-class UpsertResult:
-    """What one upsert did: rows read, inserted (new keys), updated (changed), unchanged."""
-
-    table: str
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates_in_batch: int = 0
-
-    @property
-    def stored(self) -> int:
-        """Rows written: new plus changed."""
-        return self.inserted + self.updated
-
-    def __iadd__(self, other: UpsertResult) -> UpsertResult:
-        self.read += other.read
-        self.inserted += other.inserted
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.duplicates_in_batch += other.duplicates_in_batch
-        return self
-
-
-@dataclass
-class Reject:
-    """One refused input item: why, and enough of it to find it again."""
-
-    reason: str
-    raw: str = ""
-
-
-@dataclass
-class RunLog:
-    """Counts collected while a run is in progress, written to ingest_runs when it finishes."""
-
-    run_id: int
-    source: str
-    read: int = 0
-    stored: int = 0
-    present: int = 0
-    rejected: int = 0
-    errors: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def add(self, result: UpsertResult) -> None:
-        """Fold an upsert's counts into the run."""
-        self.read += result.read
-        self.stored += result.stored
-        self.present += result.unchanged + result.duplicates_in_batch
 
 
 class Store:
@@ -334,10 +294,8 @@ class Store:
                 con.execute("insert into _migrations values (?, ?)", [path.name, datetime.now(UTC)])
                 con.execute("commit")
             except duckdb.Error as exc:
-                _rollback(con)
-                raise StoreError(
-                    f"migration {path.name} failed: {str(exc).splitlines()[0]}"
-                ) from exc
+                rollback(con)
+                raise StoreError(f"migration {path.name} failed: {first_line(exc)}") from exc
             applied.append(path.name)
         self._refresh_views(force=bool(applied))
         self._keys.clear()
@@ -358,7 +316,7 @@ class Store:
             self.set_meta("views_sha256", digest)
             self.con.execute("commit")
         except duckdb.Error as exc:
-            _rollback(self.con)
+            rollback(self.con)
             raise StoreError(f"creating the views failed: {first_line(exc)}") from exc
 
     def table_columns(self, table: str) -> list[str]:
@@ -395,95 +353,15 @@ class Store:
     def upsert(
         self, table: str, frame: pl.DataFrame, *, in_transaction: bool = False
     ) -> UpsertResult:
-        """Insert new keys and update changed rows of `frame` into `table`, in one transaction.
-
-        Duplicate keys inside the batch keep their last occurrence. Rows identical to what is
-        stored are left alone (so re-running a refresh writes nothing).
-        """
-        result = UpsertResult(table=table, read=frame.height)
-        if frame.height == 0:
-            return result
-        columns = self.table_columns(table)
-        unknown = [c for c in frame.columns if c not in columns]
-        if unknown:
-            raise DataError(f"{table}: unknown column(s) {unknown}; allowed: {columns}")
-        keys = self.primary_key(table)
-        missing = [k for k in keys if k not in frame.columns]
-        if missing:
-            raise DataError(f"{table}: batch lacks key column(s) {missing}")
-        # Batches from the sources arrive in key order; checking that costs a tenth of unique().
-        batch = (
-            frame
-            if _strictly_increasing(frame, keys)
-            else frame.unique(subset=keys, keep="last", maintain_order=True)
+        """Insert new keys and update changed rows of `frame` into `table` (pipelines/upsert.py)."""
+        return upsert(
+            self.con,
+            table,
+            frame,
+            columns=self.table_columns(table),
+            keys=self.primary_key(table),
+            in_transaction=in_transaction,
         )
-        result.duplicates_in_batch = frame.height - batch.height
-        cols = list(batch.columns)
-        values = [c for c in cols if c not in keys]
-        compared = [c for c in values if c not in BOOKKEEPING_COLUMNS]
-        key_match = " and ".join(f"t.{_q(k)} = b.{_q(k)}" for k in keys)
-        col_list = ", ".join(_q(c) for c in cols)
-        b_cols = ", ".join(f"b.{_q(c)}" for c in cols)
-        # Only stored rows inside the batch's key ranges can match it: bounding the lookups by
-        # them lets DuckDB skip the rest of the table (zone maps) instead of scanning all of it.
-        bounded = [k for k in keys if _orderable(batch.schema[k])]
-        span = batch.select(
-            [pl.col(k).min().alias(f"lo_{i}") for i, k in enumerate(bounded)]
-            + [pl.col(k).max().alias(f"hi_{i}") for i, k in enumerate(bounded)]
-        ).row(0)
-        where = " and ".join(f"{_q(k)} between ? and ?" for k in bounded) or "true"
-        where_params = [v for i in range(len(bounded)) for v in (span[i], span[len(bounded) + i])]
-        stored = f"(select {', '.join(_q(k) for k in keys)} from {_q(table)} where {where})"
-        con = self.con
-        name = "_upsert_batch"
-        con.complete()  # duckdb refuses register() while a previous result is unfinished
-        con.register(name, batch.to_arrow())
-        own_tx = not in_transaction
-        try:
-            if own_tx:
-                con.execute("begin transaction")
-            # A batch whose key range holds no stored row (a backfill, an import, new bars) is
-            # appended as is: the update and the anti-join could only find nothing.
-            present = con.execute(f"select count(*) from {stored}", where_params).fetchall()[0][0]
-            # Changed rows first (only keys already stored can match), then the new keys
-            # straight from the batch: no intermediate copy of the batch is materialised.
-            if compared and present:
-                assignments = ", ".join(f"{_q(c)} = b.{_q(c)}" for c in values)
-                match_t = " and ".join(f"{_q(table)}.{_q(k)} = b.{_q(k)}" for k in keys)
-                changed = " or ".join(
-                    f"{_q(table)}.{_q(c)} is distinct from b.{_q(c)}" for c in compared
-                )
-                bounds_t = (
-                    " and ".join(f"{_q(table)}.{_q(k)} between ? and ?" for k in bounded) or "true"
-                )
-                result.updated = con.execute(
-                    f"update {_q(table)} set {assignments} from {name} b "
-                    f"where {match_t} and {bounds_t} and ({changed})",
-                    where_params,
-                ).fetchall()[0][0]
-            if present:
-                result.inserted = con.execute(
-                    f"insert into {_q(table)} ({col_list}) select {b_cols} from {name} b "
-                    f"anti join {stored} t on {key_match}",
-                    where_params,
-                ).fetchall()[0][0]
-            else:
-                result.inserted = con.execute(
-                    f"insert into {_q(table)} ({col_list}) select {col_list} from {name}"
-                ).fetchall()[0][0]
-            result.unchanged = batch.height - result.inserted - result.updated
-            if own_tx:
-                con.execute("commit")
-        except duckdb.Error as exc:
-            if own_tx:
-                _rollback(con)
-            raise StoreError(f"upsert into {table} failed: {first_line(exc)}") from exc
-        finally:
-            # After a failed write (disk full) the connection may refuse even this; the
-            # error being raised is the one that says why.
-            with suppress(duckdb.Error):
-                con.unregister(name)
-        return result
 
     def record_rejects(self, source: str, rejects: Sequence[Reject]) -> int:
         """Store refused items in `rejects` (nothing is silently dropped); return how many."""
@@ -495,64 +373,19 @@ class Store:
 
     def start_run(self, source: str) -> RunLog:
         """Open a row in ingest_runs with status 'running', owned by this process (pid, host)."""
-        row = self.con.execute(
-            "insert into ingest_runs (source, started_at, status, pid, host) "
-            "values (?, ?, 'running', ?, ?) returning run_id",
-            [source, datetime.now(UTC), os.getpid(), socket.gethostname()],
-        ).fetchall()[0]
-        run = RunLog(run_id=int(row[0]), source=source)
+        run = open_run(self.con, source)
         self.open_runs.append(run)
         return run
 
     def close_stale_runs(self) -> int:
-        """Mark 'interrupted' every run left 'running' by a process that is gone; return how many.
-
-        A run's owner is gone when it ran on this host and its pid is no longer alive (or it
-        predates the pid column). Runs of other hosts cannot be checked and stay as they are;
-        `tickerwire health` lists them.
-        """
-        rows = self.con.execute(
-            "select run_id, pid, host from ingest_runs where status = 'running'"
-        ).fetchall()
-        here = socket.gethostname()
-        stale = [
-            rid
-            for rid, pid, host in rows
-            if pid is None or (host == here and not process_alive(pid))
-        ]
-        if stale:
-            self.con.execute(
-                "update ingest_runs set status = 'interrupted', finished_at = ?, "
-                "errors = coalesce(errors || chr(10), '') || ? "
-                "where run_id in (select unnest(?::bigint[]))",
-                [datetime.now(UTC), STALE_RUN_NOTE, stale],
-            )
-        return len(stale)
+        """Mark 'interrupted' every run left 'running' by a process that is gone; return how many."""
+        return close_stale_runs(self.con)
 
     def finish_run(self, run: RunLog, status: str | None = None) -> str:
         """Close the run with its counts; status defaults to ok / partial / failed from the errors."""
         if run in self.open_runs:
             self.open_runs.remove(run)
-        if status is None:
-            status = (
-                "ok" if not run.errors else ("partial" if run.stored or run.present else "failed")
-            )
-        self.con.execute(
-            """update ingest_runs set finished_at = ?, status = ?, n_read = ?, n_stored = ?,
-               n_present = ?, n_rejected = ?, errors = ?, details = ? where run_id = ?""",
-            [
-                datetime.now(UTC),
-                status,
-                run.read,
-                run.stored,
-                run.present,
-                run.rejected,
-                "\n".join(run.errors) or None,
-                json.dumps(run.details, default=str),
-                run.run_id,
-            ],
-        )
-        return status
+        return close_run(self.con, run, status)
 
     # -- small helpers ---------------------------------------------------------------------
 
@@ -599,131 +432,7 @@ def polars_can_hold(duckdb_type: str) -> bool:
 def as_text_where_needed(rel: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
     """The relation with every column Polars cannot hold cast to text (the rest unchanged)."""
     parts = [
-        f"{_q(name)}::varchar as {_q(name)}" if not polars_can_hold(str(dtype)) else _q(name)
+        f"{q(name)}::varchar as {q(name)}" if not polars_can_hold(str(dtype)) else q(name)
         for name, dtype in zip(rel.columns, rel.types, strict=True)
     ]
     return rel.project(", ".join(parts))
-
-
-def duplicate_keys(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    """How many surplus rows share a key of a table whose key is not enforced (0 when sound)."""
-    cols = ", ".join(_q(k) for k in UNENFORCED_KEYS[table])
-    return con.execute(
-        f"select coalesce(sum(n - 1), 0) from "
-        f"(select count(*) as n from {_q(table)} group by {cols} having count(*) > 1)"
-    ).fetchall()[0][0]
-
-
-def data_version(con: duckdb.DuckDBPyConnection) -> str:
-    """A token that changes whenever data is written: the newest run's id and finish time."""
-    row = con.execute(
-        "select coalesce(max(run_id), 0), coalesce(max(finished_at)::varchar, '') from ingest_runs"
-    ).fetchall()[0]
-    return f"{row[0]}:{row[1]}"
-
-
-def process_alive(pid: int) -> bool:
-    """True when a process with this pid exists on this host."""
-    if pid == os.getpid():
-        return True
-    if os.name == "nt":
-        return True  # os.kill(pid, 0) would send CTRL_C_EVENT there, not probe
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists but belongs to someone else (or cannot be asked): assume alive
-    return True
-
-
-def _strictly_increasing(frame: pl.DataFrame, keys: Sequence[str]) -> bool:
-    """True when the rows are in strictly increasing key order (so no key repeats)."""
-    if frame.height < 2 or not all(_orderable(frame.schema[k]) for k in keys):
-        return frame.height < 2
-    later = pl.lit(False)  # this row's key is greater than the previous row's
-    same = pl.lit(True)  # the key columns seen so far are equal to the previous row's
-    for k in keys:
-        before = pl.col(k).shift(1)
-        later = later | (same & (pl.col(k) > before))
-        same = same & (pl.col(k) == before)
-    return bool(frame.select(later.slice(1).all()).item())
-
-
-def _orderable(dtype: pl.DataType) -> bool:
-    """True for key types whose min/max bound a range (numbers, strings, dates and times)."""
-    return dtype.is_numeric() or dtype.is_temporal() or dtype in (pl.Utf8, pl.String)
-
-
-def _q(identifier: str) -> str:
-    """Quote an identifier for SQL."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def commit_batch(
-    store: Store,
-    source: str,
-    key: str,
-    frames: dict[str, pl.DataFrame],
-    *,
-    cursor_ts: datetime | None = None,
-    state_value: dict[str, Any] | None = None,
-    rejects: Sequence[Reject] = (),
-) -> dict[str, UpsertResult]:
-    """Write one source batch atomically: its rows, its ingest_state cursor and its rejects.
-
-    Either everything lands or nothing does, so a crash never leaves rows without their cursor.
-    """
-    con = store.con
-    results: dict[str, UpsertResult] = {}
-    con.execute("begin transaction")
-    try:
-        for table, frame in frames.items():
-            results[table] = store.upsert(table, frame, in_transaction=True)
-        if cursor_ts is not None or state_value is not None:
-            con.execute(
-                """insert into ingest_state (source, key, cursor_ts, value, updated_at)
-                   values (?, ?, ?, ?, ?)
-                   on conflict (source, key) do update set
-                     cursor_ts = coalesce(excluded.cursor_ts, ingest_state.cursor_ts),
-                     value = coalesce(excluded.value, ingest_state.value),
-                     updated_at = excluded.updated_at""",
-                [
-                    source,
-                    key,
-                    cursor_ts,
-                    json.dumps(state_value) if state_value is not None else None,
-                    datetime.now(UTC),
-                ],
-            )
-        if rejects:
-            now = datetime.now(UTC)
-            base = con.execute(
-                "select coalesce(max(n) + 1, 0) from rejects where source = ? and received_at = ?",
-                [source, now],
-            ).fetchall()[0][0]
-            con.executemany(
-                "insert into rejects values (?, ?, ?, ?, ?)",
-                [[source, now, base + i, r.reason, r.raw[:2000]] for i, r in enumerate(rejects)],
-            )
-        con.execute("commit")
-    except Exception:
-        _rollback(con)
-        raise
-    return results
-
-
-def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    """Roll back, never masking the error that made us roll back (the transaction may be gone)."""
-    with suppress(duckdb.Error):
-        con.execute("rollback")
-
-
-def read_state(
-    con: duckdb.DuckDBPyConnection, source: str
-) -> dict[str, tuple[datetime | None, dict[str, Any] | None]]:
-    """All ingest_state rows of a source: key -> (cursor_ts, value)."""
-    rows = con.execute(
-        "select key, cursor_ts, value from ingest_state where source = ?", [source]
-    ).fetchall()
-    return {k: (ts, json.loads(v) if v else None) for k, ts, v in rows}

@@ -27,7 +27,7 @@ from pipelines import store
 from pipelines.calendars import in_session
 from pipelines.config import Config, Instrument
 from pipelines.demo import check_replaceable, checksum
-from pipelines.errors import DataError, StoreError
+from pipelines.errors import DataError, StoreError, first_line
 from pipelines.schemas import UTC_TS
 
 DEFAULT_SEED = 20260527
@@ -636,7 +636,7 @@ def _insert_all(st: store.Store, frames: dict[str, pl.DataFrame]) -> dict[str, i
         con.execute("commit")
     except duckdb.Error as exc:
         con.execute("rollback")
-        raise StoreError(f"demo: writing {table} failed: {str(exc).splitlines()[0]}") from exc
+        raise StoreError(f"demo: writing {table} failed: {first_line(exc)}") from exc
     return written
 
 

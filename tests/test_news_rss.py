@@ -12,6 +12,7 @@ import responses
 from pipelines import store
 from pipelines.config import load_config
 from pipelines.errors import ConfigError
+from pipelines.refresh import source_state
 from pipelines.sources import get_source
 from pipelines.sources.http import HttpClient
 from pipelines.sources.rss_source import RssSource, feeds_from_config
@@ -164,7 +165,7 @@ def test_etag_round_trip_and_reingest_adds_nothing(tmp_path, db_path):
     )
     config = make_config(tmp_path, [{"url": url}])
     with store.writer(db_path) as st:
-        [batch] = list(source().run(config, store.read_state(st.con, "rss"), {"news"}))
+        [batch] = list(source().run(config, source_state(st.con, "rss"), {"news"}))
         first = store.commit_batch(
             st,
             "rss",
@@ -174,7 +175,7 @@ def test_etag_round_trip_and_reingest_adds_nothing(tmp_path, db_path):
             state_value=batch.state,
             rejects=batch.rejects,
         )
-        state = store.read_state(st.con, "rss")
+        state = source_state(st.con, "rss")
     assert first["articles"].inserted == 6
     assert state[url][1] == {"etag": '"abc"', "last_modified": "Sun, 01 Jun 2025 00:00:00 GMT"}
 

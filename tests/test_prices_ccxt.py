@@ -18,8 +18,8 @@ import responses
 from pipelines import store
 from pipelines.config import Instrument, load_config
 from pipelines.errors import ConfigError
+from pipelines.retry import RetryPolicy
 from pipelines.sources.ccxt_source import CcxtSource, ExchangeRegistry, to_bar_frame, to_quote_frame
-from pipelines.sources.retry import Backoff
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "prices"
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -163,7 +163,7 @@ def env(tmp_path: Path):
             return CcxtSource(
                 timeframes=("1m",),
                 lookback={"1m": timedelta(minutes=15)},
-                backoff=Backoff(attempts=4, base=0.5, cap=4, sleep=sleeps.append),
+                retry=RetryPolicy(retries=3, base=0.5, cap=4, sleep=sleeps.append),
                 registry=ExchangeRegistry(
                     options={
                         "binance": {"fetchMarkets": {"types": ["spot"]}},
@@ -388,17 +388,17 @@ def test_refresh_twice_through_run_refresh_is_idempotent(env):
 
 def test_backfill_fetches_a_range_without_moving_the_cursor(env):
     """backfill 00:05–00:20 pages through that range only and leaves ingest_state alone."""
-    from pipelines.commands.prices import backfill
+    from pipelines.backfill import backfill
 
     env["clock"]["now"] = env["net"].now = T0 + 40 * MIN
     res = backfill(env["config"], env["db"], "BTC", "1m", T0 + 5 * MIN, T0 + 20 * MIN,
-                   ccxt_source=env["make_source"](), clock=env["clock"]["now"])  # fmt: skip
+                   source=env["make_source"](), clock=env["clock"]["now"])  # fmt: skip
     assert (res.where, res.upsert.inserted, res.first, res.last) == (
         "binance BTC/USDT", 15, T0 + 5 * MIN, T0 + 19 * MIN,
     )  # fmt: skip
     assert _table(env["db"], "select count(*) n from ingest_state").item() == 0
     with pytest.raises(ConfigError, match="'DOGE' is not in the watchlist"):
-        backfill(env["config"], env["db"], "DOGE", "1m", T0, None, ccxt_source=env["make_source"]())
+        backfill(env["config"], env["db"], "DOGE", "1m", T0, None, source=env["make_source"]())
 
 
 def test_no_network_fails_fast_with_a_plain_reason(env):

@@ -21,6 +21,7 @@ import responses
 from pipelines import store
 from pipelines.config import load_config
 from pipelines.errors import ConfigError, SourceError
+from pipelines.refresh import source_state
 from pipelines.sources.yahoo_source import YahooSource, chunks, yahoo_settings
 
 CHART = re.compile(r"https://query\d\.finance\.yahoo\.com/v8/finance/chart/(?P<sym>[^?]+)")
@@ -31,7 +32,7 @@ path = "{db}"
 [yahoo]
 timeframes = {timeframes}
 lookback_days = {lookback}
-retries = 3
+retries = 2
 backoff_seconds = 0.5
 [[instruments]]
 id = "XAU"
@@ -170,7 +171,7 @@ def yahoo(tmp_path: Path):
             config = load_config(cfg)
             src = YahooSource(session=requests.Session(), clock=lambda: now, sleep=sleeps.append)
             with store.writer(db) as st:
-                state = store.read_state(st.con, "yahoo")
+                state = source_state(st.con, "yahoo")
             batches = list(src.run(config, state, {"prices"}))
             with store.writer(db) as st:
                 for b in batches:
@@ -333,7 +334,7 @@ def test_live_gold_daily(tmp_path: Path):
 
 def test_backfill_beyond_yahoo_history_says_so(tmp_path: Path):
     """`backfill` of 1m bars from 45 days ago stops before any request, with Yahoo's limit."""
-    from pipelines.commands.prices import backfill
+    from pipelines.backfill import backfill
 
     db = tmp_path / "b.duckdb"
     cfg = tmp_path / "c.toml"
@@ -344,5 +345,5 @@ def test_backfill_beyond_yahoo_history_says_so(tmp_path: Path):
         pytest.raises(SourceError, match="Yahoo keeps 1m bars for the last 30 days only"),
     ):
         backfill(load_config(cfg), db, "XAU", "1m", now - timedelta(days=45), None,
-                 yahoo_source=YahooSource(session=requests.Session()))  # fmt: skip
+                 source=YahooSource(session=requests.Session()))  # fmt: skip
     assert len(rsps.calls) == 0  # refused before any request

@@ -70,7 +70,7 @@ def import_bars(
     state: AppState, path: Path, instrument: str, timeframe: str, **options: Any
 ) -> ImportReport:
     """Store a price file's bars as `tickerwire import bars` does."""
-    from pipelines.commands.imports import import_bars_file
+    from pipelines.file_imports import import_bars_file
 
     done = import_bars_file(state.config, state.db_path, path, instrument, timeframe, **options)
     notes = [*done.notes, *([f"created instrument {instrument}"] if done.created else [])]
@@ -79,7 +79,7 @@ def import_bars(
 
 def import_events(state: AppState, path: Path, **options: Any) -> ImportReport:
     """Store an event file's events, reports and links as `tickerwire import events` does."""
-    from pipelines.commands.imports import import_events_file
+    from pipelines.file_imports import import_events_file
 
     done = import_events_file(state.config, state.db_path, path, **options)
     parsed = done.parsed

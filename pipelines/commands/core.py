@@ -11,7 +11,7 @@ import typer
 
 from pipelines import store
 from pipelines.commands import FORMATS, emit_frame, state
-from pipelines.errors import DataError, StoreError
+from pipelines.errors import DataError, StoreError, first_line
 from pipelines.paths import REPO_ROOT
 
 
@@ -42,7 +42,7 @@ def sql(
         try:
             frame = store.query_frame(con, query)
         except duckdb.Error as exc:
-            raise DataError(f"query failed: {str(exc).splitlines()[0]}") from exc
+            raise DataError(f"query failed: {first_line(exc)}") from exc
     emit_frame(frame, fmt, out)
 
 

@@ -2,135 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import re
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import polars as pl
 import typer
 
-from pipelines import store
-from pipelines.calendars import CALENDARS, check_calendar
+from pipelines.calendars import CALENDARS
 from pipelines.commands import state
-from pipelines.config import Config
+from pipelines.file_imports import BarsImport, import_bars_file, import_events_file
 from pipelines.store import Reject, UpsertResult
 
 if TYPE_CHECKING:
-    from pipelines.sources.event_files import EventFile
-
-
-@dataclass
-class BarsImport:
-    """What importing one price file did: columns and notes, rows read, rejects, the upsert."""
-
-    columns_used: dict[str, str]
-    notes: list[str]
-    n_read: int
-    rejects: list[Reject]
-    result: UpsertResult
-    created: bool
-    calendar: str = "24/7"  # the instrument's calendar after the import
-    first_ts: datetime | None = None  # the span of the bars read, and how many fall on weekends
-    last_ts: datetime | None = None
-    weekend_bars: int = 0
-
-
-def import_bars_file(
-    config: Config,
-    db_path: Path,
-    file: Path,
-    instrument: str,
-    timeframe: str,
-    *,
-    tz: str = "UTC",
-    source: str = "file",
-    time_column: str | None = None,
-    dayfirst: bool | None = None,
-    calendar: str | None = None,
-) -> BarsImport:
-    """Read a price file in bounded chunks and store its bars (creating the instrument if unknown)."""
-    from pipelines.sources.bar_files import iter_bar_file  # pyarrow: loaded when a file is read
-
-    if calendar is not None:
-        check_calendar(calendar)
-
-    # Each chunk is one batch (rows + rejects in one transaction), so a file of any size imports
-    # in bounded memory and an interrupted import resumes by re-running.
-    chunks = iter_bar_file(
-        file,
-        instrument,
-        timeframe,
-        tz=tz,
-        source=source,
-        time_column=time_column,
-        dayfirst=dayfirst,
-    )
-    first = next(chunks)  # the first chunk is checked before the store is opened
-    instrument_row = _instrument_row(config, instrument, source)
-    if calendar is not None:
-        instrument_row = instrument_row.with_columns(pl.lit(calendar).alias("calendar"))
-    result = UpsertResult(table="bars")
-    span: list[datetime] = []
-    weekend = 0
-    rejects: list[Reject] = []
-    notes: list[str] = []
-    n_read = 0
-    # closing(): the file reader stops at once on an error, not at interpreter exit.
-    with contextlib.closing(chunks), store.writing(db_path, "import bars") as st:
-        run = st.start_run("import:bars")
-        created = not _known(st, instrument)
-        if created:
-            st.upsert("instruments", instrument_row, in_transaction=False)
-        elif calendar is not None:
-            st.con.execute(
-                "update instruments set calendar = ? where instrument_id = ?",
-                [calendar, instrument],
-            )
-        stored_calendar = st.con.execute(
-            "select calendar from instruments where instrument_id = ?", [instrument]
-        ).fetchone()[0]
-        for chunk in itertools.chain([first], chunks):
-            results = store.commit_batch(
-                st,
-                f"import:bars:{source}",
-                f"{instrument}/{timeframe}",
-                {"bars": chunk.bars},
-                rejects=chunk.rejects,
-            )
-            result += results["bars"]
-            rejects += chunk.rejects
-            n_read += chunk.n_read
-            notes = chunk.notes  # the last chunk's notes cover the whole file
-            if chunk.bars.height:
-                span += [chunk.bars["ts"].min(), chunk.bars["ts"].max()]
-                weekend += chunk.bars.select((pl.col("ts").dt.weekday() >= 6).sum()).item()
-        run.add(result)
-        run.read = n_read
-        run.rejected = len(rejects)
-        run.details = {
-            "file": str(file),
-            "instrument": instrument,
-            "timeframe": timeframe,
-            "tz": tz,
-        }
-        st.finish_run(run, "ok" if result.stored or result.unchanged or not rejects else "partial")
-    return BarsImport(
-        first.columns_used,
-        notes,
-        n_read,
-        rejects,
-        result,
-        created,
-        stored_calendar,
-        min(span) if span else None,
-        max(span) if span else None,
-        weekend,
-    )
+    pass
 
 
 def import_bars(
@@ -205,63 +91,6 @@ def _calendar_warning(instrument: str, done: BarsImport, timeframe: str) -> str 
     )
 
 
-@dataclass
-class EventsImport:
-    """What importing one event file did: the parsed file and the upsert of each table."""
-
-    parsed: EventFile
-    results: dict[str, UpsertResult]
-
-
-def import_events_file(
-    config: Config,
-    db_path: Path,
-    file: Path,
-    *,
-    tz: str = "UTC",
-    time_column: str | None = None,
-    title_column: str | None = None,
-    outlet: str | None = None,
-    category: str | None = None,
-    dayfirst: bool | None = None,
-) -> EventsImport:
-    """Read an event file and store its events, reports and instrument links."""
-    from pipelines.sources.event_files import read_event_file
-
-    with store.writing(db_path, "import events") as st:
-        known = {r[0] for r in st.con.execute("select instrument_id from instruments").fetchall()}
-        known |= set(config.watchlist)
-        parsed = read_event_file(
-            file,
-            tz=tz,
-            time_column=time_column,
-            title_column=title_column,
-            outlet=outlet,
-            category=category,
-            dayfirst=dayfirst,
-            known_instruments=known,
-        )
-        run = st.start_run("import:events")
-        results = store.commit_batch(
-            st,
-            "import:events",
-            str(file.name),
-            {
-                "events": parsed.events,
-                "articles": parsed.articles,
-                "event_articles": parsed.event_articles,
-                "event_instruments": parsed.event_instruments,
-            },
-            rejects=parsed.rejects,
-        )
-        run.add(results["events"])
-        run.read = parsed.n_read
-        run.rejected = len(parsed.rejects)
-        run.details = {"file": str(file), "tz": tz, "links": results["event_instruments"].stored}
-        st.finish_run(run, "ok" if not parsed.rejects else "partial")
-    return EventsImport(parsed, results)
-
-
 def import_events(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="CSV or JSONL with at least a time and a title column."),
@@ -304,28 +133,6 @@ def import_events(
     if not parsed.notes:
         typer.echo(f"times carried their own zone; naive times would be taken as {tz}")
     _report(parsed.n_read, done.results["events"], parsed.rejects, unit="events")
-
-
-def _known(st: store.Store, instrument: str) -> bool:
-    rows = st.con.execute(
-        "select 1 from instruments where instrument_id = ?", [instrument]
-    ).fetchall()
-    return bool(rows)
-
-
-def _instrument_row(config: Config, instrument: str, source: str) -> pl.DataFrame:
-    """The instruments row for an unknown id: from the watchlist when listed there, else minimal."""
-    entry = config.instrument(instrument)
-    row = {
-        "instrument_id": instrument,
-        "display_name": entry.name if entry else instrument,
-        "asset_class": entry.asset_class if entry else "other",
-        "source": source,
-        "market_symbol": entry.symbol if entry else None,
-        "calendar": entry.calendar if entry else "24/7",
-        "exchange_tz": entry.exchange_tz if entry else "UTC",
-    }
-    return pl.DataFrame([row])
 
 
 def _report(n_read: int, result: UpsertResult, rejects: list[Reject], *, unit: str) -> None:

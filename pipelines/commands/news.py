@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,9 +12,9 @@ import typer
 from pipelines import display
 from pipelines import store as store_mod
 from pipelines.commands import FORMATS, emit_frame, fit_width, state, suggest
-from pipelines.config import Config
 from pipelines.errors import DataError
-from pipelines.news import normalise_articles, parse_iso_option
+from pipelines.file_imports import import_article_files
+from pipelines.news import parse_iso_option
 from pipelines.schemas import EVENT_INSTRUMENT_SCHEMA, UTC_TS
 
 CATEGORIES = (
@@ -79,55 +78,6 @@ def import_articles(
             f"existing ones, {counts['duplicates']} near-duplicates, "
             f"{counts['instrument_links']} instrument links"
         )
-
-
-@dataclass
-class ArticlesImport:
-    """What importing article files did: reports read, the upsert, rejects, enrichment counts."""
-
-    n_read: int
-    result: store_mod.UpsertResult
-    rejects: list[store_mod.Reject]
-    counts: dict[str, int]
-    zoneless: int = 0  # reports whose time had no zone or an ambiguous one (unknown-zone)
-
-
-def import_article_files(
-    config: Config,
-    db_path: Path,
-    files: list[Path],
-    *,
-    published: str | None = None,
-    outlet: str | None = None,
-    tz: str | None = None,
-    dayfirst: bool | None = None,
-    enrich: bool = True,
-) -> ArticlesImport:
-    """Read article files, store the reports, then (by default) cluster them into events."""
-    # The enrichment step and the file readers load here, not at CLI start-up.
-    from pipelines.enrich import run_enrichment
-    from pipelines.sources.article_files import read_article_files
-
-    if published:
-        parse_iso_option(published)  # refuse a bad --published before reading anything
-    raws, rejects = read_article_files(
-        files, published=published, outlet=outlet, tz=tz, dayfirst=dayfirst
-    )
-    now = datetime.now(UTC)
-    frame, more = normalise_articles(raws, now)
-    rejects += more
-    with store_mod.writing(db_path, "import articles") as st:
-        run = st.start_run("import:articles")
-        results = store_mod.commit_batch(
-            st, "import:articles", "files", {"articles": frame}, rejects=rejects
-        )
-        run.add(results["articles"])
-        run.rejected = len(rejects)
-        counts = run_enrichment(st, config) if enrich else {}
-        run.details = {"files": len(files), "enrichment": counts}
-        st.finish_run(run)
-    zoneless = frame.filter(pl.col("published_precision") == "unknown-zone").height
-    return ArticlesImport(len(raws), results["articles"], rejects, counts, zoneless)
 
 
 def events_add(

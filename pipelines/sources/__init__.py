@@ -3,6 +3,14 @@
 A source never touches the database. `refresh` asks each registered source for batches
 (network work, no lock held), then commits each batch with `store.commit_batch` (short
 transaction: rows + ingest_state cursor + rejects together).
+
+A price source (`prices=True` in its registry line) also answers `bars(config, instrument,
+timeframe, since, until)`: the bars of one bounded range. Refresh asks it for cursor → now,
+`tickerwire backfill` for the range the user names (pipelines/backfill.py); watchlist entries
+may name it as their `source`. Adding a source is one module plus one line in SOURCES (its
+config section and that section's checker are declared there too).
+
+This module imports nothing heavy at run time: the config loader reads the registry.
 """
 
 from __future__ import annotations
@@ -11,25 +19,52 @@ import importlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import polars as pl
-
-from pipelines.config import Config
 from pipelines.errors import ConfigError
-from pipelines.store import Reject
+
+if TYPE_CHECKING:  # types only: pipelines.config reads this registry, so no import back
+    import polars as pl
+
+    from pipelines.config import Config, Instrument
+    from pipelines.store import Reject
 
 # What `refresh --only` can select.
 KINDS = ("prices", "quotes", "news")
 
-# name -> "module:Class". Adding a source is one module plus one line here. Imported lazily
+
+@dataclass(frozen=True)
+class Registered:
+    """A registry line: where the source class is, and what of the config belongs to it."""
+
+    target: str  # "module:Class", imported on first use
+    prices: bool = False  # a price source: has bars(); watchlist entries may name it
+    section: str | None = None  # its own [section] of tickerwire.toml, if any
+    check: str | None = None  # "module:callable(config)" validating that section on load
+
+
+# name -> where it lives. Adding a source is one module plus one line here. Imported lazily
 # so that a command which needs no network library does not pay for importing it.
-SOURCES: dict[str, str] = {
-    "ccxt": "pipelines.sources.ccxt_source:CcxtSource",
-    "yahoo": "pipelines.sources.yahoo_source:YahooSource",
-    "rss": "pipelines.sources.rss_source:RssSource",
-    "gdelt": "pipelines.sources.gdelt_source:GdeltSource",
-    "synthetic": "pipelines.sources.synthetic_source:SyntheticSource",  # off unless TICKERWIRE_SYNTHETIC_URL
+SOURCES: dict[str, Registered] = {
+    "ccxt": Registered("pipelines.sources.ccxt_source:CcxtSource", prices=True),
+    "yahoo": Registered(
+        "pipelines.sources.yahoo_source:YahooSource",
+        prices=True,
+        section="yahoo",
+        check="pipelines.sources.yahoo_source:yahoo_settings",
+    ),
+    "rss": Registered(
+        "pipelines.sources.rss_source:RssSource",
+        section="feeds",
+        check="pipelines.sources.rss_source:feeds_from_config",
+    ),
+    "gdelt": Registered(
+        "pipelines.sources.gdelt_source:GdeltSource",
+        section="gdelt",
+        check="pipelines.sources.gdelt_source:GdeltSettings.from_config",
+    ),
+    # off unless TICKERWIRE_SYNTHETIC_URL is set
+    "synthetic": Registered("pipelines.sources.synthetic_source:SyntheticSource"),
 }
 
 State = Mapping[str, tuple[datetime | None, dict[str, Any] | None]]
@@ -60,12 +95,35 @@ class Source(Protocol):
         ...
 
 
+@runtime_checkable
+class PriceSource(Source, Protocol):
+    """A source of bars that can fetch any bounded range (refresh: cursor → now; backfill)."""
+
+    def bars(
+        self, config: Config, inst: Instrument, timeframe: str, since: datetime, until: datetime
+    ) -> Batch:
+        """Complete bars with open times in [since, until) as one batch (frames `bars` and
+        `instruments`, cursor = the newest bar); raises SourceError (NetworkUnavailable when
+        offline) when no symbol or venue of the instrument serves them."""
+        ...
+
+
 def get_source(name: str) -> Source:
     """Instantiate a registered source by name."""
     try:
-        target = SOURCES[name]
+        target = SOURCES[name].target
     except KeyError:
         raise ConfigError(f"unknown source {name!r}; registered: {', '.join(SOURCES)}") from None
     module_name, class_name = target.split(":")
     module = importlib.import_module(module_name)
     return getattr(module, class_name)()
+
+
+def price_sources() -> tuple[str, ...]:
+    """The registered price sources (what a watchlist entry's `source` may name besides files)."""
+    return tuple(name for name, entry in SOURCES.items() if entry.prices)
+
+
+def source_sections() -> dict[str, str | None]:
+    """Config sections owned by registered sources → the checker of each (None: no checker)."""
+    return {e.section: e.check for e in SOURCES.values() if e.section is not None}

@@ -18,7 +18,7 @@ import lxml.html
 import polars as pl
 import trafilatura
 
-from pipelines.errors import DataError
+from pipelines.errors import DataError, first_line
 from pipelines.news import RawArticle, strip_html
 from pipelines.store import Reject
 
@@ -256,7 +256,7 @@ def read_file(path: Path) -> tuple[list[RawArticle], list[Reject]]:
         try:
             rows = pl.read_parquet(path).iter_rows(named=True)
         except (pl.exceptions.PolarsError, OSError) as exc:
-            raise DataError(f"{path}: cannot read as Parquet: {str(exc).splitlines()[0]}") from exc
+            raise DataError(f"{path}: cannot read as Parquet: {first_line(exc)}") from exc
         return [_record_to_raw(row) for row in rows], []
     text = read_text(path)
     name = path.name

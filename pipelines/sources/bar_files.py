@@ -20,7 +20,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.ipc as pa_ipc
 import pyarrow.parquet as pa_parquet
 
-from pipelines.errors import DataError
+from pipelines.errors import DataError, first_line
 from pipelines.schemas import BAR_SCHEMA, TIMEFRAMES, bar_problems, conform
 from pipelines.store import Reject
 from pipelines.timeparse import parse_times
@@ -95,7 +95,7 @@ def iter_table(
         else:
             yield from _iter_csv(path, chunk_rows, bad_lines)
     except (pa.ArrowException, pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read {path} as {kind}: {str(exc).splitlines()[0]}") from exc
+        raise DataError(f"cannot read {path} as {kind}: {first_line(exc)}") from exc
 
 
 def _iter_arrow(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,17 @@ import ccxt
 import polars as pl
 
 from pipelines.config import Config, Instrument
-from pipelines.errors import NetworkUnavailable, SourceError
-from pipelines.schemas import BAR_SCHEMA, QUOTE_SCHEMA, timeframe_delta, validate_bars
+from pipelines.errors import NetworkUnavailable, SourceError, first_line
+from pipelines.retry import RetryPolicy, call_with_retry, describe, is_offline, within
+from pipelines.schemas import (
+    BAR_SCHEMA,
+    QUOTE_SCHEMA,
+    bars_in_range,
+    instrument_row,  # also imported from here by other modules: keep the name
+    timeframe_delta,
+)
 from pipelines.sources import Batch, State
-from pipelines.sources.retry import Backoff, call_with_retry, describe, is_offline
+from pipelines.sources.incremental import refresh_unit
 
 # Defaults of a refresh: which bars, how far back the first run reaches, how many bars before
 # the cursor each run re-reads (exchanges revise the last bars now and then).
@@ -38,6 +45,9 @@ DEFAULT_LOOKBACK: dict[str, timedelta] = {
 OVERLAP_BARS = 3
 MARKETS_TTL = timedelta(days=1)
 MAX_PAGES = 10_000  # guards against an exchange that keeps answering the same page
+# Seconds one request may take with all its retries (ccxt's own timeout is per socket read, so
+# a venue trickling its answer, or never sending one, would hold a refresh without this).
+DEADLINE = 60.0
 
 # Largest page each venue serves for OHLCV (documented limits); others get a safe default.
 PAGE_LIMITS: dict[str, int] = {
@@ -121,7 +131,8 @@ class CcxtSource:
         timeframes: Sequence[str] = DEFAULT_TIMEFRAMES,
         lookback: dict[str, timedelta] | None = None,
         overlap_bars: int = OVERLAP_BARS,
-        backoff: Backoff | None = None,
+        retry: RetryPolicy | None = None,
+        deadline: float = DEADLINE,
         registry: ExchangeRegistry | None = None,
         clock: Callable[[], datetime] | None = None,
         cache_dir: Path | None = None,
@@ -131,7 +142,8 @@ class CcxtSource:
         self.timeframes = tuple(timeframes)
         self.lookback = {**DEFAULT_LOOKBACK, **(lookback or {})}
         self.overlap_bars = overlap_bars
-        self.backoff = backoff or Backoff(attempts=5, base=1.0, cap=30.0)
+        self.retry = retry or RetryPolicy(retries=4, base=1.0, cap=30.0)
+        self.deadline = deadline
         self.registry = registry or _PROCESS_REGISTRY
         self.clock = clock or (lambda: datetime.now(UTC))
         self.cache_dir = cache_dir
@@ -212,13 +224,8 @@ class CcxtSource:
             try:
                 if self._offline:
                     raise NetworkUnavailable(f"{venue}: not asked, {self._offline}")
-                call_with_retry(
-                    lambda: exchange.load_markets(reload=True),
-                    retry_on=RETRIED,
-                    never=NOT_RETRIED,
-                    backoff=self.backoff,
-                )
-            except (ccxt.NetworkError, NetworkUnavailable) as exc:
+                self._call(lambda: exchange.load_markets(reload=True), f"{venue} markets")
+            except (ccxt.NetworkError, SourceError) as exc:  # SourceError: the deadline too
                 if isinstance(exc, ccxt.NetworkError) and is_offline(exc):
                     self._offline = "no network (DNS lookup or route failed)"
                     exc = NetworkUnavailable(f"{venue}: cannot reach it, {self._offline}")
@@ -230,23 +237,37 @@ class CcxtSource:
         self._markets_ready[venue] = True
         return exchange.markets
 
-    def _unresolved_batch(self, inst: Instrument, res: Resolution) -> Batch:
+    def _unresolved_reason(self, inst: Instrument, res: Resolution) -> str:
         parts = [f"not listed on {', '.join(res.unlisted)}"] if res.unlisted else []
         reason = "; ".join(parts + res.problems) or "no venue configured"
+        if res.lookup_failed and self._offline:
+            reason = f"{self._offline}; could not ask {', '.join(inst.venues)}"
+        return reason
+
+    def _unresolved_batch(self, inst: Instrument, res: Resolution) -> Batch:
+        reason = self._unresolved_reason(inst, res)
         if res.lookup_failed:
             # Some venue could not be asked, so we cannot say the coin is unlisted.
-            if self._offline:
-                reason = f"{self._offline}; could not ask {', '.join(inst.venues)}"
             return Batch(source="ccxt", key=inst.id, error=reason)
         row = instrument_row(inst, None, None, available=False, reason=reason)
         return Batch(source="ccxt", key=inst.id, frames={"instruments": row}, skipped=reason)
 
     # -- bars ------------------------------------------------------------------------------
 
+    def bars(
+        self, config: Config, inst: Instrument, timeframe: str, since: datetime, until: datetime
+    ) -> Batch:
+        """Complete bars of [since, until) from the first configured venue that lists and serves them."""
+        res = self.resolve(inst, self.cache_dir or markets_cache_dir(config))
+        if not res.candidates:
+            reason = self._unresolved_reason(inst, res)
+            raise NetworkUnavailable(reason) if self._offline else SourceError(reason)
+        return self.fetch_range(inst, res, timeframe, since, until)
+
     def bars_batch(
         self, inst: Instrument, res: Resolution, timeframe: str, cursor: datetime | None
     ) -> Batch:
-        """Fetch the bars after the cursor (minus an overlap) from the first venue that serves them."""
+        """Refresh's unit: the bars after the cursor (minus an overlap) up to now, or why not."""
         step = timeframe_delta(timeframe)
         now = self.clock()
         since = (
@@ -254,39 +275,39 @@ class CcxtSource:
             if cursor is not None
             else now - self.lookback.get(timeframe, DEFAULT_LOOKBACK["1d"])
         )
+        return refresh_unit(
+            lambda: self.fetch_range(inst, res, timeframe, since, now),
+            "ccxt",
+            f"{inst.id}/{timeframe}",
+            cursor,
+        )
+
+    def fetch_range(
+        self, inst: Instrument, res: Resolution, timeframe: str, since: datetime, until: datetime
+    ) -> Batch:
+        """[since, until) from the first candidate venue that serves it; SourceError otherwise."""
         problems: list[str] = []
         for venue, symbol in res.candidates:
-            key = f"{inst.id}/{timeframe}"
             try:
-                frame = self.fetch_bars(venue, symbol, timeframe, since, None)
+                rows = self.fetch_bars(venue, symbol, timeframe, since, until)
             except ccxt.BadSymbol as exc:
-                problems.append(f"{venue}: {symbol} refused ({_one_line(exc)})")
+                problems.append(f"{venue}: {symbol} refused ({first_line(exc, 300)})")
                 continue  # listed in the markets but refused: try the next venue
             except (ccxt.BaseError, SourceError) as exc:
-                return Batch(
-                    source=f"ccxt:{venue}",
-                    key=key,
-                    error=f"{venue} ({symbol}): {describe(exc)}",
-                )
-            bars = to_bar_frame(frame, inst.id, timeframe, venue)
-            bars, rejects = validate_bars(bars)
-            complete = bars.filter(pl.col("ts") + step <= now)
-            last = complete["ts"].max() if complete.height else None
+                raise SourceError(f"{venue} ({symbol}): {describe(exc)}") from exc
+            frame = to_bar_frame(rows, inst.id, timeframe, venue)
+            bars, rejects = bars_in_range(frame, timeframe, since, until, self.clock())
             return Batch(
                 source=f"ccxt:{venue}",
-                key=key,
+                key=f"{inst.id}/{timeframe}",
                 frames={
-                    "bars": complete,
+                    "bars": bars,
                     "instruments": instrument_row(inst, venue, symbol, available=True),
                 },
-                cursor_ts=last if last is not None else cursor,  # type: ignore[arg-type]
+                cursor_ts=bars["ts"].max() if bars.height else None,  # type: ignore[arg-type]
                 rejects=rejects,
             )
-        return Batch(
-            source="ccxt",
-            key=f"{inst.id}/{timeframe}",
-            error="every venue refused it: " + "; ".join(problems),
-        )
+        raise SourceError("every venue refused it: " + "; ".join(problems))
 
     def fetch_bars(
         self,
@@ -305,11 +326,9 @@ class CcxtSource:
         cursor_ms = _ms(since)
         rows: list[list[Any]] = []
         for _ in range(MAX_PAGES):
-            page = call_with_retry(
+            page = self._call(
                 lambda c=cursor_ms: exchange.fetch_ohlcv(symbol, timeframe, c, limit),
-                retry_on=RETRIED,
-                never=NOT_RETRIED,
-                backoff=self.backoff,
+                f"{venue} {symbol} {timeframe} bars",
             )
             page = [r for r in page if r and r[0] is not None and r[0] >= cursor_ms]
             if not page:
@@ -323,6 +342,15 @@ class CcxtSource:
             rows = [r for r in rows if r[0] < _ms(until)]
         return rows
 
+    def _call(self, fn: Callable[[], Any], what: str) -> Any:
+        """One ccxt request with its retries, all within the deadline (a hung venue cannot hold us)."""
+        policy = replace(self.retry, deadline=self.deadline)
+        return within(
+            lambda: call_with_retry(fn, retry_on=RETRIED, never=NOT_RETRIED, policy=policy),
+            self.deadline,
+            what,
+        )
+
     # -- quotes ----------------------------------------------------------------------------
 
     def quotes_batch(self, venue: str, pairs: list[tuple[Instrument, str]]) -> Batch:
@@ -331,21 +359,11 @@ class CcxtSource:
         symbols = [s for _, s in pairs]
         try:
             if exchange.has.get("fetchTickers"):
-                tickers = call_with_retry(
-                    lambda: exchange.fetch_tickers(symbols),
-                    retry_on=RETRIED,
-                    never=NOT_RETRIED,
-                    backoff=self.backoff,
-                )
+                tickers = self._call(lambda: exchange.fetch_tickers(symbols), f"{venue} tickers")
             else:
                 tickers = {}
                 for s in symbols:
-                    tickers[s] = call_with_retry(
-                        lambda s=s: exchange.fetch_ticker(s),
-                        retry_on=RETRIED,
-                        never=NOT_RETRIED,
-                        backoff=self.backoff,
-                    )
+                    tickers[s] = self._call(lambda s=s: exchange.fetch_ticker(s), f"{venue} {s}")
         except (ccxt.BaseError, SourceError) as exc:
             return Batch(
                 source=f"ccxt:{venue}",
@@ -432,47 +450,6 @@ def to_quote_frame(
     return pl.DataFrame(records, schema=QUOTE_SCHEMA)
 
 
-def instrument_row(
-    inst: Instrument,
-    venue: str | None,
-    symbol: str | None,
-    *,
-    available: bool,
-    reason: str | None = None,
-) -> pl.DataFrame:
-    """The instruments-table row for a watchlist entry (where it trades, or why it does not)."""
-    return pl.DataFrame(
-        [
-            {
-                "instrument_id": inst.id,
-                "display_name": inst.name,
-                "asset_class": inst.asset_class,
-                "source": inst.source,
-                "venue": venue,
-                "market_symbol": symbol,
-                "quote_currency": inst.quote_currency,
-                "calendar": inst.calendar,
-                "exchange_tz": inst.exchange_tz,
-                "available": available,
-                "unavailable_reason": reason,
-            }
-        ],
-        schema={
-            "instrument_id": pl.Utf8,
-            "display_name": pl.Utf8,
-            "asset_class": pl.Utf8,
-            "source": pl.Utf8,
-            "venue": pl.Utf8,
-            "market_symbol": pl.Utf8,
-            "quote_currency": pl.Utf8,
-            "calendar": pl.Utf8,
-            "exchange_tz": pl.Utf8,
-            "available": pl.Boolean,
-            "unavailable_reason": pl.Utf8,
-        },
-    )
-
-
 # ---------------------------------------------------------------------------- helpers
 
 
@@ -506,8 +483,3 @@ def _cursor(state: State, inst: Instrument, timeframe: str) -> datetime | None:
 
 def _ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]

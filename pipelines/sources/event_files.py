@@ -116,6 +116,39 @@ def read_event_file(
 ) -> EventFile:
     """Read an event file: one row = one event with one report; bad rows are refused with reasons."""
     table = read_events_table(path)
+    used = _columns_used(path, table, time_column, title_column)
+    times = parse_times(table[used["time"]], tz, dayfirst=dayfirst)
+    # Not the file's name: the same rows re-imported from another file must be the same reports.
+    rows = _EventRows(path, used, outlet or None, category, known_instruments)
+    now = datetime.now(UTC)
+    parsed = zip(
+        times.ts.to_list(), times.problems.to_list(), times.day_rows.to_list(), strict=True
+    )
+    for i, (at, problem, is_day) in enumerate(parsed):
+        rows.add(table.row(i, named=True), at, problem, is_day, now)
+    notes = []
+    if times.naive_rows:
+        notes.append(
+            f"{times.naive_rows} times had no zone and were taken as {tz} (set --tz to change)"
+        )
+    return EventFile(
+        # Built with their schemas: inferred from the first rows, a column that is null there
+        # (no summary while titles are short) would refuse the first long title.
+        events=conform(_frame(rows.events, EVENT_SCHEMA), EVENT_SCHEMA),
+        articles=conform(_frame(rows.articles, ARTICLE_SCHEMA), ARTICLE_SCHEMA),
+        event_articles=pl.DataFrame(rows.links, schema=EVENT_ARTICLE_SCHEMA),
+        event_instruments=pl.DataFrame(rows.instruments, schema=EVENT_INSTRUMENT_SCHEMA),
+        rejects=rows.rejects,
+        n_read=table.height,
+        columns_used=used,
+        notes=notes,
+    )
+
+
+def _columns_used(
+    path: Path, table: pl.DataFrame, time_column: str | None, title_column: str | None
+) -> dict[str, str]:
+    """Which column holds the time, the title and each optional field (given, else detected)."""
     columns = [c for c in table.columns if c != "_bad_line"]
     time_col = time_column or detect_column(columns, TIME_NAMES)
     if time_col is None or time_col not in table.columns:
@@ -132,79 +165,78 @@ def read_event_file(
         col = detect_column([c for c in columns if c not in (time_col, title_col)], names)
         if col is not None:
             used[target] = col
+    return used
 
-    times = parse_times(table[time_col], tz, dayfirst=dayfirst)
-    now = datetime.now(UTC)
-    # Not the file's name: the same rows re-imported from another file must be the same reports.
-    default_outlet = outlet or None
-    rejects: list[Reject] = []
-    events, articles, links, instruments = [], [], [], []
-    rows = zip(times.ts.to_list(), times.problems.to_list(), times.day_rows.to_list(), strict=True)
-    for i, (at, problem, is_day) in enumerate(rows):
-        row = table.row(i, named=True)
+
+class _EventRows:
+    """The event, report and link records of the good rows, and a reject per refused one."""
+
+    def __init__(
+        self,
+        path: Path,
+        used: dict[str, str],
+        outlet: str | None,
+        category: str | None,
+        known_instruments: set[str] | None,
+    ):
+        self.path, self.used, self.outlet, self.category = path, used, outlet, category
+        self.known = known_instruments
+        self.rejects: list[Reject] = []
+        self.events: list[dict] = []
+        self.articles: list[dict] = []
+        self.links: list[dict] = []
+        self.instruments: list[dict] = []
+
+    def add(
+        self, row: dict, at: datetime, problem: str | None, is_day: bool, now: datetime
+    ) -> None:
+        """Take one row: an event with its report and links, or a reject saying why not."""
         raw = json.dumps({k: v for k, v in row.items() if v is not None}, default=str)[:2000]
-        if row.get("_bad_line"):
-            rejects.append(Reject(row["_bad_line"], raw))
-            continue
-        if problem:
-            rejects.append(Reject(problem, raw))
-            continue
-        if at > now + timedelta(minutes=5) or at < EARLIEST:
-            rejects.append(Reject(f"time {at.isoformat()} is in the future or before 1990", raw))
-            continue
-        text = clean_text(row.get(title_col))
-        if not text:
-            rejects.append(Reject("empty title", raw))
-            continue
+        text = clean_text(row.get(self.used["title"]))
+        refused = row.get("_bad_line") or problem
+        if not refused and (at > now + timedelta(minutes=5) or at < EARLIEST):
+            refused = f"time {at.isoformat()} is in the future or before 1990"
+        if not refused and not text:
+            refused = "empty title"
+        if refused:
+            self.rejects.append(Reject(refused, raw))
+            return
+        used = self.used
         url = web_url(row.get(used.get("url", "")))  # only http(s) links are stored
-        source_name = (row.get(used.get("outlet", "")) or "").strip() or default_outlet
+        source_name = (row.get(used.get("outlet", "")) or "").strip() or self.outlet
         precision = "day" if is_day else "second"
         article_id = stable_id(url) if url else stable_id(source_name, text, at.isoformat())
         event_id = stable_id("event", article_id)
         title = short_title(text)
         upper = at + timedelta(days=1) if precision == "day" else at
-        events.append(
+        self.events.append(
             {
                 "event_id": event_id, "title": title, "event_at": at, "event_at_lower": at,
                 "event_at_upper": upper,
-                "category": (row.get(used.get("category", "")) or "").strip() or category,
+                "category": (row.get(used.get("category", "")) or "").strip() or self.category,
                 "n_articles": 1, "n_outlets": 1, "first_outlet": source_name, "is_manual": False,
             }
         )  # fmt: skip
-        articles.append(
+        self.articles.append(
             {
                 "article_id": article_id, "outlet": source_name, "url": url, "title": title,
                 "summary": text if text != title else None, "published_at": at,
-                "published_precision": precision, "feed": f"file:{path.name}",
+                "published_precision": precision, "feed": f"file:{self.path.name}",
             }
         )  # fmt: skip
-        links.append({"event_id": event_id, "article_id": article_id})
-        for symbol in _split_symbols(row.get(used.get("instruments", ""))):
-            if known_instruments is not None and symbol not in known_instruments:
-                rejects.append(
+        self.links.append({"event_id": event_id, "article_id": article_id})
+        self._link(event_id, row.get(used.get("instruments", "")), raw)
+
+    def _link(self, event_id: str, symbols: str | None, raw: str) -> None:
+        for symbol in _split_symbols(symbols):
+            if self.known is not None and symbol not in self.known:
+                self.rejects.append(
                     Reject(f"unknown instrument {symbol!r} (event kept, link dropped)", raw)
                 )
                 continue
-            instruments.append(
+            self.instruments.append(
                 {"event_id": event_id, "instrument_id": symbol, "reason": "file", "confidence": 1.0}
             )
-    notes = []
-    if times.naive_rows:
-        notes.append(
-            f"{times.naive_rows} times had no zone and were taken as {tz} (set --tz to change)"
-        )
-    return EventFile(
-        # Built with their schemas: inferred from the first rows, a column that is null there
-        # (no summary while titles are short) would refuse the first long title.
-        events=conform(_frame(events, EVENT_SCHEMA), EVENT_SCHEMA),
-        articles=conform(_frame(articles, ARTICLE_SCHEMA), ARTICLE_SCHEMA),
-        event_articles=pl.DataFrame(links, schema=EVENT_ARTICLE_SCHEMA),
-        event_instruments=pl.DataFrame(instruments, schema=EVENT_INSTRUMENT_SCHEMA),
-        rejects=rejects,
-        n_read=table.height,
-        columns_used=used,
-        notes=notes,
-    )
 
 
 def _frame(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -11,8 +11,9 @@ Behaviour:
 - timeouts (connect, read) on every request, and a total `deadline` per GET (all attempts,
   waits and the body together): a server trickling its answer cannot hold a refresh longer;
 - a response larger than `max_bytes` is refused;
-- retries on timeouts, HTTP 429 and 5xx with exponential backoff plus jitter, honouring a
-  `Retry-After` header (seconds or an HTTP date) up to `max_delay`;
+- retries on timeouts, HTTP 429 and 5xx through the shared `pipelines.retry.RetryPolicy`
+  (`retries` = tries after the first; exponential backoff with jitter), waiting a
+  `Retry-After` header (seconds or an HTTP date) as asked unless `max_delay` caps it;
 - DNS failure or refused connection → `NetworkUnavailable` at once (no retry: nothing to wait for);
 - any other failure → `SourceError` with one line naming the URL and the cause.
 `sleep` is injectable so tests run without waiting.
@@ -21,7 +22,6 @@ Behaviour:
 from __future__ import annotations
 
 import email.utils
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +32,7 @@ import requests
 import urllib3
 
 from pipelines.errors import NetworkUnavailable, SourceError
-from pipelines.sources.retry import root_cause
+from pipelines.retry import RetryPolicy, TryAgain, call_with_retry, root_cause
 
 USER_AGENT = "tickerwire/0.1 (+https://github.com/; news and price research tool)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -86,7 +86,7 @@ class HttpClient:
         timeout: float | tuple[float, float] = (5.0, 20.0),
         retries: int = 3,
         backoff: float = 0.5,
-        max_delay: float = 30.0,
+        max_delay: float | None = None,
         max_bytes: int = 20_000_000,
         deadline: float = 60.0,
         user_agent: str = USER_AGENT,
@@ -94,21 +94,29 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-        self.max_delay = max_delay
+        # The shared policy; `max_delay`, when given, caps both the backoff and a Retry-After
+        # (by default a Retry-After is waited as asked, as long as it ends before the deadline).
+        self.policy = RetryPolicy(
+            retries=retries,
+            base=backoff,
+            cap=max_delay if max_delay is not None else 30.0,
+            deadline=deadline,
+            retry_after_cap=max_delay,
+            sleep=sleep,
+        )
         self.max_bytes = max_bytes
-        self.deadline = deadline
-        self.clock: Callable[[], float] = time.monotonic
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", user_agent)
-        self.sleep = sleep
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(self.max_delay, retry_after)
-        base = min(self.max_delay, self.backoff * 2**attempt)
-        return base * (0.5 + random.random() / 2)  # jitter: spread retries of many clients
+    @property
+    def retries(self) -> int:
+        """Tries after the first one."""
+        return self.policy.retries
+
+    @property
+    def deadline(self) -> float:
+        """Seconds for every try, wait and the body of one GET together."""
+        return self.policy.deadline or 0.0
 
     def get(
         self,
@@ -125,45 +133,48 @@ class HttpClient:
             send["If-None-Match"] = etag
         if last_modified:
             send["If-Modified-Since"] = last_modified
-        last_problem = ""
-        ends = self.clock() + self.deadline
-        for attempt in range(self.retries + 1):
-            retry_after = None
-            left = ends - self.clock()
+        ends = self.policy.clock() + self.deadline
+        tries: list[TryAgain] = []
+
+        def attempt() -> FetchResult:
+            left = ends - self.policy.clock()
             if left <= 0:
-                raise SourceError(f"GET {url}: {self._late(last_problem)}")
+                raise SourceError(f"GET {url}: {self._late(tries)}")
             try:
                 response = self.session.get(
                     url, params=params, headers=send, timeout=self._timeouts(left), stream=True
                 )
             except requests.exceptions.Timeout:
-                last_problem = "timed out"
+                tries.append(TryAgain("timed out"))
+                raise tries[-1] from None
             except requests.exceptions.ConnectionError as exc:
                 raise NetworkUnavailable(f"GET {url}: cannot connect ({_root_cause(exc)})") from exc
             except requests.exceptions.RequestException as exc:
                 raise SourceError(f"GET {url}: {_root_cause(exc)}") from exc
-            else:
-                status = response.status_code
-                if status in RETRY_STATUSES:
-                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-                    last_problem = f"HTTP {status} {response.reason or ''}".strip()
-                    response.close()
-                else:
-                    return self._finish(url, response, attempt + 1, ends)
-            if attempt < self.retries:
-                delay = self._delay(attempt, retry_after)
-                if self.clock() + delay >= ends:
-                    raise SourceError(f"GET {url}: {self._late(last_problem)}")
-                self.sleep(delay)
-        raise SourceError(f"GET {url}: {last_problem} after {self.retries + 1} attempts")
+            if response.status_code in RETRY_STATUSES:
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
+                response.close()
+                tries.append(TryAgain(reason, wait))
+                raise tries[-1]
+            return self._finish(url, response, len(tries) + 1, ends)
+
+        try:
+            return call_with_retry(attempt, retry_on=(TryAgain,), policy=self.policy, give_up=None)
+        except TryAgain as exc:
+            if len(tries) <= self.retries:  # stopped before the last try: the deadline
+                raise SourceError(f"GET {url}: {self._late(tries)}") from None
+            raise SourceError(f"GET {url}: {exc} after {len(tries)} attempts") from None
 
     def _timeouts(self, left: float) -> tuple[float, float]:
         """(connect, read) timeouts, neither beyond the time left before the deadline."""
         connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout,) * 2
         return (min(connect, left), min(read, left))
 
-    def _late(self, last_problem: str) -> str:
-        why = f" (last: {last_problem})" if last_problem else ""
+    def _late(self, tries: list[TryAgain]) -> str:
+        why = f" (last: {tries[-1]})" if tries else ""
+        if tries and tries[-1].retry_after is not None:
+            why = f" (last: {tries[-1]}, asked to retry after {tries[-1].retry_after:g} s)"
         return f"no complete answer within the {self.deadline:g} s deadline{why}"
 
     def _finish(
@@ -180,8 +191,8 @@ class HttpClient:
         chunks, size = [], 0
         try:
             for chunk in _arriving(response):
-                if self.clock() > ends:
-                    raise SourceError(f"GET {url}: body still arriving; {self._late('')}")
+                if self.policy.clock() > ends:
+                    raise SourceError(f"GET {url}: body still arriving; {self._late([])}")
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise SourceError(

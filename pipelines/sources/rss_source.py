@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import feedparser
 
 from pipelines.config import Config, Section
-from pipelines.errors import SourceError
+from pipelines.errors import SourceError, first_line
 from pipelines.news import RawArticle, normalise_articles
 from pipelines.sources import Batch, State
 from pipelines.sources.http import FetchResult, HttpClient
@@ -105,7 +105,8 @@ def parse_feed(
     entries = parsed.get("entries", [])
     if not entries:
         if parsed.get("bozo"):
-            reason = str(parsed.get("bozo_exception", "unreadable")).splitlines()[0][:160]
+            bozo = parsed.get("bozo_exception")
+            reason = first_line(bozo, 160) if bozo is not None else "unreadable"
             looks_html = content[:512].lstrip().lower().startswith((b"<!doctype html", b"<html"))
             what = "an HTML page, not a feed" if looks_html else f"not a readable feed ({reason})"
             return (

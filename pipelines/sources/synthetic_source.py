@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.config import Config
-from pipelines.errors import NetworkUnavailable, SourceError
+from pipelines.errors import FetchError, NetworkUnavailable, SourceError
 from pipelines.schemas import timeframe_delta, validate_bars, validate_quotes
 from pipelines.sources import Batch, State
 from pipelines.sources.http import HttpClient
@@ -35,15 +35,6 @@ SYMBOLS_ENV = "TICKERWIRE_SYNTHETIC_SYMBOLS"
 PAGE_ENV = "TICKERWIRE_SYNTHETIC_PAGE"  # klines per request (Binance allows up to 1000)
 # The oldest bar time a fresh database asks for; the endpoint answers from its first bar.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class FetchError(Exception):
-    """One request that failed for good; `kind` says how (network, http, malformed)."""
-
-    def __init__(self, kind: str, message: str, raw: str = ""):
-        super().__init__(message)
-        self.kind = kind
-        self.raw = raw
 
 
 def get_json(client: HttpClient, url: str, params: dict[str, Any], stats: dict[str, int]) -> Any:

@@ -2,7 +2,8 @@
 
 Yahoo keeps intraday history for a limited time and serves it in limited spans per request,
 so requests are cut into chunks, and a request for more than Yahoo keeps is refused with a
-plain message. Times go to UTC; the exchange's zone is kept on the instrument.
+plain message (pipelines/sources/yahoo_limits.py). Times go to UTC; the exchange's zone is
+kept on the instrument.
 """
 
 from __future__ import annotations
@@ -18,39 +19,25 @@ import polars as pl
 import requests
 
 from pipelines.config import Config, Instrument, Section
-from pipelines.errors import NetworkUnavailable, SourceError
-from pipelines.schemas import BAR_SCHEMA, QUOTE_SCHEMA, timeframe_delta, validate_bars
+from pipelines.errors import NetworkUnavailable, SourceError, first_line
+from pipelines.retry import RetryPolicy, call_with_retry, describe, is_offline, within
+from pipelines.schemas import (
+    BAR_SCHEMA,
+    QUOTE_SCHEMA,
+    bars_in_range,
+    instrument_row,
+    timeframe_delta,
+)
 from pipelines.sources import Batch, State
-from pipelines.sources.ccxt_source import instrument_row
-from pipelines.sources.retry import Backoff, call_with_retry, describe, is_offline
+from pipelines.sources.incremental import refresh_unit
+from pipelines.sources.yahoo_limits import EDGE, YAHOO_LIMITS, chunks
 
-
-@dataclass(frozen=True)
-class YahooLimit:
-    """What Yahoo serves for one bar size: the interval name, span per request, history kept."""
-
-    interval: str
-    per_request: timedelta | None
-    keeps: timedelta | None
-
-
-# Yahoo's documented limits: 1m: 7 days a request within the last 30; 2m-90m: 60 days;
-# 1h: 730 days; daily: everything.
-YAHOO_LIMITS: dict[str, YahooLimit] = {
-    "1m": YahooLimit("1m", timedelta(days=7), timedelta(days=30)),
-    "2m": YahooLimit("2m", timedelta(days=60), timedelta(days=60)),
-    "5m": YahooLimit("5m", timedelta(days=60), timedelta(days=60)),
-    "15m": YahooLimit("15m", timedelta(days=60), timedelta(days=60)),
-    "30m": YahooLimit("30m", timedelta(days=60), timedelta(days=60)),
-    "1h": YahooLimit("1h", timedelta(days=730), timedelta(days=730)),
-    "1d": YahooLimit("1d", None, None),
-}
-# Yahoo counts "the last N days" from its own clock; stay clear of the edge.
-EDGE = timedelta(hours=1)
 # Quotes: hourly bars this far back give the price 24 h before the last one (weekends included);
 # a reference close older than QUOTE_REFERENCE_AGE before that point leaves the change blank.
 QUOTE_LOOKBACK = timedelta(days=6)
 QUOTE_REFERENCE_AGE = timedelta(days=4)
+# Seconds one history request may take with its retries (yfinance's timeouts are per read).
+DEADLINE = 60.0
 NO_NETWORK = "cannot reach Yahoo: no network (DNS lookup or route failed)"
 
 DEFAULTS: dict[str, Any] = {
@@ -58,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "lookback_days": {"1m": 7, "1h": 60, "1d": 3 * 365},
     "overlap_bars": 3,
     "prepost": False,
-    "retries": 5,
+    "retries": 4,  # tries after the first (the shared meaning of "retries")
     "backoff_seconds": 2.0,
 }
 SECTION_KEYS = tuple(DEFAULTS)
@@ -102,8 +89,8 @@ def yahoo_settings(config: Config) -> YahooSettings:
         lookback[tf] = timedelta(days=days)
     overlap = sec.get("overlap_bars", int, DEFAULTS["overlap_bars"])
     retries = sec.get("retries", int, DEFAULTS["retries"])
-    if overlap < 0 or retries < 1:
-        raise sec.fail("retries", "overlap_bars must be ≥ 0 and retries ≥ 1")
+    if overlap < 0 or retries < 0:
+        raise sec.fail("retries", "overlap_bars and retries must be ≥ 0")
     return YahooSettings(
         timeframes=timeframes,
         lookback=lookback,
@@ -111,42 +98,6 @@ def yahoo_settings(config: Config) -> YahooSettings:
         prepost=sec.get("prepost", bool, DEFAULTS["prepost"]),
         retries=retries,
         backoff_seconds=sec.get("backoff_seconds", float, DEFAULTS["backoff_seconds"]),
-    )
-
-
-def chunks(
-    timeframe: str, start: datetime, end: datetime, now: datetime
-) -> list[tuple[datetime, datetime]]:
-    """Cut [start, end) into spans Yahoo serves; SourceError when start is older than Yahoo keeps."""
-    limit = YAHOO_LIMITS.get(timeframe)
-    if limit is None:
-        raise SourceError(f"Yahoo has no {timeframe} bars; it serves {', '.join(YAHOO_LIMITS)}")
-    if limit.keeps is not None and start < now - limit.keeps + EDGE:
-        raise SourceError(
-            f"Yahoo keeps {timeframe} bars for the last {limit.keeps.days} days only "
-            f"(from {(now - limit.keeps + EDGE):%Y-%m-%d %H:%M} UTC); asked from {start:%Y-%m-%d %H:%M} UTC. "
-            f"Start later, or use a coarser timeframe ({_coarser(timeframe)})"
-        )
-    if limit.per_request is None:
-        return [(start, end)] if start < end else []
-    out = []
-    step = limit.per_request - timedelta(minutes=1)
-    lo = start
-    while lo < end:
-        hi = min(lo + step, end)
-        out.append((lo, hi))
-        lo = hi
-    return out
-
-
-def _coarser(timeframe: str) -> str:
-    """The bar sizes Yahoo keeps longer than `timeframe`, e.g. '1h: 730 days or 1d: all history'."""
-    own = YAHOO_LIMITS[timeframe].keeps or timedelta.max
-    longer = [
-        (tf, lim.keeps) for tf, lim in YAHOO_LIMITS.items() if (lim.keeps or timedelta.max) > own
-    ]
-    return " or ".join(
-        f"{tf}: {keeps.days} days" if keeps else f"{tf}: all history" for tf, keeps in longer
     )
 
 
@@ -163,11 +114,13 @@ class YahooSource:
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] | None = None,
         settings: YahooSettings | None = None,
+        deadline: float = DEADLINE,
     ):
         self.session = session  # None: yfinance's own (curl_cffi) session
         self.clock = clock or (lambda: datetime.now(UTC))
         self.sleep = sleep
         self.settings = settings
+        self.deadline = deadline
 
     # -- the Source protocol ---------------------------------------------------------------
 
@@ -263,6 +216,16 @@ class YahooSource:
 
     # -- bars ------------------------------------------------------------------------------
 
+    def bars(
+        self, config: Config, inst: Instrument, timeframe: str, since: datetime, until: datetime
+    ) -> Batch:
+        """Complete bars of [since, until) (symbol, then its fallbacks); what Yahoo no longer
+        keeps is refused before any request."""
+        settings = self.settings or yahoo_settings(config)
+        use_cache_dir(Path(config.db_path).parent / "cache" / "yfinance")
+        chunks(timeframe, since, until, self.clock())
+        return self.fetch_range(inst, timeframe, since, until, settings)
+
     def bars_batch(
         self,
         inst: Instrument,
@@ -273,32 +236,46 @@ class YahooSource:
         *,
         cursor: datetime | None = None,
     ) -> Batch:
-        """Fetch [start, end) for one instrument (symbol, then its fallbacks) as one batch."""
-        key = f"{inst.id}/{timeframe}"
+        """Refresh's unit: [start, end) for one instrument as one batch, or why not."""
+        return refresh_unit(
+            lambda: self.fetch_range(inst, timeframe, start, end, settings),
+            "yahoo",
+            f"{inst.id}/{timeframe}",
+            cursor,
+        )
+
+    def fetch_range(
+        self,
+        inst: Instrument,
+        timeframe: str,
+        start: datetime,
+        end: datetime,
+        settings: YahooSettings,
+    ) -> Batch:
+        """[start, end) from the instrument's symbol, else its fallbacks; SourceError otherwise."""
         problems = []
         for symbol in (inst.symbol, *inst.fallback_symbols):
             try:
                 frame, tz = self.fetch(symbol, timeframe, start, end, settings)
-            except NetworkUnavailable as exc:
-                return Batch(source="yahoo", key=key, error=str(exc))  # no fallback can help
+            except NetworkUnavailable:
+                raise  # no fallback can help
             except SourceError as exc:
                 problems.append(str(exc))
                 continue
-            bars, rejects = validate_bars(to_bar_frame(frame, inst.id, timeframe))
-            now = self.clock()
-            complete = bars.filter(pl.col("ts") + timeframe_delta(timeframe) <= now)
-            last = complete["ts"].max() if complete.height else None
+            bars, rejects = bars_in_range(
+                to_bar_frame(frame, inst.id, timeframe), timeframe, start, end, self.clock()
+            )
             row = instrument_row(inst, "yahoo", symbol, available=True)
             if tz:
                 row = row.with_columns(pl.lit(tz).alias("exchange_tz"))
             return Batch(
                 source="yahoo",
-                key=key,
-                frames={"bars": complete, "instruments": row},
-                cursor_ts=last if last is not None else cursor,  # type: ignore[arg-type]
+                key=f"{inst.id}/{timeframe}",
+                frames={"bars": bars, "instruments": row},
+                cursor_ts=bars["ts"].max() if bars.height else None,  # type: ignore[arg-type]
                 rejects=rejects,
             )
-        return Batch(source="yahoo", key=key, error="; ".join(problems))
+        raise SourceError("; ".join(problems))
 
     def fetch(
         self,
@@ -350,21 +327,28 @@ class YahooSource:
                 repair=False,
             )
 
-        backoff = Backoff(
-            attempts=settings.retries,
+        policy = RetryPolicy(
+            retries=settings.retries,
             base=settings.backoff_seconds,
             cap=60.0,
+            deadline=self.deadline,
             **({"sleep": self.sleep} if self.sleep else {}),
         )
         yf.config.debug.hide_exceptions = False  # we want Yahoo's reason, not an empty frame
         try:
-            return call_with_retry(call, retry_on=(YFRateLimitError,), backoff=backoff)
+            return within(
+                lambda: call_with_retry(call, retry_on=(YFRateLimitError,), policy=policy),
+                self.deadline,
+                f"Yahoo {symbol} {timeframe}",
+            )
         except YFRateLimitError as exc:
             raise SourceError(
-                f"Yahoo rate-limited {symbol} (HTTP 429) {settings.retries} times in a row; try later"
+                f"Yahoo rate-limited {symbol} (HTTP 429) {settings.retries + 1} times in a row; try later"
             ) from exc
         except YFException as exc:
-            raise SourceError(f"Yahoo: {symbol} {timeframe}: {_one_line(exc)}") from exc
+            raise SourceError(f"Yahoo: {symbol} {timeframe}: {first_line(exc, 300)}") from exc
+        except SourceError:
+            raise  # the deadline passed: its message says so
         except Exception as exc:
             if is_offline(exc):
                 raise NetworkUnavailable(NO_NETWORK) from exc
@@ -373,7 +357,7 @@ class YahooSource:
             # yfinance choked on an odd answer: fail this unit, not the run
             raise SourceError(
                 f"Yahoo's answer for {symbol} {timeframe} could not be read: "
-                f"{type(exc).__name__}: {_one_line(exc)}"
+                f"{type(exc).__name__}: {first_line(exc, 300)}"
             ) from exc
 
 
@@ -467,8 +451,3 @@ def use_cache_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     import_yfinance().set_tz_cache_location(str(path))
     _cache_dir_set = path
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
