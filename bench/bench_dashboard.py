@@ -423,7 +423,8 @@ def floor_comparison(db: Path, pages: list[str], rounds: int) -> None:
 def query_timings(db: Path) -> dict[str, float]:
     """Milliseconds of each query behind the pages, run uncached on `db`."""
     os.environ["TICKERWIRE_DB"] = str(db)
-    from dashboard import data
+    from dashboard import data, operations, prices, reactions
+    from pipelines.analytics import series
 
     d = str(db)
     cov = data.coverage.uncached(d)
@@ -436,7 +437,7 @@ def query_timings(db: Path) -> dict[str, float]:
     week = (last - timedelta(days=7), last)
 
     def mv() -> object:
-        return data._movers.uncached(
+        return reactions._movers.uncached(
             d,
             tuple(ev["event_id"]),
             ids,
@@ -448,30 +449,34 @@ def query_timings(db: Path) -> dict[str, float]:
 
     cases: dict[str, Callable[[], object]] = {
         "coverage": lambda: data.coverage.uncached(d),
-        "strip": lambda: data._strip.uncached(d, ids, None),
+        "strip": lambda: prices._strip.uncached(d, ids, None),
         "events (latest 10)": lambda: data.events.uncached(d, limit=10),
         "events (words)": lambda: data.events.uncached(d, words=("tariff",), limit=500),
         "movers (+1h, 10 events)": mv,
-        "sparklines (7 d × 20)": lambda: data.sparklines.uncached(
+        "sparklines (7 d × 20)": lambda: prices.bucket_closes.uncached(
             d, ids, tuple(tfs[i] for i in ids), last - timedelta(days=7), last, 3600
         ),
-        "candles BTC 1W": lambda: data._ohlc.uncached(d, "BTC", "1m", *week, 360),
-        "candles BTC all": lambda: data._ohlc.uncached(
-            d, "BTC", "1m", first, last, data.bucket_seconds(60, first, last, 2000)
+        "candles BTC 1W": lambda: prices._ohlc.uncached(d, "BTC", "1m", *week, 360),
+        "candles BTC all": lambda: prices._ohlc.uncached(
+            d, "BTC", "1m", first, last, series.bucket_seconds(60, first, last, 2000)
         ),
-        "line BTC all (pre-bucket)": lambda: data._ohlc.uncached(
-            d, "BTC", "1m", first, last, data.bucket_seconds(60, first, last, 20_000)
+        "line BTC all (pre-bucket)": lambda: prices._ohlc.uncached(
+            d, "BTC", "1m", first, last, series.bucket_seconds(60, first, last, 20_000)
         ),
-        "event paths (4 inst)": lambda: data._paths.uncached(d, ids[:4], "1m", t0, 3600, 14_400),
-        "event returns (4 inst)": lambda: data._returns.uncached(d, ids[:4], "1m", t0),
-        "confounders": lambda: data.confounders.uncached(d, ev["event_id"][0], t0, 3600, 14_400),
-        "bucket closes (6 inst, 1M, 1h)": lambda: data.bucket_closes.uncached(
+        "event paths (4 inst)": lambda: reactions._paths.uncached(
+            d, ids[:4], "1m", t0, 3600, 14_400
+        ),
+        "event returns (4 inst)": lambda: reactions._returns.uncached(d, ids[:4], "1m", t0),
+        "confounders": lambda: reactions.confounders.uncached(
+            d, ev["event_id"][0], t0, 3600, 14_400
+        ),
+        "bucket closes (6 inst, 1M, 1h)": lambda: prices.bucket_closes.uncached(
             d, ids[:6], ("1m",) * 6, last - timedelta(days=30), last, 3600
         ),
         "articles (words)": lambda: data.articles.uncached(d, words=("tariff",), limit=300),
-        "health runs": lambda: data.health_runs.uncached(d),
-        "health gaps (7 d)": lambda: data._gaps.uncached(d, last - timedelta(days=7)),
-        "schema": lambda: data.schema.uncached(d),
+        "health runs": lambda: operations.health_runs.uncached(d),
+        "health gaps (7 d)": lambda: operations._gaps.uncached(d, last - timedelta(days=7)),
+        "schema": lambda: operations.schema.uncached(d),
     }
     out = {}
     for name, fn in cases.items():

@@ -67,7 +67,7 @@ def config_text(db: Path, url: str) -> str:
 
 def reader(db: str, seconds: float, out: mp.Queue) -> None:
     """One dashboard-like reader: connect read-only, run the strip's query, think 50 ms."""
-    sql = store.load_sql("dash_strip")
+    sql = store.load_sql("prices_strip")
     params = {"order": BASES, "source": None}
     latencies, failures, errors = [], 0, []
     end = time.monotonic() + seconds

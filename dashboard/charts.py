@@ -166,7 +166,8 @@ def strip_html(frame: pl.DataFrame, as_of: datetime | None) -> str:
 # ---------------------------------------------------------------------------- shared helpers
 
 
-def _base_layout(fig: go.Figure, title: str | None = None, height: int = 420) -> go.Figure:
+def base_layout(fig: go.Figure, title: str | None = None, height: int = 420) -> go.Figure:
+    """Our layout on a figure: title, height, margins, clear background, legend below."""
     fig.update_layout(
         title=title,
         height=height,
@@ -229,6 +230,32 @@ def _template(theme: str) -> go.layout.Template:
     )
 
 
+def diverging_heatmap(
+    z: Any,
+    x: Sequence[str],
+    y: Sequence[str],
+    text: Any,
+    *,
+    bound: float,
+    high: str = UP,
+    **extra: Any,
+) -> go.Heatmap:
+    """A heatmap coloured DOWN → neutral → `high` over ±bound with each cell's text printed;
+    apply_theme later sets the neutral middle and the text colour of the viewer's theme."""
+    return go.Heatmap(
+        z=z,
+        x=x,
+        y=y,
+        text=text,
+        texttemplate="%{text}",
+        colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, high]],
+        meta="diverging",
+        zmin=-bound,
+        zmax=bound,
+        **extra,
+    )
+
+
 def session_breaks(
     t_ms: np.ndarray, *, min_gap_ms: int = 6 * 3_600_000, limit: int = 300
 ) -> list[dict]:
@@ -249,7 +276,8 @@ def session_breaks(
     ]
 
 
-def _wrap(text: str, width: int = 60) -> str:
+def wrap_text(text: str, width: int = 60) -> str:
+    """Text escaped for a Plotly hover and wrapped at `width` characters with <br>."""
     words, lines, line = (text or "").split(), [], ""
     for word in words:
         if len(line) + len(word) + 1 > width and line:
@@ -307,7 +335,7 @@ def add_event_markers(
                 name=f"events: {cat}",
                 legendgroup=f"ev-{cat}",
                 customdata=np.array(part["event_id"].to_list(), dtype=object),
-                text=[_wrap(x) for x in part["title"].to_list()],
+                text=[wrap_text(x) for x in part["title"].to_list()],
                 hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br><b>%{text}</b><extra>"
                 + html.escape(cat)
                 + "</extra>",
@@ -331,7 +359,7 @@ def price_figure(
     """Candles (t_ms, open, high, low, close) or a line (t_ms, close), with event markers."""
     fig = go.Figure()
     if prices.height == 0:
-        return _base_layout(fig, title, height)
+        return base_layout(fig, title, height)
     t = prices["t_ms"].to_numpy().astype(np.float64)
     if kind == "candles" and "open" in prices.columns:
         fig.add_trace(
@@ -366,273 +394,7 @@ def price_figure(
         add_event_markers(fig, events, (lo - pad, hi + pad))
     fig.update_xaxes(type="date", rangeslider_visible=False, rangebreaks=session_breaks(t))
     fig.update_yaxes(range=[lo - 2 * pad, hi + 2 * pad])
-    return _base_layout(fig, title, height)
-
-
-PRECISE = ("second", "minute")
-# How wide an imprecise report time is: a day-precision time covers its UTC day; a time of
-# unknown zone could be any offset from UTC−12 to UTC+14.
-UNKNOWN_ZONE_MS = (-14 * 3_600_000, 12 * 3_600_000)
-
-
-def report_spans(reports: pl.DataFrame, t0_ms: int) -> pl.DataFrame:
-    """Each report as a span in minutes from t0: lo = hi for a time to the minute, the whole UTC
-    day for a day-precision time, ±the world's zones for an unknown zone; untimed ones dropped."""
-    schema = {"lo": pl.Float64, "hi": pl.Float64, "precise": pl.Boolean, "label": pl.Utf8}
-    if reports.height == 0 or "t_ms" not in reports.columns:
-        return pl.DataFrame(schema=schema)
-    day_ms = 86_400_000
-    prec = pl.col("published_precision").fill_null("unknown")
-    t = pl.col("t_ms").cast(pl.Float64)
-    lo = (
-        pl.when(prec.is_in(PRECISE))
-        .then(t)
-        .when(prec == "day")
-        .then((t / day_ms).floor() * day_ms)
-        .when(prec == "unknown-zone")
-        .then(t + UNKNOWN_ZONE_MS[0])
-    )
-    hi = (
-        pl.when(prec.is_in(PRECISE))
-        .then(t)
-        .when(prec == "day")
-        .then((t / day_ms).floor() * day_ms + day_ms)
-        .when(prec == "unknown-zone")
-        .then(t + UNKNOWN_ZONE_MS[1])
-    )
-    day = pl.col("published_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d")
-    when_text = (
-        pl.when(prec.is_in(PRECISE))
-        .then(pl.col("published_at").dt.convert_time_zone("UTC").dt.strftime("%H:%M UTC"))
-        .when(prec == "day")
-        .then(pl.lit("some time on ") + day)
-        .otherwise(pl.lit("around ") + day + pl.lit(" (time zone unknown)"))
-    )
-    return (
-        reports.filter(pl.col("t_ms").is_not_null())
-        .with_columns(
-            ((lo - t0_ms) / 60_000).alias("lo"),
-            ((hi - t0_ms) / 60_000).alias("hi"),
-            prec.is_in(PRECISE).alias("precise"),
-            (
-                pl.col("outlet").fill_null("?")
-                + pl.lit(", ")
-                + when_text
-                + pl.lit(": ")
-                + pl.col("title").fill_null("")
-            ).alias("label"),
-        )
-        .drop_nulls("lo")
-        .select(list(schema))
-    )
-
-
-def event_paths_figure(
-    paths: pl.DataFrame,
-    reports: pl.DataFrame | None = None,
-    confounders: pl.DataFrame | None = None,
-    *,
-    t0_ms: int | None = None,
-    window_min: tuple[float, float] | None = None,
-    title: str | None = None,
-    height: int = 460,
-) -> go.Figure:
-    """Price paths around an event (% from P(t0)), with every report and every other event drawn.
-
-    x is minutes from the event, or clock time (UTC) when `t0_ms` is given. `reports` come from
-    report_spans (lo/hi/precise/label): a time to the minute is a dashed line, an imprecise one
-    a shaded band. `confounders` (minutes_from_event, title, category) are dotted lines in their
-    category colour. One hover lists every series at the hovered time.
-    """
-    fig = go.Figure()
-    if paths.height == 0:
-        return _base_layout(fig, title, height)
-
-    def x_of(minutes: Any) -> Any:
-        m = np.asarray(minutes, dtype=np.float64)
-        return m if t0_ms is None else t0_ms + m * 60_000
-
-    for n, inst in enumerate(paths["instrument_id"].unique(maintain_order=True).to_list()):
-        part = paths.filter(pl.col("instrument_id") == inst)
-        fig.add_trace(
-            go.Scatter(
-                x=x_of(part["minutes"].to_numpy()),
-                y=part["ret_pct"].to_numpy(),
-                mode="lines",
-                name=inst,
-                line={"color": PALETTE[n % len(PALETTE)], "width": 1.6},
-                hovertemplate=f"{html.escape(inst)} %{{y:+.3f}} %<extra></extra>",
-            )
-        )
-    lo = float(paths["ret_pct"].min())
-    hi = float(paths["ret_pct"].max())
-    pad = max((hi - lo) * 0.05, 0.02)
-    lo, hi = lo - pad, hi + pad
-    w_lo, w_hi = window_min or (float(paths["minutes"].min()), float(paths["minutes"].max()))
-    fig.add_trace(
-        go.Scatter(
-            x=x_of([0, 0]),
-            y=[lo, hi],
-            mode="lines",
-            line={"color": EVENT_LINE, "width": 2},
-            name="event (t0)",
-            hoverinfo="skip",
-        )
-    )
-    if reports is not None and reports.height:
-        shown = reports.filter((pl.col("hi") >= w_lo) & (pl.col("lo") <= w_hi))
-        exact = shown.filter(pl.col("precise"))
-        if exact.height:
-            xs: list[Any] = []
-            ys: list[Any] = []
-            for m in exact["lo"].to_list():
-                xs += [m, m, None]
-                ys += [lo, hi, None]
-            fig.add_trace(
-                go.Scatter(
-                    x=[None if v is None else x_of(v).item() for v in xs],
-                    y=ys,
-                    mode="lines",
-                    line={"color": MUTED, "width": 1, "dash": "dash"},
-                    name="reports",
-                    hoverinfo="skip",
-                    legendgroup="reports",
-                )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=x_of(exact["lo"].to_numpy()),
-                    y=[hi] * exact.height,
-                    mode="markers",
-                    marker={"symbol": "line-ns-open", "size": 14, "color": MUTED},
-                    text=[_wrap(s) for s in exact["label"].to_list()],
-                    hovertemplate="%{text}<extra>report</extra>",
-                    showlegend=False,
-                    legendgroup="reports",
-                )
-            )
-        for n, row in enumerate(shown.filter(~pl.col("precise")).iter_rows(named=True)):
-            a, b = max(row["lo"], w_lo), min(row["hi"], w_hi)
-            fig.add_trace(
-                go.Scatter(
-                    x=x_of([a, b, b, a, a]),
-                    y=[lo, lo, hi, hi, lo],
-                    fill="toself",
-                    mode="lines",
-                    line={"width": 0},
-                    fillcolor="rgba(139,143,152,0.13)",
-                    name="imprecise report times",
-                    showlegend=n == 0,
-                    legendgroup="imprecise",
-                    text=_wrap(row["label"]),
-                    hoveron="fills",
-                    hoverinfo="text",
-                )
-            )
-    if confounders is not None and confounders.height:
-        for cat in sorted(set(confounders["category"].fill_null("uncategorised").to_list())):
-            part = confounders.filter(pl.col("category").fill_null("uncategorised") == cat)
-            colour = category_colour(cat)
-            minutes = part["minutes_from_event"].to_list()
-            xs, ys = [], []
-            for m in minutes:
-                xs += [x_of(m).item(), x_of(m).item(), None]
-                ys += [lo, hi, None]
-            fig.add_trace(
-                go.Scatter(
-                    x=xs,
-                    y=ys,
-                    mode="lines",
-                    line={"color": colour, "width": 1.5, "dash": "dot"},
-                    name=f"other events: {cat}",
-                    hoverinfo="skip",
-                    legendgroup=f"other-{cat}",
-                )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=x_of(minutes),
-                    y=[lo] * len(minutes),
-                    mode="markers",
-                    marker={"symbol": "triangle-up", "size": 10, "color": colour},
-                    text=[_wrap(t) for t in part["title"].to_list()],
-                    hovertemplate="%{text}<extra>other event</extra>",
-                    showlegend=False,
-                    legendgroup=f"other-{cat}",
-                )
-            )
-    fig.add_hline(y=0, line={"color": MUTED, "width": 1})
-    if t0_ms is None:
-        fig.update_xaxes(title="minutes from the event", hoverformat="+.0f")
-    else:
-        # closed sessions shared by every series are cut out, as on the price charts
-        fig.update_xaxes(
-            title="time (UTC)",
-            type="date",
-            hoverformat="%Y-%m-%d %H:%M UTC",
-            rangebreaks=session_breaks(x_of(paths["minutes"].unique().sort().to_numpy())),
-        )
-    fig.update_yaxes(title="% from P(t0)", range=[lo, hi])
-    _base_layout(fig, title, height)
-    fig.update_layout(hovermode="x unified")
-    return fig
-
-
-def returns_grid(
-    returns: pl.DataFrame, horizons: Sequence[str], *, height: int | None = None
-) -> go.Figure:
-    """Instrument × horizon grid: return in % with its mark, coloured by z (clipped at ±4).
-
-    `returns` needs instrument_id, horizon, ret_pct, z, q_value, mark (one row per cell); any
-    horizon label works, so a later 'at reopen' column slots in.
-    """
-    fig = go.Figure()
-    if returns.height == 0:
-        return _base_layout(fig, None, 200)
-    insts = returns["instrument_id"].unique(maintain_order=True).to_list()
-    cols = [h for h in horizons if h in set(returns["horizon"].to_list())]
-    cols += [h for h in returns["horizon"].unique(maintain_order=True).to_list() if h not in cols]
-    z = np.full((len(insts), len(cols)), np.nan)
-    text = [["—" for _ in cols] for _ in insts]
-    hover = [["no fresh price" for _ in cols] for _ in insts]
-    ii = {x: n for n, x in enumerate(insts)}
-    hi_ = {x: n for n, x in enumerate(cols)}
-    for row in returns.iter_rows(named=True):
-        r, c = ii[row["instrument_id"]], hi_[row["horizon"]]
-        ret = row.get("ret_pct")
-        if ret is None or not math.isfinite(ret):
-            continue
-        zz = row.get("z")
-        z[r, c] = max(-4.0, min(4.0, zz)) if zz is not None and math.isfinite(zz) else 0.0
-        pct_text = f"{ret:+.2f} %".replace("-", "−")
-        text[r][c] = pct_text + (row.get("mark") or "")
-        q = row.get("q_value")
-        hover[r][c] = (
-            f"{pct_text}; z {zz:+.2f}".replace("-", "−") if zz is not None else pct_text
-        ) + (f"; q {q:.3f}" if q is not None and math.isfinite(q) else "")
-    fig.add_trace(
-        go.Heatmap(
-            z=z,
-            x=cols,
-            y=insts,
-            text=text,
-            customdata=hover,
-            texttemplate="%{text}",
-            colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, UP]],
-            meta="diverging",
-            zmin=-4,
-            zmax=4,
-            xgap=2,
-            ygap=2,
-            colorbar={"title": "z", "thickness": 10},
-            hovertemplate="%{y} %{x}: %{customdata}<extra></extra>",
-        )
-    )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", side="top")
-    out = _base_layout(fig, None, height or max(160, 34 * len(insts) + 70))
-    out.update_layout(margin={"l": 70, "r": 20, "t": 40, "b": 10})
-    return out
+    return base_layout(fig, title, height)
 
 
 SPARK_MIN_RANGE_PCT = 1.0  # a sparkline's y axis spans at least ±1 %: a stablecoin stays flat
@@ -706,178 +468,6 @@ def sparkline_html(closes: pl.DataFrame, order: Sequence[str], *, days: int = 7)
         + "".join(cells)
         + "</div>"
     )
-
-
-# ---------------------------------------------------------------------------- studies
-
-
-def caar_figure(
-    band: pl.DataFrame, *, unit: str = "bars", band_name: str = "95 % band", height: int = 380
-) -> go.Figure:
-    """The CAAR curve with its 95 % band (in percent), event at offset 0.
-
-    `band` has offset, caar, lo, hi (pipelines.analytics.verdict.caar_band); offsets without a
-    band (one pair) draw the curve only."""
-    fig = go.Figure()
-    if band.height == 0:
-        return _base_layout(fig, None, height)
-    x = band["offset"].to_numpy()
-    banded = band.drop_nulls(["lo", "hi"])
-    if banded.height:
-        bx = banded["offset"].to_numpy()
-        fig.add_trace(
-            go.Scatter(
-                x=np.concatenate([bx, bx[::-1]]),
-                y=100 * np.concatenate([banded["hi"].to_numpy(), banded["lo"].to_numpy()[::-1]]),
-                fill="toself",
-                fillcolor="rgba(59,130,246,0.18)",
-                line={"width": 0},
-                name=band_name,
-                hoverinfo="skip",
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=100 * band["caar"].to_numpy(),
-            mode="lines+markers",
-            line={"color": PALETTE[0], "width": 2},
-            marker={"size": 4},
-            name="CAAR",
-            hovertemplate="offset %{x}: %{y:+.3f} %<extra></extra>",
-        )
-    )
-    fig.add_vline(x=0, line={"color": EVENT_LINE, "width": 2})
-    fig.add_hline(y=0, line={"color": MUTED, "width": 1})
-    fig.update_xaxes(title=f"offset ({unit})")
-    fig.update_yaxes(title="CAAR (%)")
-    return _base_layout(fig, None, height)
-
-
-def placebo_histogram(draws: Sequence[float], observed: float, *, height: int = 320) -> go.Figure:
-    """A histogram of placebo CARs with the observed CAR marked."""
-    fig = go.Figure(
-        go.Histogram(
-            x=100 * np.asarray(draws, dtype=float),
-            nbinsx=40,
-            marker_color=PALETTE[0],
-            name="placebo CARs",
-        )
-    )
-    fig.add_vline(
-        x=100 * observed, line={"color": EVENT_LINE, "width": 3}, annotation_text="observed"
-    )
-    fig.update_xaxes(title="CAR (%)")
-    return _base_layout(fig, None, height)
-
-
-def car_heatmap(
-    car: pl.DataFrame, *, labels: dict[str, str] | None = None, height: int | None = None
-) -> go.Figure:
-    """CAR (%) by event × instrument; each cell's mark comes from its `mark` column (BH q).
-
-    `car` needs event_id, instrument_id, car and optionally mark; `labels` maps event ids to the
-    row labels a reader sees (time · title)."""
-    fig = go.Figure()
-    if car.height == 0:
-        return _base_layout(fig, None, 300)
-    labels = labels or {}
-    events = car["event_id"].unique(maintain_order=True).to_list()[:60]
-    insts = car["instrument_id"].unique(maintain_order=True).to_list()[:30]
-    z = np.full((len(events), len(insts)), np.nan)
-    text = [["" for _ in insts] for _ in events]
-    ei = {e: n for n, e in enumerate(events)}
-    ii = {i: n for n, i in enumerate(insts)}
-    has_mark = "mark" in car.columns
-    for row in car.iter_rows(named=True):
-        value = row["car"]
-        if (
-            row["event_id"] in ei
-            and row["instrument_id"] in ii
-            and value is not None
-            and math.isfinite(value)
-        ):
-            r, c = ei[row["event_id"]], ii[row["instrument_id"]]
-            z[r, c] = 100 * value
-            mark = (row.get("mark") or "") if has_mark else ""
-            text[r][c] = f"{100 * value:+.2f}".replace("-", "−") + mark
-    bound = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
-    names = [labels.get(e, str(e))[:48] for e in events]
-    fig.add_trace(
-        go.Heatmap(
-            z=z,
-            x=insts,
-            y=names,
-            text=text,
-            texttemplate="%{text}",
-            colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, UP]],
-            meta="diverging",
-            zmin=-bound,
-            zmax=bound,
-            xgap=1,
-            ygap=1,
-            colorbar={"title": "CAR %"},
-            hovertemplate="%{y} × %{x}: %{text} %<extra></extra>",
-        )
-    )
-    fig.update_yaxes(autorange="reversed", type="category")
-    return _base_layout(fig, None, height or max(300, 28 * len(events) + 120))
-
-
-# ---------------------------------------------------------------------------- correlations
-
-
-def correlation_heatmap(matrix: pl.DataFrame, *, height: int | None = None) -> go.Figure:
-    """A correlation matrix (instrument_id + one column per instrument) as an annotated heatmap."""
-    fig = go.Figure()
-    if matrix.height == 0:
-        return _base_layout(fig, None, 300)
-    names = matrix["instrument_id"].to_list()
-    z = matrix.select(names).to_numpy().astype(float)
-    fig.add_trace(
-        go.Heatmap(
-            z=z,
-            x=names,
-            y=names,
-            zmin=-1,
-            zmax=1,
-            colorscale=[[0, DOWN], [0.5, THEMES["light"]["mid"]], [1, PALETTE[0]]],
-            meta="diverging",
-            text=[[f"{v:.2f}" if math.isfinite(v) else "" for v in row] for row in z],
-            texttemplate="%{text}",
-            hovertemplate="%{y} × %{x}: %{z:.3f}<extra></extra>",
-        )
-    )
-    fig.update_yaxes(autorange="reversed")
-    return _base_layout(fig, None, height or max(320, 34 * len(names) + 120))
-
-
-def rolling_corr_figure(
-    frame: pl.DataFrame,
-    events: pl.DataFrame | None = None,
-    *,
-    title: str | None = None,
-    height: int = 360,
-) -> go.Figure:
-    """Rolling correlation over time (t_ms, corr) with event markers."""
-    fig = go.Figure()
-    if frame.height == 0:
-        return _base_layout(fig, title, height)
-    fig.add_trace(
-        go.Scatter(
-            x=frame["t_ms"].to_numpy().astype(np.float64),
-            y=frame["corr"].to_numpy(),
-            mode="lines",
-            line={"color": PALETTE[4], "width": 1.5},
-            name="rolling correlation",
-            hovertemplate="%{x|%Y-%m-%d %H:%M} UTC: %{y:.3f}<extra></extra>",
-        )
-    )
-    if events is not None and events.height:
-        add_event_markers(fig, events, (-1.0, 1.0))
-    fig.update_xaxes(type="date")
-    fig.update_yaxes(range=[-1.1, 1.1], title="correlation")
-    return _base_layout(fig, title, height)
 
 
 def trace_sizes(fig: go.Figure) -> list[int]:

@@ -54,7 +54,7 @@ def quote_age(as_of: datetime | None, every: timedelta | None) -> None:
 
 @data.cached
 def _events_since(db: str, after: int) -> pl.DataFrame:
-    return data.query(db, "dash_events_since", {"after": after, "limit": NEW_EVENTS_SHOWN})
+    return data.query(db, "events_since", {"after": after, "limit": NEW_EVENTS_SHOWN})
 
 
 def new_events_notice(page: str) -> None:

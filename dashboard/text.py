@@ -24,3 +24,19 @@ def md(text: object) -> str:
         return ""
     one_line = " ".join((strip_controls(str(text)) or "").split())
     return _SPECIAL.sub(r"\\\1", one_line)
+
+
+_FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def fences_as_quotes(markdown: str) -> str:
+    """Our own Markdown with each fenced code block shown as a quote, line by line.
+
+    A code block makes the browser fetch and compile Streamlit's 1.5 MB syntax highlighter;
+    the sample's licence text needs none of it (it is shown in every page's banner)."""
+
+    def quote(match: re.Match[str]) -> str:
+        lines = match.group(1).rstrip("\n").split("\n")
+        return "\n".join(f"> {line}  " if line.strip() else ">" for line in lines)
+
+    return _FENCE.sub(quote, markdown)

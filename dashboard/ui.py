@@ -9,7 +9,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, formatting
+from dashboard import charts, data, formatting, prices
+from dashboard.text import fences_as_quotes
 from pipelines import display, sample
 from pipelines.errors import TickerwireError
 
@@ -40,8 +41,11 @@ def dataset_banner() -> None:
         if missing.height:
             text += f" No bars in the bundled sample: {', '.join(missing['instrument_id'])}."
         st.warning(text, icon=":material/inventory_2:")
-        with st.expander("Sources of the bundled sample (PROVENANCE)"):
-            st.markdown(sample.provenance_text() or "PROVENANCE.md is missing from this install.")
+        # drawn only once opened: 75 lines of Markdown on every page's first render otherwise
+        box = folded("Sources of the bundled sample (PROVENANCE)", "provenance")
+        if box is not None:
+            text = sample.provenance_text() or "PROVENANCE.md is missing from this install."
+            box.markdown(fences_as_quotes(text))
     elif data.is_demo():
         st.warning(DEMO_BANNER)
 
@@ -90,6 +94,13 @@ def theme_switch() -> None:
         st.html(_THEME_SCRIPT % f'"{THEME_NAMES[picked]}"', unsafe_allow_javascript=True)
 
 
+def folded(label: str, key: str) -> Any | None:
+    """A closed expander whose content is built only once a reader opens it (opening reruns
+    the page): the container when open, else None. Keeps first renders light."""
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def plot(fig: Any, key: str, **kwargs: Any) -> Any:
     """Show a Plotly figure coloured for the current theme (our colours, not Streamlit's)."""
     return st.plotly_chart(charts.apply_theme(fig, theme()), key=key, theme=None, **kwargs)
@@ -101,10 +112,11 @@ def run_page(title: str, body: Callable[[], None], caption: str | None = None) -
     theme_switch()
     st.title(title)
     try:
-        dataset_banner()
-        if caption:
-            st.caption(caption)
-        body()
+        with data.page_run():  # one read-only connection for the whole run
+            dataset_banner()
+            if caption:
+                st.caption(caption)
+            body()
     except TickerwireError as exc:
         st.error(data.user_message(exc))
     except data.FeatureMissing as exc:
@@ -247,8 +259,8 @@ def price_controls(inst_col: Any, kind_col: Any) -> tuple[str, str] | None:
 
 def load_prices(inst: str, kind: str, start: datetime, end: datetime) -> Any:
     """Candles or a down-sampled line for the range; None with a notice when there are no bars."""
-    prices = data.candles(inst, start, end) if kind == "candles" else data.line(inst, start, end)
-    if prices is None or prices.frame.height == 0:
+    shown = prices.candles(inst, start, end) if kind == "candles" else prices.line(inst, start, end)
+    if shown is None or shown.frame.height == 0:
         st.info(f"No {inst} bars between {fmt_ts(start)} and {fmt_ts(end)}.")
         return None
-    return prices
+    return shown

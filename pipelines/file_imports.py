@@ -268,7 +268,7 @@ def strip_bars(writer: store.Store, symbols: list[str]) -> pl.DataFrame:
     """The stored bars of these symbols with their close times (for dating a strip)."""
     params = {**timeframe_params(datetime(1970, 1, 1, tzinfo=UTC)), "ids": symbols}
     params.pop("since")
-    return writer.query(store.load_sql("strip_dating_bars"), params)
+    return writer.query(store.load_sql("prices_strip_dating_bars"), params)
 
 
 def import_strip_file(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard import charts
+from dashboard import charts, event_charts, stat_charts
 
 # Seed 001's strip, entry by entry: (symbol, price, 24 h change %, rendered text).
 SEED_001 = [
@@ -134,7 +134,7 @@ def test_event_paths_figure_marks_reports() -> None:
     confounders = pl.DataFrame(
         {"minutes_from_event": [0.5], "title": ["Fed"], "category": ["macro"]}
     )
-    fig = charts.event_paths_figure(paths, reports, confounders, window_min=(-1.0, 1.0))
+    fig = event_charts.event_paths_figure(paths, reports, confounders, window_min=(-1.0, 1.0))
     names = [t.name for t in fig.data]
     assert names[:3] == ["BTC", "ETH", "event (t0)"]
     report_lines = next(t for t in fig.data if t.name == "reports")
@@ -146,7 +146,7 @@ def test_event_paths_figure_marks_reports() -> None:
     assert other.line.color == charts.category_colour("macro")
     assert fig.layout.hovermode == "x unified"
     # clock-time axis: the same paths on epoch-ms x values
-    clock = charts.event_paths_figure(paths, t0_ms=1_000_000)
+    clock = event_charts.event_paths_figure(paths, t0_ms=1_000_000)
     assert list(clock.data[0].x) == [940_000.0, 1_000_000.0, 1_060_000.0]
 
 
@@ -160,7 +160,7 @@ def test_car_heatmap_marks_and_labels() -> None:
             "mark": ["***", None, None],
         }
     )
-    fig = charts.car_heatmap(car, labels={"e1": "2026-05-26 14:25 · China"})
+    fig = stat_charts.car_heatmap(car, labels={"e1": "2026-05-26 14:25 · China"})
     assert list(fig.data[0].text[0]) == ["+2.00***", "−0.10", ""]
     assert list(fig.data[0].y) == ["2026-05-26 14:25 · China"]
 
@@ -169,7 +169,7 @@ def test_car_heatmap_marks_and_labels() -> None:
 def test_heatmap_text_and_middle_follow_the_theme(theme: str) -> None:
     """Cell text takes the theme's text colour and the neutral middle is opaque for that theme."""
     car = pl.DataFrame({"event_id": ["e1"], "instrument_id": ["BTC"], "car": [0.01]})
-    fig = charts.apply_theme(charts.car_heatmap(car), theme)
+    fig = charts.apply_theme(stat_charts.car_heatmap(car), theme)
     assert fig.data[0].textfont.color == charts.THEMES[theme]["text"]
     assert fig.data[0].colorscale[1][1] == charts.THEMES[theme]["mid"]
 
@@ -209,7 +209,7 @@ def test_report_spans_lines_and_bands() -> None:
             "title": ["a", "b"],
         }
     )
-    spans = charts.report_spans(reports, t0_ms)
+    spans = event_charts.report_spans(reports, t0_ms)
     assert spans["lo"].to_list() == [40.0, -(14 * 60 + 25)]
     assert spans["hi"].to_list() == [40.0, 24 * 60 - (14 * 60 + 25)]
     assert spans["label"][1] == "Bloomberg, some time on 2026-05-26: b"

@@ -9,8 +9,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dashboard import data
+from dashboard import data, operations, prices, reactions
 from pipelines import store
+from pipelines.analytics import correlation, series
 from tests.dashboard_fixture_db import END, GAP_START, SEED_EVENT, START, T0, build
 
 # every test here reads the dashboard fixture database (conftest.fixture_db)
@@ -33,10 +34,10 @@ def test_meta_and_timeframes() -> None:
 def test_candles_rebucket_first_max_min_last(fixture_db: Path) -> None:
     """A week of 1m bars becomes ≤ 2,000 candles whose OHLC equal first/max/min/last of each bucket."""
     start, end = START, START + timedelta(days=7)
-    prices = data.candles("BTC", start, end)
-    assert prices is not None
-    assert prices.frame.height <= data.MAX_CANDLES
-    assert prices.bucket_s == 360  # 10,080 minutes / 2,000 → 6-minute buckets
+    pf = prices.candles("BTC", start, end)
+    assert pf is not None
+    assert pf.frame.height <= series.MAX_CANDLES
+    assert pf.bucket_s == 360  # 10,080 minutes / 2,000 → 6-minute buckets
     raw = _raw_bars(fixture_db, "BTC").filter(pl.col("ts") < end)
     expected = (
         raw.group_by_dynamic("ts", every="6m")
@@ -49,33 +50,33 @@ def test_candles_rebucket_first_max_min_last(fixture_db: Path) -> None:
         )
         .sort("ts")
     )
-    got = prices.frame
+    got = pf.frame
     assert got.height == expected.height == 1_680
     assert got["t_ms"].to_list() == expected["ts"].dt.epoch("ms").to_list()
     for col in ("open", "high", "low", "close"):
         np.testing.assert_allclose(got[col].to_numpy(), expected[col].to_numpy())
-    assert prices.raw_points == raw.height
+    assert pf.raw_points == raw.height
 
 
 def test_line_is_downsampled_to_budget() -> None:
     """A line over the whole span stays within budget; its points are real bars, ends kept."""
-    prices = data.line("BTC", START, END, n_out=1_000)
-    assert prices is not None
-    assert prices.frame.height <= 1_000
-    full = data.candles("BTC", START, END, max_candles=20_000).frame  # 1 bucket = 1 bar here
-    joined = prices.frame.join(full.select("t_ms", pl.col("close").alias("bar_close")), on="t_ms")
-    assert joined.height == prices.frame.height
+    pf = prices.line("BTC", START, END, n_out=1_000)
+    assert pf is not None
+    assert pf.frame.height <= 1_000
+    full = prices.candles("BTC", START, END, max_candles=20_000).frame  # 1 bucket = 1 bar here
+    joined = pf.frame.join(full.select("t_ms", pl.col("close").alias("bar_close")), on="t_ms")
+    assert joined.height == pf.frame.height
     np.testing.assert_allclose(joined["close"].to_numpy(), joined["bar_close"].to_numpy())
-    assert prices.frame["t_ms"][0] == full["t_ms"][0]
-    assert prices.frame["t_ms"][-1] == full["t_ms"][-1]
+    assert pf.frame["t_ms"][0] == full["t_ms"][0]
+    assert pf.frame["t_ms"][-1] == full["t_ms"][-1]
 
 
 def test_bucket_seconds() -> None:
     """Buckets are whole multiples of the bar and never more than the budget."""
     day = datetime(2026, 1, 1, tzinfo=UTC)
-    assert data.bucket_seconds(60, day, day + timedelta(hours=1), 2_000) == 60
-    assert data.bucket_seconds(60, day, day + timedelta(days=365), 2_000) == 60 * 263
-    assert data.bucket_seconds(300, day, day + timedelta(days=1), 10) == 8_700  # 29 bars
+    assert series.bucket_seconds(60, day, day + timedelta(hours=1), 2_000) == 60
+    assert series.bucket_seconds(60, day, day + timedelta(days=365), 2_000) == 60 * 263
+    assert series.bucket_seconds(300, day, day + timedelta(days=1), 10) == 8_700  # 29 bars
 
 
 def test_events_search_by_words_category_instrument() -> None:
@@ -89,7 +90,7 @@ def test_events_search_by_words_category_instrument() -> None:
 
 def test_event_returns_find_the_jump(fixture_db: Path) -> None:
     """BTC jumps +2 % one minute after the event: +5m ≈ +2 % and highly significant; ETH does not."""
-    rets = data.event_returns(["BTC", "ETH"], T0)
+    rets = reactions.event_returns(["BTC", "ETH"], T0)
     btc = rets.filter((pl.col("instrument_id") == "BTC") & (pl.col("horizon") == "+5m")).row(
         0, named=True
     )
@@ -127,7 +128,7 @@ def test_two_sided_p() -> None:
 
 def test_event_paths_rebased_at_anchor() -> None:
     """Paths are 0 % at the anchor bar (the one closing at t0) and in minutes from the event."""
-    paths = data.event_paths(["BTC"], T0, 3_600, 3_600)
+    paths = reactions.event_paths(["BTC"], T0, 3_600, 3_600)
     at_zero = paths.filter(pl.col("minutes") == 0)
     assert at_zero["ret_pct"].to_list() == [0.0]
     assert paths["minutes"].min() == -60
@@ -138,7 +139,7 @@ def test_event_paths_rebased_at_anchor() -> None:
 def test_movers_pick_the_biggest_linked_move() -> None:
     """The seed event's biggest mover in the hour after is BTC (it jumped 2 %)."""
     ev = data.events()
-    movers = data.event_movers(ev)
+    movers = reactions.event_movers(ev)
     seed = movers.filter(pl.col("event_id") == SEED_EVENT).row(0, named=True)
     assert seed["top_instrument"] == "BTC"
     assert seed["top_ret_pct"] > 1.5
@@ -146,7 +147,7 @@ def test_movers_pick_the_biggest_linked_move() -> None:
 
 def test_strip_follows_watchlist_and_marks_unavailable() -> None:
     """Watchlist order; RAIN unavailable with its reason; prices from the newest quotes."""
-    strip = data.strip()
+    strip = prices.strip()
     ids = strip["instrument_id"].to_list()
     assert ids.index("BTC") < ids.index("ETH") < ids.index("XAU")  # seed-001 order
     btc = strip.filter(pl.col("instrument_id") == "BTC").row(0, named=True)
@@ -158,13 +159,13 @@ def test_strip_follows_watchlist_and_marks_unavailable() -> None:
 
 def test_health_counts_the_gap() -> None:
     """ETH's missing half hour is one gap of 30 bars; BTC has none."""
-    health = data.health_instruments()
+    health = operations.health_instruments()
     eth = health.filter(pl.col("instrument_id") == "ETH").row(0, named=True)
     assert (eth["n_gaps"], eth["missing_bars"], eth["longest_gap_bars"]) == (1, 30, 30)
     assert eth["longest_gap_after"] == GAP_START - timedelta(minutes=1)
     btc = health.filter(pl.col("instrument_id") == "BTC").row(0, named=True)
     assert btc["n_gaps"] == 0
-    runs = data.health_runs()
+    runs = operations.health_runs()
     rss = runs.filter(pl.col("source") == "rss").row(0, named=True)
     assert rss["status"] == "failed"
     assert "HTTP 503" in rss["errors"]
@@ -180,7 +181,7 @@ def test_correlation_matrix_given_rows() -> None:
             "C": [-0.1, 0.2, -0.3, 0.0],
         }
     )
-    matrix = data.correlation_matrix(returns)
+    matrix = correlation.correlation_matrix(returns)
     assert matrix.filter(pl.col("instrument_id") == "A").select("A", "B", "C").row(
         0
     ) == pytest.approx((1.0, 1.0, -1.0))
@@ -218,7 +219,7 @@ def test_strip_falls_back_to_bars(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with store.writer(db) as writer:
         writer.con.execute("delete from quotes")
     monkeypatch.setenv("TICKERWIRE_DB", str(db))
-    strip = data.strip()
+    strip = prices.strip()
     btc = strip.filter(pl.col("instrument_id") == "BTC").row(0, named=True)
     raw = _raw_bars(db, "BTC")
     last, day_before = (

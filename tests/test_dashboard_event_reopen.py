@@ -1,4 +1,4 @@
-"""The Event page's returns (sql/queries/dash_event_returns.sql) for news that breaks while the
+"""The Event page's returns (sql/queries/events_returns.sql) for news that breaks while the
 market is closed: anchored at the last close before it, plus the reaction at the reopen."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _returns(db: Path, t0: datetime) -> pl.DataFrame:
         "stale_bars": 2,
     }
     with store.reader(db) as con:
-        return store.query_frame(con, store.load_sql("dash_event_returns"), params)
+        return store.query_frame(con, store.load_sql("events_returns"), params)
 
 
 @pytest.fixture

@@ -300,21 +300,21 @@ def test_event_page_opens_on_the_seed_story_with_instruments_that_have_bars(on_s
 
 
 def test_event_page_reads_the_5m_bars_of_2025_and_the_1h_bars_of_2026(on_sample):
-    from dashboard import data
+    from dashboard import data, reactions
 
     assert data.timeframes_near(PAUSE_T0)["BTC"] == "5m"
     assert data.timeframes_near(SEED_T0)["BTC"] == "1h"
-    paths = data.event_paths(["BTC"], PAUSE_T0, 3600, 14400)
+    paths = reactions.event_paths(["BTC"], PAUSE_T0, 3600, 14400)
     assert set(paths["timeframe"]) == {"5m"} and paths.height > 40
 
 
 def test_charts_read_the_timeframe_that_covers_the_range(on_sample):
-    from dashboard import data
+    from dashboard import data, prices
 
     week_2026 = (datetime(2026, 6, 23, tzinfo=UTC), datetime(2026, 6, 30, 23, tzinfo=UTC))
     week_2025 = (datetime(2025, 4, 7, tzinfo=UTC), datetime(2025, 4, 14, tzinfo=UTC))
     assert data.timeframe_for("BTC", *week_2026) == "1h"  # BTC's 5m bars end in 2025
     assert data.timeframe_for("BTC", *week_2025) == "5m"
-    candles = data.candles("BTC", *week_2026)
+    candles = prices.candles("BTC", *week_2026)
     # one hourly bar per hour of [start, end): 7 days and 23 hours
     assert candles is not None and candles.timeframe == "1h" and candles.raw_points == 7 * 24 + 23

@@ -139,7 +139,7 @@ def test_reader_succeeds_once_the_writer_lets_go(db_path):
 
 
 def test_load_sql_finds_queries_by_bare_name():
-    assert "from bars" in store.load_sql("status_bars")
+    assert "from bars" in store.load_sql("prices_status_bars")
     with pytest.raises(Exception, match="no SQL file"):
         store.load_sql("no_such_query")
 

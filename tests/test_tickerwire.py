@@ -249,7 +249,7 @@ def test_instruments_coverage_and_sql(db):
     assert db.sql("select count(*) as n from events where category = $c", {"c": "regulation"})[
         "n"
     ].to_list() == [2]
-    assert db.query("dash_categories").height == 2
+    assert db.query("events_categories").height == 2
 
 
 # ---------------------------------------------------------------------------- study

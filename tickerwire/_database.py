@@ -124,7 +124,7 @@ class Database:
     # -- reading -------------------------------------------------------------------------
 
     def query(self, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-        """Run a named query of sql/queries (e.g. "dash_coverage") with bind parameters."""
+        """Run a named query of sql/queries (e.g. "prices_coverage") with bind parameters."""
         with store.reader(self.path) as con:
             return store.query_frame(con, store.load_sql(f"queries/{name}"), params)
 
@@ -135,11 +135,11 @@ class Database:
 
     def instruments(self) -> pl.DataFrame:
         """Every instrument in the database with its display fields."""
-        return self.query("dash_instruments")
+        return self.query("prices_instruments")
 
     def coverage(self) -> pl.DataFrame:
         """Per instrument and timeframe: bar count, first and last bar."""
-        return self.query("dash_coverage")
+        return self.query("prices_coverage")
 
     def events(
         self,
@@ -153,10 +153,10 @@ class Database:
     ) -> pl.DataFrame:
         """Events whose title contains every word (any case), newest first; `until` is exclusive.
 
-        The same search as the dashboard's Event and Study pages (sql/queries/dash_events.sql).
+        The same search as the dashboard's Event and Study pages (sql/queries/events_search.sql).
         """
         found = self.query(
-            "dash_events",
+            "events_search",
             {
                 "words": words.split() if isinstance(words, str) else list(words),
                 "category": category,
@@ -170,7 +170,7 @@ class Database:
 
     def event(self, event_id: str) -> dict[str, Any]:
         """One event as a dict, with `instruments` (its linked ids, most confident first)."""
-        found = self.query("dash_event", {"event_id": event_id})
+        found = self.query("events_one", {"event_id": event_id})
         if found.height == 0:
             raise DataError(f"no event {event_id!r} in {self.path}")
         return found.row(0, named=True)

@@ -75,26 +75,28 @@ class Study:
 
         A figure is left out when its frame is empty (no ARs, no CARs, no placebo draws).
         """
-        from dashboard import charts  # plotly loads on the first plot, not on `import tickerwire`
+        from dashboard import (
+            stat_charts,  # plotly loads on the first plot, not on `import tickerwire`
+        )
         from pipelines.analytics import verdict
 
         figures: dict[str, go.Figure] = {}
         # The band the Study page draws: KP-adjusted for cross-sectional correlation.
         band = verdict.caar_band(self.ar, verdict.study_rbar(self.result))
         if band.height:
-            figures["caar"] = charts.caar_figure(
+            figures["caar"] = stat_charts.caar_figure(
                 band, unit=f"{self.timeframe} bars", band_name="95 % band (KP-adjusted)"
             )
         if self.car.height:
             lo, hi = self.spec.window
             widest = self.car.filter((pl.col("car_from") == lo) & (pl.col("car_to") == hi))
-            figures["car"] = charts.car_heatmap(widest if widest.height else self.car)
+            figures["car"] = stat_charts.car_heatmap(widest if widest.height else self.car)
         if self.placebo.height and self.placebo_draws.height:
             row = self.placebo.row(0, named=True)
             keys = ("event_id", "instrument_id", "car_from", "car_to")
             draws = self.placebo_draws.filter(*[pl.col(k) == row[k] for k in keys])["car"]
             if row.get("car") is not None and draws.len():
-                figures["placebo"] = charts.placebo_histogram(draws.to_list(), row["car"])
+                figures["placebo"] = stat_charts.placebo_histogram(draws.to_list(), row["car"])
         return figures
 
     def __repr__(self) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, operations, ui
 
 
 def body() -> None:
     """The Alerts page."""
     st.subheader("Rules")
-    rules = data.alert_rules()
+    rules = operations.alert_rules()
     ui.table(
         rules,
         "alert_rules",
@@ -27,7 +27,7 @@ def body() -> None:
 
     st.subheader("History")
     try:
-        hist = data.alert_history()
+        hist = operations.alert_history()
     except data.FeatureMissing as exc:
         ui.missing(f"the alert history ({exc})")
         return

@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, data, prices, stat_charts, ui
+from pipelines.analytics import correlation
 
 MAX_MARKERS = 100
 BUCKETS = {"5m": 300, "15m": 900, "1h": 3_600, "4h": 14_400, "1d": 86_400}
@@ -32,15 +33,15 @@ def body() -> None:
     if len(chosen) < 2:
         st.info("Pick at least two instruments.")
         return
-    returns = data.bucket_returns(chosen, start, end, BUCKETS[bucket])
+    returns = prices.bucket_returns(chosen, start, end, BUCKETS[bucket])
     if returns.height < 3:
         st.info(
             f"Too few {bucket} returns in this range for a correlation; widen the range or shorten the interval."
         )
         return
-    matrix = data.correlation_matrix(returns)
+    matrix = correlation.correlation_matrix(returns)
     st.subheader(f"Correlation of {bucket} log returns")
-    ui.plot(charts.correlation_heatmap(matrix), key="corr-matrix")
+    ui.plot(stat_charts.correlation_heatmap(matrix), key="corr-matrix")
     st.caption(
         f"{returns.height:,} {bucket} intervals from {ui.fmt_ts(start)} to {ui.fmt_ts(end)}; pairwise-complete observations."
     )
@@ -61,7 +62,7 @@ def body() -> None:
     if a == b:
         st.info("Pick two different instruments.")
         return
-    rolling = data.rolling_correlation(returns, a, b, window)
+    rolling = correlation.rolling_correlation(returns, a, b, window)
     if rolling.height == 0:
         st.info(f"Fewer than {window} common intervals: shorten the window.")
         return
@@ -73,7 +74,7 @@ def body() -> None:
             f"Event markers: the {MAX_MARKERS} most reported of {events['n_matched'][0]:,} events in range."
         )
     ui.plot(
-        charts.rolling_corr_figure(rolling, events, title=f"{a} × {b}, {window} × {bucket}"),
+        stat_charts.rolling_corr_figure(rolling, events, title=f"{a} × {b}, {window} × {bucket}"),
         key="corr-rolling",
     )
     ui.csv_button(rolling, f"rolling_corr_{a}_{b}", key="csv-rolling", label="rolling correlation")

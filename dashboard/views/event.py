@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import data, event_charts, reactions, ui
 from dashboard.text import md
 from pipelines import display
 from pipelines.analytics import verdict
@@ -93,18 +93,8 @@ def pick_event() -> dict | None:
     return data.event(chosen)
 
 
-def body() -> None:
-    """The Event page."""
-    ev = pick_event()
-    if ev is None:
-        return
-    t0: datetime = ev["event_at"].astimezone(UTC)
-    t0_ms = int(t0.timestamp() * 1000)
-    st.markdown(f"### {md(ev['title'])}")
-    st.caption(
-        f"{ui.fmt_ts(t0)} · {md(ev.get('category') or 'uncategorised')} · {ev['n_articles']} report(s) "
-        f"from {ev['n_outlets']} outlet(s) · first: {md(ev.get('first_outlet') or '—')}"
-    )
+def pick_view(ev: dict, t0: datetime) -> tuple[list[str], str, str]:
+    """The instruments (URL `instruments`, else the event's defaults), window and time axis."""
     available = data.instruments_with_bars()
     default = default_instruments(ev, t0, available)
     # `instruments` repeats like every bound multiselect (?instruments=BTC&instruments=ETH);
@@ -133,57 +123,99 @@ def body() -> None:
         bind="query-params",
         required=True,
     )
+    return chosen, window, axis
+
+
+def body() -> None:
+    """The Event page."""
+    ev = pick_event()
+    if ev is None:
+        return
+    t0: datetime = ev["event_at"].astimezone(UTC)
+    st.markdown(f"### {md(ev['title'])}")
+    st.caption(
+        f"{ui.fmt_ts(t0)} · {md(ev.get('category') or 'uncategorised')} · {ev['n_articles']} report(s) "
+        f"from {ev['n_outlets']} outlet(s) · first: {md(ev.get('first_outlet') or '—')}"
+    )
+    chosen, window, axis = pick_view(ev, t0)
     before_s, after_s = WINDOWS[window]
     if not chosen:
         st.info("Pick at least one instrument.")
         return
-    rets = data.event_returns(chosen, t0)
+    rets = reactions.event_returns(chosen, t0)
     verdict_section(rets, t0, after_s)
-    reports = data.event_articles(ev["event_id"])
-    conf = data.confounders(ev["event_id"], t0, before_s, after_s)
-    paths = data.event_paths(chosen, t0, before_s, after_s)
+    reports = reactions.event_articles(ev["event_id"])
+    conf = reactions.confounders(ev["event_id"], t0, before_s, after_s)
+    paths_section(ev, chosen, reports, conf, (before_s, after_s), clock=axis == "clock")
+    returns_section(rets, ev["event_id"])
+    reports_section(ev["event_id"], reports, conf)
+    params = urlencode(
+        {
+            "instrument": chosen[0],
+            "range": "Custom",
+            "start": (t0 - timedelta(days=1)).date().isoformat(),
+            "end": (t0 + timedelta(days=1)).date().isoformat(),
+        }
+    )
+    st.markdown(f":material/candlestick_chart: [See it on the timeline](timeline?{params})")
+
+
+def paths_section(
+    ev: dict,
+    chosen: list[str],
+    reports: pl.DataFrame,
+    conf: pl.DataFrame,
+    window: tuple[int, int],
+    *,
+    clock: bool,
+) -> None:
+    """The price paths chart with reports and other events drawn, and what anchors it."""
+    t0: datetime = ev["event_at"].astimezone(UTC)
+    t0_ms = int(t0.timestamp() * 1000)
+    before_s, after_s = window
+    paths = reactions.event_paths(chosen, t0, before_s, after_s)
     if paths.height == 0:
         st.info(f"No bars for {', '.join(chosen)} around {ui.fmt_ts(t0)}.")
-    else:
-        spans = charts.report_spans(reports, t0_ms)
-        fig = charts.event_paths_figure(
-            paths,
-            spans,
-            conf,
-            t0_ms=t0_ms if axis == "clock" else None,
-            window_min=(-before_s / 60, after_s / 60),
-            title="Price paths, rebased to 0 % at the event",
+        return
+    spans = event_charts.report_spans(reports, t0_ms)
+    fig = event_charts.event_paths_figure(
+        paths,
+        spans,
+        conf,
+        t0_ms=t0_ms if clock else None,
+        window_min=(-before_s / 60, after_s / 60),
+        title="Price paths, rebased to 0 % at the event",
+    )
+    ui.plot(fig, key="event-paths")
+    anchors = paths.group_by("instrument_id", maintain_order=True).agg(
+        pl.col("p0").first(), pl.col("p0_at").first()
+    )
+    inside = spans.filter((pl.col("hi") >= -before_s / 60) & (pl.col("lo") <= after_s / 60))
+    n_exact = int(inside["precise"].sum()) if inside.height else 0
+    st.caption(
+        "Anchor P(t0) = close of the last bar closed at or before the event: "
+        + ", ".join(
+            f"{r['instrument_id']} {display.number(r['p0'], sig=4)} at {r['p0_at']:%H:%M} UTC"
+            for r in anchors.iter_rows(named=True)
         )
-        ui.plot(fig, key="event-paths")
-        anchors = paths.group_by("instrument_id", maintain_order=True).agg(
-            pl.col("p0").first(), pl.col("p0_at").first()
-        )
-        inside = spans.filter((pl.col("hi") >= -before_s / 60) & (pl.col("lo") <= after_s / 60))
-        n_exact = int(inside["precise"].sum()) if inside.height else 0
-        st.caption(
-            "Anchor P(t0) = close of the last bar closed at or before the event: "
-            + ", ".join(
-                f"{r['instrument_id']} {display.number(r['p0'], sig=4)} at {r['p0_at']:%H:%M} UTC"
-                for r in anchors.iter_rows(named=True)
-            )
-            + f". Reports in the window: {n_exact} timed to the minute (dashed lines), "
-            f"{inside.height - n_exact} with only a day or no time zone (shaded bands), of "
-            f"{reports.height} in all. Dotted lines: other events ({conf.height}) that may "
-            "explain part of the move."
-        )
-        ui.csv_button(paths, f"event_{ev['event_id']}_paths", key="csv-paths", label="price paths")
+        + f". Reports in the window: {n_exact} timed to the minute (dashed lines), "
+        f"{inside.height - n_exact} with only a day or no time zone (shaded bands), of "
+        f"{reports.height} in all. Dotted lines: other events ({conf.height}) that may "
+        "explain part of the move."
+    )
+    ui.csv_button(paths, f"event_{ev['event_id']}_paths", key="csv-paths", label="price paths")
 
-    returns_section(rets, ev["event_id"])
 
+def reports_section(event_id: str, reports: pl.DataFrame, conf: pl.DataFrame) -> None:
+    """The event's reports and the other events inside the window, as tables."""
     st.subheader("Reports")
     ui.table(
         reports.select("published_at", "outlet", "title", "url", "published_precision"),
-        f"event_{ev['event_id']}_reports",
+        f"event_{event_id}_reports",
         empty="No reports linked to this event (it may have been entered by hand).",
         column_config={"url": st.column_config.LinkColumn("link", display_text="open")},
         key="event-reports",
     )
-
     st.subheader("Other events in the window")
     ui.table(
         conf.select(
@@ -196,20 +228,11 @@ def body() -> None:
         )
         if conf.height
         else conf,
-        f"event_{ev['event_id']}_confounders",
+        f"event_{event_id}_confounders",
         empty="No other event inside this window: nothing confounds it.",
         column_config={"open": st.column_config.LinkColumn("event page", display_text="open")},
         key="event-confounders",
     )
-    params = urlencode(
-        {
-            "instrument": chosen[0],
-            "range": "Custom",
-            "start": (t0 - timedelta(days=1)).date().isoformat(),
-            "end": (t0 + timedelta(days=1)).date().isoformat(),
-        }
-    )
-    st.markdown(f":material/candlestick_chart: [See it on the timeline](timeline?{params})")
 
 
 def verdict_section(rets: pl.DataFrame, t0: datetime, after_s: int) -> None:
@@ -238,7 +261,7 @@ def returns_section(rets: pl.DataFrame, event_id: str) -> None:
         st.info("No returns: no bars around the event for these instruments.")
         return
     ui.plot(
-        charts.returns_grid(rets, [h for h, _ in data.HORIZONS]),
+        event_charts.returns_grid(rets, [h for h, _ in data.HORIZONS]),
         key="event-returns-grid",
         config={"displayModeBar": False},
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import data, live, ui
+from dashboard import data, live, operations, ui
 
 
 def body() -> None:
     """The Data health page."""
     st.subheader("Sources")
-    runs = data.health_runs()
+    runs = operations.health_runs()
     if runs.height:
         bad = runs.filter(pl.col("status").is_in(["failed", "partial"]))
         if bad.height:
@@ -24,7 +24,7 @@ def body() -> None:
 
     st.subheader("Freshness")
     try:
-        fresh = data.source_freshness()
+        fresh = operations.source_freshness()
         if fresh.height and "stale" in fresh.columns:
             stale = fresh.filter(pl.col("stale"))
             if stale.height:
@@ -44,7 +44,7 @@ def body() -> None:
         )
 
     st.subheader("Instruments")
-    inst = data.health_instruments()
+    inst = operations.health_instruments()
     ui.table(
         inst,
         "health_instruments",
@@ -69,7 +69,10 @@ def body() -> None:
 
     st.subheader("Rejected input")
     ui.table(
-        data.health_rejects(), "health_rejects", empty="Nothing was rejected.", key="health-rejects"
+        operations.health_rejects(),
+        "health_rejects",
+        empty="Nothing was rejected.",
+        key="health-rejects",
     )
 
 

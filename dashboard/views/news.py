@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, data, reactions, ui
 from dashboard.text import md
 
 
@@ -43,7 +43,7 @@ def body() -> None:
     if events.height == 0:
         st.info("No event matches these filters.")
     else:
-        movers = data.event_movers(events)
+        movers = reactions.event_movers(events)
         shown = events.join(movers, on="event_id", how="left")
         badges = [
             reaction(i, r)

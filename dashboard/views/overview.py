@@ -7,20 +7,20 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, live, ui
+from dashboard import charts, data, live, prices, reactions, ui
 from dashboard.text import md
 
 
 def strip_section() -> None:
     """The ticker strip rendered like seed 001, with its as-of time."""
-    sources = data.quote_sources()["source"].to_list()
+    sources = prices.quote_sources()["source"].to_list()
     source = None
     if len(sources) > 1:
         picked = st.columns([1, 2])[0].selectbox(
             "Prices from", ["newest of any source", *sources], key="quotes", bind="query-params"
         )
         source = None if picked == "newest of any source" else picked
-    strip = data.strip(source)
+    strip = prices.strip(source)
     if strip.height == 0:
         st.info("No instruments yet: run `tickerwire demo` or `tickerwire refresh`.")
         return
@@ -57,7 +57,7 @@ def latest_events_section() -> None:
             "No events stored yet: `tickerwire import events FILE` or `tickerwire refresh` adds some."
         )
         return
-    movers = data.event_movers(ev)
+    movers = reactions.event_movers(ev)
     table = ev.join(movers, on="event_id", how="left").select(
         "event_at",
         pl.col("top_instrument").fill_null("no fresh price").alias("biggest mover (+1h)"),
@@ -83,7 +83,7 @@ def latest_events_section() -> None:
 def sparkline_section() -> None:
     """A small chart per watchlist instrument over its last 7 days."""
     st.subheader("Watchlist, last 7 days")
-    closes = data.watch_sparklines(days=7)
+    closes = prices.watch_sparklines(days=7)
     if closes.height == 0:
         st.info("No bars stored yet.")
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, sandbox, ui
+from dashboard import operations, sandbox, ui
 
 EXAMPLES = {
     "Bars per instrument": (
@@ -37,7 +37,7 @@ EXAMPLES = {
 
 def schema_browser() -> None:
     """Tables and views with their columns."""
-    schema = data.schema()
+    schema = operations.schema()
     if schema.height == 0:
         st.caption("No tables.")
         return
@@ -80,7 +80,9 @@ def body() -> None:
             )
             return
         if run:
-            st.session_state["sql_result"] = data.run_console(query, timeout_s=timeout, row_cap=cap)
+            st.session_state["sql_result"] = operations.run_console(
+                query, timeout_s=timeout, row_cap=cap
+            )
         result = st.session_state["sql_result"]
         if result.error:
             label = {

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import data, reactions, stat_charts, ui
 from pipelines import display
 from pipelines.analytics import StudyResult, verdict
 
@@ -20,15 +23,19 @@ MODELS = ("constant", "market-adjusted", "market")
 FALLBACK = ("BTC", "ETH", "XAU", "WTI", "NAS100")
 
 
-def body() -> None:
-    """The Study page."""
+def pick_events() -> tuple[str, str | None, Any, Any]:
+    """The event filters: title words, category, since, until (all bound to the URL)."""
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     words = c1.text_input("Event titles contain", key="q", bind="query-params")
     cats = data.categories()["category"].to_list()
     category = c2.selectbox("Category", ["(any)", *cats], key="category", bind="query-params")
     since = c3.date_input("Since", value=None, key="since", bind="query-params")
     until = c4.date_input("Until", value=None, key="until", bind="query-params")
-    available = data.instruments_with_bars()
+    return words, category, since, until
+
+
+def pick_design(available: list[str]) -> tuple[list[str], str, str, int, int]:
+    """The study's design widgets: instruments, model, event window, placebo draws, events."""
     d1, d2, d3, d4, d5 = st.columns([2, 1, 1, 1, 1])
     instruments = d1.multiselect(
         "Instruments (empty = each event's linked instruments)",
@@ -55,42 +62,29 @@ def body() -> None:
         bind="query-params",
         help="The study runs on at most this many of the matching events, newest first.",
     )
-    found = data.events(
-        words=tuple(words.split()),
-        category=None if category in (None, "(any)") else category,
-        start=ui.as_utc(since) if since else None,
-        end=ui.as_utc(until, end_of_day=True) if until else None,
-        limit=max_events,
-    )
-    if found.height == 0:
-        st.info("No event matches these filters.")
-        return
+    return instruments, model, window_name, int(placebo), int(max_events)
+
+
+def events_caption(found: pl.DataFrame) -> None:
+    """How many events the study runs on, and of how many matching."""
     n_matched = found["n_matched"][0]
-    st.caption(
-        f"{found.height:,} event(s) in the study"
-        + (
-            f" — the newest {found.height:,} of {n_matched:,} matching"
-            if n_matched > found.height
-            else ""
-        )
-        + "."
+    more = (
+        f" — the newest {found.height:,} of {n_matched:,} matching"
+        if n_matched > found.height
+        else ""
     )
-    window, estimation = WINDOWS[window_name]
+    st.caption(f"{found.height:,} event(s) in the study{more}.")
 
-    def run(chosen: tuple[str, ...] | None) -> StudyResult:
-        return data.study(
-            event_ids=tuple(found["event_id"].to_list()),
-            instruments=chosen,
-            model=model,
-            window=window,
-            estimation=estimation,
-            car_windows=(window, (0, window[1])),
-            placebo=int(placebo),
-        )
 
+def run_study(
+    run: Callable[[tuple[str, ...] | None], StudyResult],
+    instruments: list[str],
+    available: list[str],
+) -> StudyResult | None:
+    """The study of the chosen instruments; of the majors when the events' links give nothing."""
     try:
         try:
-            result = run(tuple(instruments) or None)
+            return run(tuple(instruments) or None)
         except data.TickerwireError as exc:
             fallback = [i for i in FALLBACK if i in available]
             if instruments or not fallback:
@@ -102,14 +96,48 @@ def body() -> None:
                 f"These events' linked instruments give no study ({data.user_message(exc)}); "
                 f"showing {', '.join(fallback)} instead — pick instruments above to change it."
             )
+            return result
     except data.FeatureMissing:
         raise
     except Exception as exc:  # a study that fails shows its failure; the page keeps serving
         if isinstance(exc, data.TickerwireError):
             raise
         st.error(f"The event-study engine failed: {data.user_message(exc)}")
+        return None
+
+
+def body() -> None:
+    """The Study page."""
+    words, category, since, until = pick_events()
+    available = data.instruments_with_bars()
+    instruments, model, window_name, placebo, max_events = pick_design(available)
+    found = data.events(
+        words=tuple(words.split()),
+        category=None if category in (None, "(any)") else category,
+        start=ui.as_utc(since) if since else None,
+        end=ui.as_utc(until, end_of_day=True) if until else None,
+        limit=max_events,
+    )
+    if found.height == 0:
+        st.info("No event matches these filters.")
         return
-    show_result(result, window, model, n_events=found.height, placebo=int(placebo))
+    events_caption(found)
+    window, estimation = WINDOWS[window_name]
+
+    def run(chosen: tuple[str, ...] | None) -> StudyResult:
+        return reactions.study(
+            event_ids=tuple(found["event_id"].to_list()),
+            instruments=chosen,
+            model=model,
+            window=window,
+            estimation=estimation,
+            car_windows=(window, (0, window[1])),
+            placebo=placebo,
+        )
+
+    result = run_study(run, instruments, available)
+    if result is not None:
+        show_result(result, window, model, n_events=found.height, placebo=placebo)
 
 
 def car_tests(result: StudyResult, windows: list[tuple[int, int]], rbar: float) -> pl.DataFrame:
@@ -153,9 +181,8 @@ def show_result(
     """Summary first (verdict, CAAR chart, key tests), then the detail folded below."""
     unit = f"{result.timeframe} bars"
     rbar = verdict.study_rbar(result)
-    car = result.car
     post = (0, window[1])
-    n_study_events = car["event_id"].n_unique() if car.height else 0
+    n_study_events = result.car["event_id"].n_unique() if result.car.height else 0
     headline = verdict.window_test(result, post, rbar)
     st.success(
         verdict.study_verdict(
@@ -163,29 +190,45 @@ def show_result(
         ),
         icon=":material/gavel:",
     )
+    caar_section(result, rbar, unit)
+    key_tests_section(result, [window, post], rbar, unit)
+    if result.notes:
+        with st.expander(f"Left out of the study ({len(result.notes)})"):
+            st.markdown("\n".join(f"- {note}" for note in result.notes[:200]))
+    car_section(result, window)
+    detail_sections(result, model)
+    with st.expander("Placebo test", expanded=placebo > 0):
+        placebo_section(result, placebo)
 
+
+def caar_section(result: StudyResult, rbar: float, unit: str) -> None:
+    """The CAAR curve with its KP-adjusted 95 % band, and how the band is made."""
     st.subheader("CAAR with 95 % band")
     band = verdict.caar_band(result.ar, rbar)
     if band.height == 0:
         st.info("No abnormal returns: the selected instruments have no bars around these events.")
-    else:
-        ui.plot(
-            charts.caar_figure(band, unit=unit, band_name="95 % band (KP-adjusted)"),
-            key="study-caar",
-        )
-        st.caption(
-            f"The band comes from the {verdict.BAND_TEST}: the naive s/√n is widened by "
-            f"√((1 + (n−1)r̄)/(1 − r̄)) with r̄ = {display.stat(rbar)}"
-            + (" (taken as 0: a negative r̄ never narrows the band)" if rbar < 0 else "")
-            + ", the average correlation of the pairs' estimation-window abnormal returns — instruments that move together count as fewer "
-            "independent observations. The same test gives the verdict and the key tests."
-        )
-        ui.csv_button(result.ar, "study_ar", key="csv-study-ar", label="abnormal returns")
+        return
+    ui.plot(
+        stat_charts.caar_figure(band, unit=unit, band_name="95 % band (KP-adjusted)"),
+        key="study-caar",
+    )
+    st.caption(
+        f"The band comes from the {verdict.BAND_TEST}: the naive s/√n is widened by "
+        f"√((1 + (n−1)r̄)/(1 − r̄)) with r̄ = {display.stat(rbar)}"
+        + (" (taken as 0: a negative r̄ never narrows the band)" if rbar < 0 else "")
+        + ", the average correlation of the pairs' estimation-window abnormal returns — instruments that move together count as fewer "
+        "independent observations. The same test gives the verdict and the key tests."
+    )
+    ui.csv_button(result.ar, "study_ar", key="csv-study-ar", label="abnormal returns")
 
+
+def key_tests_section(
+    result: StudyResult, windows: list[tuple[int, int]], rbar: float, unit: str
+) -> None:
+    """The key tests table: per CAR window, the KP-adjusted test and the naive p beside it."""
     st.subheader("Key tests")
-    tests = car_tests(result, [window, post], rbar)
     ui.table(
-        tests,
+        car_tests(result, windows, rbar),
         "study_key_tests",
         column_config={
             "window": st.column_config.Column(f"CAR window ({unit})"),
@@ -203,61 +246,61 @@ def show_result(
         },
         key="study-tests",
     )
-    notes = result.notes
-    if notes:
-        with st.expander(f"Left out of the study ({len(notes)})"):
-            st.markdown("\n".join(f"- {note}" for note in notes[:200]))
 
+
+def car_section(result: StudyResult, window: tuple[int, int]) -> None:
+    """CAR by event × instrument over the whole window, marked by BH q over the cells."""
     st.subheader("CAR by event × instrument")
+    car = result.car
     widest = car.filter((pl.col("car_from") == window[0]) & (pl.col("car_to") == window[1]))
     cells = widest if widest.height else car
-    if cells.height:
-        q = verdict.bh_q([verdict.two_sided_p(z) for z in cells["z"].to_list()])
-        cells = cells.with_columns(
-            pl.Series("q_value", q, dtype=pl.Float64),
-            pl.Series("mark", [verdict.mark(x) for x in q], dtype=pl.Utf8),
-        )
-        labels = {
-            r["event_id"]: ui.event_label(r)
-            for r in data.events(limit=5000)
-            .filter(pl.col("event_id").is_in(cells["event_id"].unique().to_list()))
-            .iter_rows(named=True)
-        }
-        ui.plot(charts.car_heatmap(cells, labels=labels), key="study-heatmap")
-        st.caption(
-            f"Colour: CAR in % over offsets {display.offsets(*window)}. Marks use "
-            f"Benjamini–Hochberg q over the {cells.height} cells (from each CAR's z against its "
-            "own pre-event volatility): * q < 0.1, ** q < 0.05, *** q < 0.01. The cells of one "
-            "event (a row) share its market moment: read a row of marks as one observation."
-        )
-    else:
+    if cells.height == 0:
         st.info("No CARs.")
+        return
+    cells = verdict.with_q_marks(cells)
+    labels = {
+        r["event_id"]: ui.event_label(r)
+        for r in data.events(limit=5000)
+        .filter(pl.col("event_id").is_in(cells["event_id"].unique().to_list()))
+        .iter_rows(named=True)
+    }
+    ui.plot(stat_charts.car_heatmap(cells, labels=labels), key="study-heatmap")
+    st.caption(
+        f"Colour: CAR in % over offsets {display.offsets(*window)}. Marks use "
+        f"Benjamini–Hochberg q over the {cells.height} cells (from each CAR's z against its "
+        "own pre-event volatility): * q < 0.1, ** q < 0.05, *** q < 0.01. The cells of one "
+        "event (a row) share its market moment: read a row of marks as one observation."
+    )
 
-    with st.expander("Statistics per offset (all tests)"):
-        ui.table(
-            result.summary,
-            "study_summary",
-            empty="No statistics (no valid event windows).",
-            key="study-summary",
-        )
-        st.caption(
-            "Per offset (not cumulative): the cross-section of abnormal returns and each test "
-            "with its two-sided p. Kolari–Pynnönen BMP allows for cross-correlation; the others "
-            "assume independent pairs."
-        )
-    with st.expander("CARs per event and instrument"):
+
+def detail_sections(result: StudyResult, model: str) -> None:
+    """The full tables, each folded and built only when opened (they cost the first render)."""
+    if (box := ui.folded("Statistics per offset (all tests)", "fold-summary")) is not None:
+        with box:
+            ui.table(
+                result.summary,
+                "study_summary",
+                empty="No statistics (no valid event windows).",
+                key="study-summary",
+            )
+            st.caption(
+                "Per offset (not cumulative): the cross-section of abnormal returns and each "
+                "test with its two-sided p. Kolari–Pynnönen BMP allows for cross-correlation; "
+                "the others assume independent pairs."
+            )
+    if (box := ui.folded("CARs per event and instrument", "fold-car")) is not None:
         # alpha/beta mean nothing under the constant-mean model (beta is fixed at 0 there)
         fitted = ("timeframe",) if model == "market" else ("timeframe", "alpha", "beta")
-        ui.table(car.drop(fitted), "study_car", empty="No CARs.", key="study-car")
-    with st.expander("Confounding events"):
-        ui.table(
-            result.confounders,
-            "study_confounders",
-            empty="No confounding events inside the windows.",
-            key="study-confounders",
-        )
-    with st.expander("Placebo test", expanded=placebo > 0):
-        placebo_section(result, placebo)
+        with box:
+            ui.table(result.car.drop(fitted), "study_car", empty="No CARs.", key="study-car")
+    if (box := ui.folded("Confounding events", "fold-confounders")) is not None:
+        with box:
+            ui.table(
+                result.confounders,
+                "study_confounders",
+                empty="No confounding events inside the windows.",
+                key="study-confounders",
+            )
 
 
 def placebo_section(result: StudyResult, placebo: int) -> None:
@@ -302,7 +345,7 @@ def placebo_section(result: StudyResult, placebo: int) -> None:
     if car_value is None or draws.len() == 0:
         st.info("This pair has no usable placebo distribution.")
     else:
-        ui.plot(charts.placebo_histogram(draws.to_list(), car_value), key="study-placebo")
+        ui.plot(stat_charts.placebo_histogram(draws.to_list(), car_value), key="study-placebo")
         st.caption(
             f"Placebo: CARs at {draws.len()} random non-event instants; the line marks the "
             f"observed CAR (empirical p = {display.p_value(row.get('placebo_p'))})."

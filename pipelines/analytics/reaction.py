@@ -33,7 +33,8 @@ def tf_seconds(timeframe: str) -> int:
 
 
 def finest_timeframes(coverage: pl.DataFrame) -> dict[str, str]:
-    """Per instrument of a dash_coverage frame, its finest stored timeframe (what charts read)."""
+    """Per instrument of a frame with instrument_id and timeframe (prices_coverage, the series
+    near an event), its finest timeframe (what charts read)."""
     best: dict[str, str] = {}
     for inst, tf in coverage.select("instrument_id", "timeframe").iter_rows():
         if tf not in TIMEFRAMES:
@@ -43,8 +44,17 @@ def finest_timeframes(coverage: pl.DataFrame) -> dict[str, str]:
     return best
 
 
+def group_by_timeframe(ids: Sequence[str], timeframes: Mapping[str, str]) -> dict[str, list[str]]:
+    """The instruments of `ids` that have a timeframe, grouped by it (one query per group)."""
+    groups: dict[str, list[str]] = {}
+    for inst in ids:
+        if inst in timeframes:
+            groups.setdefault(timeframes[inst], []).append(inst)
+    return groups
+
+
 def returns_params(ids: Sequence[str], timeframe: str, t0: datetime) -> dict[str, Any]:
-    """Bind parameters of sql/queries/dash_event_returns.sql for instruments of one timeframe."""
+    """Bind parameters of sql/queries/events_returns.sql for instruments of one timeframe."""
     return {
         "ids": list(ids),
         "timeframe": timeframe,
@@ -62,13 +72,7 @@ def with_significance(frame: pl.DataFrame) -> pl.DataFrame:
     tests, and the mark from q (pipelines.analytics.verdict: one significance rule everywhere)."""
     from pipelines.analytics import verdict  # scipy: loaded when a reaction is computed
 
-    p = [verdict.two_sided_p(z) for z in frame["z"].to_list()]
-    q = verdict.bh_q(p)
-    return frame.with_columns(
-        pl.Series("p_value", p, dtype=pl.Float64),
-        pl.Series("q_value", q, dtype=pl.Float64),
-        pl.Series("mark", [verdict.mark(x) for x in q], dtype=pl.Utf8),
-    )
+    return verdict.with_q_marks(frame)
 
 
 def event_returns(
@@ -78,11 +82,8 @@ def event_returns(
     finest: Mapping[str, str],
 ) -> pl.DataFrame:
     """Returns at +5m … +1d per instrument (on its finest timeframe) with z, p-value and stars."""
-    groups: dict[str, list[str]] = {}
-    for inst in ids:
-        if inst in finest:
-            groups.setdefault(finest[inst], []).append(inst)
-    sql = load_sql("queries/dash_event_returns")
+    groups = group_by_timeframe(ids, finest)
+    sql = load_sql("queries/events_returns")
     parts = [query_frame(con, sql, returns_params(g, tf, t0)) for tf, g in groups.items()]
     parts = [p for p in parts if p.height]
     if not parts:

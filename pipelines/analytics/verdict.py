@@ -25,6 +25,7 @@ from scipy import stats as sps
 
 from pipelines import display
 from pipelines.analytics.spec import StudyResult
+from pipelines.analytics.stats import _two_sided_normal  # the engine's p-value, not a second one
 
 # (threshold, mark): a result is marked when its q (or p) is below the threshold.
 MARKS = ((0.01, "***"), (0.05, "**"), (0.10, "*"))
@@ -60,10 +61,22 @@ def mark(p: float | None) -> str:
 
 
 def two_sided_p(z: float | None) -> float | None:
-    """Two-sided normal p-value of a z-score (None when missing)."""
+    """Two-sided normal p-value of a z-score (None when missing): the engine's own rule."""
     if display.is_missing(z):
         return None
-    return math.erfc(abs(z) / math.sqrt(2))
+    return float(_two_sided_normal(np.asarray([float(z)]))[0])
+
+
+def with_q_marks(frame: pl.DataFrame, z: str = "z") -> pl.DataFrame:
+    """Add p_value (two-sided, from column `z`), the Benjamini–Hochberg q_value over all the
+    frame's tests, and the mark from q: the one significance rule of the pages and the CLI."""
+    p = [two_sided_p(v) for v in frame[z].to_list()]
+    q = bh_q(p)
+    return frame.with_columns(
+        pl.Series("p_value", p, dtype=pl.Float64),
+        pl.Series("q_value", q, dtype=pl.Float64),
+        pl.Series("mark", [mark(x) for x in q], dtype=pl.Utf8),
+    )
 
 
 def kp_inflation(n: int | np.ndarray, rbar: float) -> np.ndarray:
@@ -275,8 +288,8 @@ def car_report(car: pl.DataFrame, model: str) -> pl.DataFrame:
     """The CAR frame as a person reads it (text columns): CAR in %, z, two-sided p, BH q over
     the rows and its mark; alpha/beta only under the market model (elsewhere they are not fitted).
     """
-    p = [two_sided_p(z) for z in car["z"].to_list()]
-    q = bh_q(p)
+    tested = with_q_marks(car)
+    p, q = tested["p_value"].to_list(), tested["q_value"].to_list()
     columns: dict[str, list[str]] = {
         "event": car["event_id"].to_list(),
         "instrument": car["instrument_id"].to_list(),
@@ -287,7 +300,7 @@ def car_report(car: pl.DataFrame, model: str) -> pl.DataFrame:
         "z": [display.stat(v) for v in car["z"].to_list()],
         "p": [display.p_value(v) for v in p],
         "q (BH)": [display.p_value(v) for v in q],
-        "mark": [mark(v) for v in q],
+        "mark": tested["mark"].to_list(),
         "bars": [str(v) for v in car["n_valid"].to_list()],
     }
     if model == "market":

@@ -80,8 +80,8 @@ def status(
         status_extras(db, fmt, gaps=gaps, quotes=quotes, days=days)
         return
     with store.reader(db) as con:
-        frame = store.query_frame(con, store.load_sql("queries/status_bars"))
-        runs = store.query_frame(con, store.load_sql("queries/status_runs"))
+        frame = store.query_frame(con, store.load_sql("queries/prices_status_bars"))
+        runs = store.query_frame(con, store.load_sql("queries/ops_latest_runs"))
     typer.echo(f"database: {db}")
     emit_frame(frame, fmt)
     if fmt == "table":

@@ -115,9 +115,10 @@ def gaps_report(con: duckdb.DuckDBPyConnection, since: datetime) -> pl.DataFrame
 
 def strip_vs_exchange(con: duckdb.DuckDBPyConnection, since: datetime) -> pl.DataFrame:
     """Each strip quote since `since` beside the exchange bar close at that instant, diff in %."""
-    return store.query_frame(
-        con, store.load_sql("prices_strip_vs_exchange"), timeframe_params(since)
-    )
+    from pipelines.analytics.reaction import STALE_BARS
+
+    params = {**timeframe_params(since), "stale_bars": STALE_BARS}
+    return store.query_frame(con, store.load_sql("prices_strip_vs_exchange"), params)
 
 
 def status_extras(db_path: Path, fmt: str, *, gaps: bool, quotes: bool, days: int) -> None:

@@ -162,7 +162,9 @@ class StreamWriter:
         try:
             with store.writing(self.db_path, "stream", wait=WRITE_WAIT, migrate=False) as writer:
                 frames = {"quotes": frame} if frame.height else {}
-                results = store.commit_batch(writer, REJECT_SOURCE, "", frames, rejects=rejects + bad)
+                results = store.commit_batch(
+                    writer, REJECT_SOURCE, "", frames, rejects=rejects + bad
+                )
         except TickerwireError as exc:
             self.buffer.put_back(updates, rejects)
             reason = first_line(exc)

@@ -1,12 +1,9 @@
 -- Per source: its newest run, its newest successful run, failures since then, the last 24 h.
 -- $now: the instant "now" (so tests and the dashboard agree on one clock).
-with ranked as (
-    select source, run_id, started_at, finished_at, status, n_stored, errors, details,
-           row_number() over (partition by source order by run_id desc) as rn
-    from ingest_runs
-),
-latest as (
-    select * from ranked where rn = 1
+-- The newest run comes from the latest_runs view.
+with latest as (
+    select source, run_id, started_at, finished_at, status, n_stored, errors, details
+    from latest_runs
 ),
 last_good as (
     select source, max(run_id) as run_id, max(finished_at) as finished_at

@@ -1,7 +1,8 @@
 -- Each ticker-strip quote since $since against the exchange price at the same instant: the close
 -- of the last bar closed by then (DESIGN §4 as-of rule), on the finest timeframe that is fresh
 -- (closed at most two bars before the quote), else the newest close of any timeframe, flagged stale.
--- Params: $since (timestamptz), $tfs (timeframe names) and $tf_secs (their lengths in seconds).
+-- Params: $since (timestamptz), $tfs (timeframe names), $tf_secs (their lengths in seconds) and
+-- $stale_bars (the staleness limit in bars).
 with frames as (
     select unnest($tfs) as timeframe, unnest($tf_secs) as tf_s
 ),
@@ -16,19 +17,22 @@ bar_closes as (
     from bars b
     join frames f using (timeframe)
 ),
+targets as (
+    select q.instrument_id, q.ts, q.ts as at, q.source, q.price, f.timeframe, f.tf_s
+    from strip_quotes q
+    cross join frames f
+),
 candidates as (
-    select q.instrument_id, q.ts, q.source, q.price, q.timeframe, q.tf_s,
-           c.close_at, c.close, c.bar_source
-    from (select * from strip_quotes cross join frames) q
-    asof join bar_closes c
-      on c.instrument_id = q.instrument_id and c.timeframe = q.timeframe and c.close_at <= q.ts
+    -- P(t) by the one as-of rule (tw_prices_at), on every timeframe
+    select instrument_id, ts, source, price, timeframe, tf_s, close_at, close, fresh, bar_source
+    from tw_prices_at(targets, bar_closes, $stale_bars)
+    where close_at is not null
 ),
 ranked as (
     select *,
-           epoch(ts - close_at) <= 2 * tf_s as fresh,
            row_number() over (
                partition by instrument_id, ts, source
-               order by epoch(ts - close_at) <= 2 * tf_s desc, tf_s, close_at desc) as rn
+               order by fresh desc, tf_s, close_at desc) as rn
     from candidates
 ),
 final as (

@@ -1,9 +1,6 @@
 -- Per source: the newest run (status, counts, errors) and how the last 7 days of runs went.
-with ranked as (
-    select *, row_number() over (partition by source order by started_at desc, run_id desc) as rn
-    from ingest_runs
-),
-recent as (
+-- The newest run comes from the latest_runs view.
+with recent as (
     select source, count(*) as runs_7d,
            count(*) filter (where status = 'failed') as failed_7d,
            count(*) filter (where status = 'partial') as partial_7d
@@ -14,9 +11,8 @@ recent as (
 final as (
     select r.source, r.run_id, r.started_at, r.finished_at, r.status, r.n_read, r.n_stored,
            r.n_present, r.n_rejected, r.errors, c.runs_7d, c.failed_7d, c.partial_7d
-    from ranked r
+    from latest_runs r
     left join recent c using (source)
-    where r.rn = 1
 )
 select * from final
 order by source;

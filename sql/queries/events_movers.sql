@@ -24,7 +24,7 @@ pairs as (
     where ev.event_id not in (select event_id from linked)
 ),
 targets as (
-    select p.event_id, p.instrument_id, f.tf_s, leg.name as leg,
+    select p.event_id, p.instrument_id, f.timeframe, f.tf_s, leg.name as leg,
            ev.event_at + to_seconds(leg.secs) as at
     from pairs p
     join ev using (event_id)
@@ -32,16 +32,15 @@ targets as (
     cross join (select 'p0' as name, 0 as secs union all select 'p1', $horizon_s) leg
 ),
 closes as (
-    select b.instrument_id, b.ts + to_seconds(f.tf_s) as close_at, b.close
+    select b.instrument_id, b.timeframe, b.ts + to_seconds(f.tf_s) as close_at, b.close
     from bars b
     join frames f on f.instrument_id = b.instrument_id and f.timeframe = b.timeframe
     where b.ts >= $lo::timestamptz and b.ts <= $hi::timestamptz
 ),
 priced as (
-    select t.event_id, t.instrument_id, t.leg,
-           case when c.close_at >= t.at - to_seconds(2 * t.tf_s) then c.close end as price
-    from targets t
-    asof left join closes c on t.instrument_id = c.instrument_id and t.at >= c.close_at
+    -- P(t) by the one as-of rule (tw_prices_at): a stale price is missing
+    select event_id, instrument_id, leg, case when fresh then close end as price
+    from tw_prices_at(targets, closes, $stale_bars)
 ),
 moves as (
     select event_id, instrument_id,

@@ -1,7 +1,7 @@
 -- The ticker strip: the newest quote per instrument, in watchlist order.
 -- $order: instrument ids in watchlist order (instruments outside it follow, alphabetically).
 -- $source: only quotes of this source (e.g. one strip snapshot); null = the newest of any source.
--- Instruments without a quote get their price from bars afterwards (dash_strip_bars).
+-- Instruments without a quote get their price from bars afterwards (prices_strip_bars).
 with quote as (
     select instrument_id, ts, source, price, change_pct
     from quotes

@@ -19,7 +19,7 @@ reopens as (
     where c.closed_at_t0
 ),
 closes as (
-    select instrument_id, ts + to_seconds($tf_s) as close_at, close
+    select instrument_id, timeframe, ts + to_seconds($tf_s) as close_at, close
     from bars
     where instrument_id in (select unnest($ids)) and timeframe = $timeframe
       and ts >= $t0::timestamptz - interval 5 day - to_seconds($tf_s)
@@ -51,21 +51,22 @@ reopen_targets as (
     group by r.instrument_id, r.reopen_at
 ),
 targets as (
-    select i.instrument_id, h.horizon, h.secs, $t0::timestamptz + to_seconds(h.secs) as at
+    select i.instrument_id, $timeframe as timeframe, $tf_s as tf_s, h.horizon, h.secs,
+           $t0::timestamptz + to_seconds(h.secs) as at
     from (select unnest($ids) as instrument_id) i
     cross join horizons h
     union all
-    select instrument_id, horizon, epoch(first_close_at - $t0::timestamptz)::bigint, first_close_at
+    select instrument_id, $timeframe, $tf_s, horizon,
+           epoch(first_close_at - $t0::timestamptz)::bigint, first_close_at
     from reopen_targets
 ),
 priced as (
-    select t.instrument_id, t.horizon, t.secs, t.at, c.close, c.close_at,
-           c.close_at >= t.at - to_seconds($stale_bars * $tf_s)
-               or (t.horizon = 'anchor' and k.closed_at_t0) as fresh,
-           t.horizon like 'at reopen%' as at_reopen
-    from targets t
-    join calendars k on k.instrument_id = t.instrument_id
-    asof left join closes c on t.instrument_id = c.instrument_id and t.at >= c.close_at
+    -- P(t) by the one as-of rule (tw_prices_at); the anchor of news while the market is shut
+    -- is its last close, however old
+    select p.instrument_id, p.horizon, p.secs, p.at, p.close, p.close_at,
+           p.fresh or (p.horizon = 'anchor' and p.market_closed) as fresh,
+           p.horizon like 'at reopen%' as at_reopen
+    from tw_prices_at(targets, closes, $stale_bars) p
 ),
 anchored as (
     select p.instrument_id, p.horizon, p.secs, p.close, p.close_at, p.at_reopen,
