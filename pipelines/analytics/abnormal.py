@@ -173,33 +173,32 @@ def abnormal(ret: np.ndarray, mret: np.ndarray, est: np.ndarray, model: str) -> 
     )
 
 
-def rows_frames(pair_ids: np.ndarray, grid: Grid, target: Aligned, result: Abnormal) -> Rows:
-    """The matrices as Rows: event-window rows, one fit per pair, the estimation ARs."""
+def rows_frames(pair_ids: np.ndarray, grid: Grid, parts: list[tuple[Aligned, Abnormal]]) -> Rows:
+    """The matrices of one or more instruments (rows in pair_ids' order) as Rows: event-window
+    rows, one fit per pair, the estimation ARs. Only the window columns are copied out."""
     ks = grid.offsets()
     ev, est = grid.event_columns(), grid.estimation_columns()
-    n = len(pair_ids)
+    pair_ids = np.asarray(pair_ids, dtype=np.int64)
 
-    def cells(mask: np.ndarray, **columns: np.ndarray) -> dict[str, np.ndarray]:
-        width = int(mask.sum())
-        base = {
-            "pair_id": np.repeat(np.asarray(pair_ids, dtype=np.int64), width),
-            "k": np.tile(ks[mask], n),
-        }
-        return base | {name: values[:, mask].ravel() for name, values in columns.items()}
+    def window(get) -> np.ndarray:
+        return np.concatenate([get(target, result)[:, ev] for target, result in parts]).ravel()
+
+    def per_pair(name: str) -> np.ndarray:
+        return np.concatenate([getattr(result, name) for _target, result in parts])
 
     event = pl.DataFrame(
-        cells(
-            ev,
-            grid_at=target.grid_at,
-            price=target.price,
-            ret=target.ret,
-            mret=result.mret,
-            expected=result.expected,
-            ar=result.ar,
-            reopen_at=target.reopen_at,
-        )
-    )
-    event = event.with_columns(
+        {
+            "pair_id": np.repeat(pair_ids, int(ev.sum())),
+            "k": np.tile(ks[ev], len(pair_ids)),
+            "grid_at": window(lambda t, r: t.grid_at),
+            "price": window(lambda t, r: t.price),
+            "ret": window(lambda t, r: t.ret),
+            "mret": window(lambda t, r: r.mret),
+            "expected": window(lambda t, r: r.expected),
+            "ar": window(lambda t, r: r.ar),
+            "reopen_at": window(lambda t, r: t.reopen_at),
+        }
+    ).with_columns(
         pl.col("grid_at").cast(pl.Datetime("us", "UTC")),
         pl.when(pl.col("reopen_at") != NO_TIME)
         .then(pl.col("reopen_at"))
@@ -209,21 +208,34 @@ def rows_frames(pair_ids: np.ndarray, grid: Grid, target: Aligned, result: Abnor
     )
     params = pl.DataFrame(
         {
-            "pair_id": np.asarray(pair_ids, dtype=np.int64),
-            "n_estimation": result.n_estimation.astype(np.int64),
-            "alpha": result.alpha,
-            "beta": result.beta,
-            "m_mean": result.m_mean,
-            "m_sxx": result.m_sxx,
-            "sigma": result.sigma,
+            "pair_id": pair_ids,
+            "n_estimation": per_pair("n_estimation").astype(np.int64),
+            **{name: per_pair(name) for name in ("alpha", "beta", "m_mean", "m_sxx", "sigma")},
         }
     ).with_columns(pl.col("alpha", "m_mean", "m_sxx", "sigma").fill_nan(None))
+    est_ar = np.concatenate([result.ar[:, est] for _target, result in parts]).T
     return Rows(
-        event.select(EVENT_ROW_SCHEMA.keys()).cast(EVENT_ROW_SCHEMA),
+        event.cast(EVENT_ROW_SCHEMA),
         params.cast(PARAM_SCHEMA),
-        np.ascontiguousarray(result.ar[:, est].T),
+        np.ascontiguousarray(est_ar),
         ks[est],
     )
+
+
+def instrument_matrices(
+    bars: Bars,
+    benchmark: Bars | None,
+    t0_us: np.ndarray,
+    grid: Grid,
+    model: str,
+) -> tuple[Aligned, Abnormal]:
+    """One instrument's events aligned, paired with its benchmark and fitted, as matrices."""
+    target = align(bars, t0_us, grid)
+    bench = align(benchmark, t0_us, grid) if benchmark is not None else None
+    result = abnormal(
+        target.ret, benchmark_returns(target, bench), grid.estimation_columns(), model
+    )
+    return target, result
 
 
 def instrument_rows(
@@ -239,9 +251,6 @@ def instrument_rows(
     bars / benchmark: the instrument's and its benchmark's bars (None for the constant-mean
     model); pair_ids, t0_us: one entry per event (the ids label the output rows); grid: offsets,
     windows, staleness; model: constant, market-adjusted or market. Returns Rows (event-window
-    rows, estimation ARs, fitted parameters per pair)."""
-    target = align(bars, t0_us, grid)
-    bench = align(benchmark, t0_us, grid) if benchmark is not None else None
-    mret = benchmark_returns(target, bench)
-    result = abnormal(target.ret, mret, grid.estimation_columns(), model)
-    return rows_frames(pair_ids, grid, target, result)
+    rows, fitted parameters per pair, estimation-window ARs)."""
+    target, result = instrument_matrices(bars, benchmark, t0_us, grid, model)
+    return rows_frames(pair_ids, grid, [(target, result)])
