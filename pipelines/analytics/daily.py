@@ -9,6 +9,7 @@ import polars as pl
 
 from pipelines.analytics.abnormal import Rows
 from pipelines.analytics.geometry import Geometry
+from pipelines.analytics.sql_inputs import registered
 from pipelines.store import load_sql, query_frame
 
 # Every temp table and view a daily study creates on the caller's connection; dropped after.
@@ -21,15 +22,11 @@ def daily_rows(
 ) -> Rows:
     """Align every pair on its trading days and compute AR in DuckDB."""
     con.complete()
-    con.register(
-        "_study_pairs_in",
-        pairs.select(
-            "pair_id", "instrument_id", "calendar", "exchange_tz", "t0", "bench_pair_id",
-            "is_target",
-        ).to_arrow(),
-    )  # fmt: skip
-    try:
+    columns = ("pair_id", "instrument_id", "calendar", "exchange_tz", "t0", "bench_pair_id",
+               "is_target")  # fmt: skip
+    with registered(con, "_study_pairs_in", pairs.select(columns)):
         con.execute("create or replace temp table study_pairs as select * from _study_pairs_in")
+    try:
         create_temp(con, "study_aligned", load_sql("study_align_daily"), geometry.binds())
         create_temp(con, "study_paired", load_sql("study_paired"), {})
         create_temp(con, "study_fit", load_sql("study_fit"), {"model": model, "same_grid": False})
@@ -44,7 +41,6 @@ def daily_rows(
         )
         params = query_frame(con, load_sql("study_ar_params"))
     finally:
-        con.unregister("_study_pairs_in")
         drop_temps(con)
     return Rows.from_frames(event, estimation, params)
 

@@ -20,6 +20,7 @@ from pipelines.analytics.spec import (
     StudySpec,
     empty_frame,
 )
+from pipelines.analytics.sql_inputs import registered
 from pipelines.store import load_sql, query_frame
 
 
@@ -219,17 +220,16 @@ def confounders(
 ) -> pl.DataFrame:
     """Other events inside each event's windows (offsets in bars of the study's timeframe)."""
     con.complete()
-    con.register("_study_events_in", events.to_arrow())
-    try:
+    with registered(con, "_study_events_in", events):
         con.execute("create or replace temp table study_events as select * from _study_events_in")
-        l1, l2, t1, t2 = geometry.l1, geometry.l2, geometry.t1, geometry.t2
+    l1, l2, t1, t2 = geometry.l1, geometry.l2, geometry.t1, geometry.t2
+    try:
         frame = query_frame(
             con,
             load_sql("study_confounders"),
             {"step_us": geometry.step_us, "l1": l1, "l2": l2, "t1": t1, "t2": t2},
         )
     finally:
-        con.unregister("_study_events_in")
         con.execute("drop table if exists temp.study_events")
     if frame.height == 0:
         return empty_frame(CONFOUNDER_SCHEMA)
