@@ -67,3 +67,23 @@ def test_array_alignment_equals_the_sql_full_rule(seed, drop, off_grid, t0_s, st
                 assert got_value is None, key
             else:
                 assert abs(got_value - want_value) <= 1e-12 * abs(want_value), key
+
+
+def test_rows_survive_the_trip_through_estimation_rows():
+    """What a partitioned engine ships (event rows, params, estimation rows) rebuilds the same
+    Rows on the driver."""
+    from pipelines.analytics.abnormal import Rows, instrument_rows
+    from pipelines.analytics.alignment import Bars, Grid
+
+    rng = np.random.default_rng(1)
+    step = 60_000_000
+    ts = np.arange(2_000, dtype=np.int64) * step
+    bars = Bars(ts, 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, 2_000))))
+    bench = Bars(ts, 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, 2_000))))
+    grid = Grid(step_us=step, k_lo=-201, k_hi=30, l1=-200, l2=-11, t1=-10, t2=30)
+    t0 = np.array([500, 900, 1_700], dtype=np.int64) * step + 7_000_000
+    rows = instrument_rows(bars, bench, np.array([4, 7, 9]), t0, grid, "market")
+    again = Rows.from_frames(rows.event, rows.estimation_rows(), rows.params)
+    assert np.array_equal(again.est_k, rows.est_k)
+    assert np.array_equal(again.est_ar, rows.est_ar, equal_nan=True)
+    assert rows.est_ar.shape == (190, 3) and not np.isnan(rows.est_ar).all()

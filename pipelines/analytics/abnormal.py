@@ -74,6 +74,19 @@ class Rows:
             est_k,
         )
 
+    def estimation_rows(self) -> pl.DataFrame:
+        """The estimation-window ARs as (pair_id, k, ar) rows: what a partitioned engine ships
+        back to its driver, which rebuilds Rows with `from_frames`."""
+        n_k, n_pairs = self.est_ar.shape
+        return pl.DataFrame(
+            {
+                "pair_id": np.tile(self.params["pair_id"].to_numpy(), n_k),
+                "k": np.repeat(self.est_k, n_pairs),
+                "ar": self.est_ar.ravel(),
+            },
+            schema={"pair_id": pl.Int64, "k": pl.Int64, "ar": pl.Float64},
+        ).with_columns(pl.col("ar").fill_nan(None))
+
     @classmethod
     def from_frames(
         cls, event: pl.DataFrame, estimation: pl.DataFrame, params: pl.DataFrame
