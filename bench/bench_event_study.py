@@ -17,10 +17,13 @@ intraday engine and floor run --repeat times (default 3), interleaved, and the m
   floor     one DuckDB scan of the columns the study reads (instrument_id, timeframe, ts, close)
   pandas    a straightforward pandas per-event loop (as-of via searchsorted, OLS with numpy), on
             --pandas-events events, extrapolated linearly to 1,000; CARs checked against the engine
-  eventstudy / easyeventstudies (PyPI, `bench` extra): on the daily workload, a subset of pairs
-            (--peer-pairs), extrapolated linearly to 10,000 pairs; CARs checked against the engine
-            on the same pairs; the engine's daily time is measured on all 10,000 pairs
-  scaling   the engine at 1M / 3M / 10M / 30M bars, events scaled with the rows (≈95 per 1M)
+  eventstudy / easyeventstudies (PyPI, `bench` extra): on the daily workload; eventstudy on all
+            10,000 pairs (or --peer-pairs), easyeventstudies on --easy-pairs (300) extrapolated
+            linearly; CARs checked against the engine on the same pairs
+  small     one event, every instrument, ±1 day of bars (the dashboard's study), on the intraday
+            database and on the bundled sample: first call in a fresh process and warm
+  before    with --before DIR, the engine of that checkout on the same workloads, interleaved
+  scaling   the engine at --sizes (default 1M / 3M / 10M / 30M) bars, events ∝ rows (≈95 per 1M)
 
     .venv/bin/python bench/bench_event_study.py            # everything (the published figures)
     .venv/bin/python bench/bench_event_study.py --quick    # 1M-bar intraday, small peers, no scaling
@@ -408,7 +411,9 @@ def _small_cases(tmp: Path, intraday: Path, before: Path | None) -> dict:
     """The dashboard-sized study on the intraday database and on the bundled sample."""
     print("\nsmall studies: one event, every instrument, ±1 day of bars")
     with store.reader(intraday) as con:
-        ids = [r[0] for r in con.execute("select event_id from events order by event_at").fetchall()]
+        ids = [
+            r[0] for r in con.execute("select event_id from events order by event_at").fetchall()
+        ]
     event_id = ids[len(ids) // 2]
     cases = {
         "10M bars, 1m": dict(
