@@ -17,10 +17,13 @@ intraday engine and floor run --repeat times (default 3), interleaved, and the m
   floor     one DuckDB scan of the columns the study reads (instrument_id, timeframe, ts, close)
   pandas    a straightforward pandas per-event loop (as-of via searchsorted, OLS with numpy), on
             --pandas-events events, extrapolated linearly to 1,000; CARs checked against the engine
-  eventstudy / easyeventstudies (PyPI, `bench` extra): on the daily workload, a subset of pairs
-            (--peer-pairs), extrapolated linearly to 10,000 pairs; CARs checked against the engine
-            on the same pairs; the engine's daily time is measured on all 10,000 pairs
-  scaling   the engine at 1M / 3M / 10M / 30M bars, events scaled with the rows (≈95 per 1M)
+  eventstudy / easyeventstudies (PyPI, `bench` extra): on the daily workload; eventstudy on all
+            10,000 pairs (or --peer-pairs), easyeventstudies on --easy-pairs (300) extrapolated
+            linearly; CARs checked against the engine on the same pairs
+  small     one event, every instrument, ±1 day of bars (the dashboard's study), on the intraday
+            database and on the bundled sample: first call in a fresh process and warm
+  before    with --before DIR, the engine of that checkout on the same workloads, interleaved
+  scaling   the engine at --sizes (default 1M / 3M / 10M / 30M) bars, events ∝ rows (≈95 per 1M)
 
     .venv/bin/python bench/bench_event_study.py            # everything (the published figures)
     .venv/bin/python bench/bench_event_study.py --quick    # 1M-bar intraday, small peers, no scaling
@@ -44,6 +47,8 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from study_cases import SMALL_1M, SMALL_5M, measure_in, sample_db, task_small  # noqa: E402
 
 from pipelines import store  # noqa: E402
 
@@ -370,6 +375,7 @@ IMPORTS = {
     "pandas": ("pandas",),
     "eventstudy": ("eventstudy", "pandas", "statsmodels.api"),
     "easyeventstudies": ("EasyEventStudies.easy_event_studies", "pandas", "statsmodels.api"),
+    "small": ("pipelines.analytics", "pipelines.analytics.study", "scipy.stats"),
 }
 
 TASKS = {
@@ -378,6 +384,7 @@ TASKS = {
     "pandas": task_pandas,
     "eventstudy": task_eventstudy,
     "easyeventstudies": task_easyeventstudies,
+    "small": task_small,
 }
 
 
@@ -400,13 +407,62 @@ def line(label: str, res: dict, extra: str = "") -> None:
     print(f"  {label:<34} {res['wall']:8.3f} s   peak RSS {res['peak_mb']:7.0f} MB {extra}")
 
 
+def _small_cases(tmp: Path, intraday: Path, before: Path | None) -> dict:
+    """The dashboard-sized study on the intraday database and on the bundled sample."""
+    print("\nsmall studies: one event, every instrument, ±1 day of bars")
+    with store.reader(intraday) as con:
+        ids = [
+            r[0] for r in con.execute("select event_id from events order by event_at").fetchall()
+        ]
+    event_id = ids[len(ids) // 2]
+    cases = {
+        "10M bars, 1m": dict(
+            db=str(intraday), event_id=event_id, instruments=[f"S{i:02d}" for i in range(1, 20)],
+            timeframe="1m", model="market", benchmark="MKT", **SMALL_1M,
+        ),
+    }  # fmt: skip
+    try:
+        path, sample_event, ids = sample_db(tmp)
+        cases["bundled sample, 5m"] = dict(
+            db=path, event_id=sample_event, instruments=ids, timeframe="5m",
+            model="constant", benchmark=None, **SMALL_5M,
+        )  # fmt: skip
+    except Exception as exc:  # the sample is optional for this bench
+        print(f"  bundled sample: could not build: {exc}")
+    out = {}
+    for name, case in cases.items():
+        runs = [measure("small", **case) for _ in range(3)]
+        first = sorted(r["payload"]["first_ms"] for r in runs)[1]
+        warm = sorted(r["payload"]["median_ms"] for r in runs)[1]
+        cpu = sorted(r["payload"]["first_cpu_ms"] for r in runs)[1]
+        pay = runs[0]["payload"]
+        extra = ""
+        if before:
+            b = [measure_in(before, "small", case)["payload"]["first_ms"] for _ in range(3)]
+            extra = f"; before: first call {sorted(b)[1]:.0f} ms"
+        print(
+            f"  {name}: {pay['pairs']} pairs on {pay['timeframe']}; first call in a fresh "
+            f"process {first:.0f} ms (CPU {cpu:.0f} ms), warm {warm:.0f} ms (medians of 3 "
+            f"processes; load {os.getloadavg()[0]:.1f}){extra}"
+        )
+        out[name] = {"first_ms": first, "warm_ms": warm, "first_cpu_ms": cpu}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--pandas-events", type=int, default=100)
-    parser.add_argument("--peer-pairs", type=int, default=300)
+    parser.add_argument(
+        "--peer-pairs", type=int, default=None, help="eventstudy's pairs (default: all 10,000)"
+    )
+    parser.add_argument("--easy-pairs", type=int, default=300, help="easyeventstudies' pairs")
+    parser.add_argument(
+        "--before", type=Path, default=None, help="a checkout of the code before: its engine too"
+    )
+    parser.add_argument("--sizes", default="1,3,10,30", help="scaling sizes, millions of bars")
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of the intraday engine and floor (median)"
@@ -443,11 +499,23 @@ def main() -> None:
         )
         # The headline pair runs --repeat times, interleaved so both meet the same load; the
         # median of each is reported (this shared VM's speed drifts by ±20 % between runs).
-        engines, floors = [], []
+        engines, floors, befores = [], [], []
         for _ in range(args.repeat):
+            print(f"  load average {os.getloadavg()[0]:.1f}")
             engines.append(measure("engine", **spec))
             floors.append(measure("floor", db=str(intraday)))
+            if args.before:
+                befores.append(measure_in(args.before, "engine", spec))
         engine, floor = median_run(engines), median_run(floors)
+        if befores:
+            before = median_run(befores)
+            line(
+                "before (--before checkout)",
+                before,
+                f"  CPU {median_run(befores, 'cpu')['cpu']:.2f} s",
+            )
+            n_same, diff = compare(engine["payload"]["car"], before["payload"]["car"])
+            print(f"  before vs engine CAR: {n_same} pairs, max |Δ| = {diff:.2e}")
         if args.repeat > 1:
             walls = lambda runs: " ".join(f"{r['wall']:.2f}" for r in runs)  # noqa: E731
             print(f"  runs (s): engine {walls(engines)}; floor {walls(floors)}; medians below")
@@ -477,6 +545,9 @@ def main() -> None:
             f"  ratios: engine/floor = {engine['wall'] / floor['wall']:.2f}×   pandas/engine = {pandas_full / engine['wall']:.0f}×"
         )
 
+        # ------------------------------------------------------------ small (dashboard) studies
+        small_runs = _small_cases(tmp, intraday, args.before)
+
         # ------------------------------------------------------------ daily workload (peers)
         daily = tmp / "daily.duckdb"
         n_days, d_events = (1500, 60) if quick else (3650, 500)
@@ -489,8 +560,7 @@ def main() -> None:
         print(
             f"\ndaily workload: 21 series × {n_days} days, {d_events} events × 20 instruments = {d_events * 20:,} pairs, window {DAILY_WINDOW}, estimation {DAILY_ESTIMATION}, market model"
         )
-        engine_daily = measure(
-            "engine",
+        daily_spec = dict(
             db=str(daily),
             category="daily",
             model="market",
@@ -500,6 +570,7 @@ def main() -> None:
             estimation=DAILY_ESTIMATION,
             cars=((DAILY_WINDOW[0], DAILY_WINDOW[1]),),
         )
+        engine_daily = measure("engine", **daily_spec)
         line(
             "engine (run_study), all pairs",
             engine_daily,
@@ -512,9 +583,14 @@ def main() -> None:
                 "join event_instruments l using (event_id) where e.category = 'daily' order by e.event_at, l.instrument_id"
             ).fetchall()
         rng = np.random.default_rng(3)
-        n_peer = min(args.peer_pairs if not quick else 40, len(pairs))
-        subset = [pairs[i] for i in sorted(rng.choice(len(pairs), n_peer, replace=False))]
         total_pairs = len(pairs)
+        n_peer = min(args.peer_pairs or total_pairs, len(pairs))
+        n_easy = min(args.easy_pairs if not quick else 20, len(pairs))
+        subset = [pairs[i] for i in sorted(rng.choice(len(pairs), n_peer, replace=False))]
+        easy_subset = [pairs[i] for i in sorted(rng.choice(len(pairs), n_easy, replace=False))]
+        if args.before:
+            daily_before = measure_in(args.before, "engine", daily_spec)
+            line("before (--before checkout), all pairs", daily_before)
         peers = {}
         for name, task, kwargs in (
             (
@@ -533,7 +609,7 @@ def main() -> None:
                 "easyeventstudies",
                 dict(
                     returns_parquet=str(returns_path),
-                    pairs=subset,
+                    pairs=easy_subset,
                     window=DAILY_WINDOW,
                     estimation=DAILY_ESTIMATION,
                 ),
@@ -544,15 +620,17 @@ def main() -> None:
             except Exception as exc:  # a peer that cannot run is reported, not fatal
                 print(f"  {name}: could not run: {exc}")
                 continue
-            full = res["wall"] * total_pairs / n_peer
+            n_run = len(kwargs["pairs"])
+            full = res["wall"] * total_pairs / n_run
             n_same, diff = compare(engine_daily["payload"]["car"], res["payload"]["car"])
             peers[name] = full
+            how = "measured" if n_run == total_pairs else "linear"
             line(
-                f"{name} ({n_peer} pairs)",
+                f"{name} ({n_run} pairs)",
                 res,
-                f"  → {full:.1f} s for {total_pairs:,} pairs (linear)",
+                f"  → {full:.1f} s for {total_pairs:,} pairs ({how}); CPU {res['cpu']:.2f} s",
             )
-            print(f"    same answers: {n_same}/{n_peer} pairs compared, max |ΔCAR| = {diff:.2e}")
+            print(f"    same answers: {n_same}/{n_run} pairs compared, max |ΔCAR| = {diff:.2e}")
         print(
             "  py-event-studies: not run — it pins pandas<3 and pyarrow<18, which would downgrade this project's pandas 3.1 / pyarrow 25 (see bench/README.md)"
         )
@@ -570,7 +648,7 @@ def main() -> None:
         scaling = []
         if not quick and not args.no_scaling:
             print("\nscaling (20 instruments, events ∝ rows):")
-            for rows in (1_000_000, 3_000_000, 10_000_000, 30_000_000):
+            for rows in [int(float(x) * 1_000_000) for x in args.sizes.split(",")]:
                 minutes = rows // 20
                 events = max(10, round(rows / MINUTES_PER_YEAR / 20 * 1000))
                 db = tmp / f"scale_{rows}.duckdb"
@@ -578,11 +656,12 @@ def main() -> None:
                     make_intraday(db, 20, minutes, events, seed=rows)
                 res = measure("engine", **{**spec, "db": str(db)})
                 fl = measure("floor", db=str(db))
-                scaling.append((rows, events, res["wall"], res["peak_mb"], fl["wall"]))
+                scaling.append((rows, events, res["wall"], res["cpu"], res["peak_mb"], fl["wall"]))
                 line(
                     f"{rows:>11,} bars, {events:>5} events",
                     res,
-                    f"  floor {fl['wall']:.3f} s  µs/bar {res['wall'] / rows * 1e6:.3f}",
+                    f"  CPU {res['cpu']:.2f} s  floor {fl['wall']:.3f} s  µs/bar "
+                    f"{res['wall'] / rows * 1e6:.3f}  load {os.getloadavg()[0]:.1f}",
                 )
         print("\nsummary (json):")
         print(
@@ -594,7 +673,13 @@ def main() -> None:
                     "engine_peak_mb": engine["peak_mb"],
                     "floor_s": floor["wall"],
                     "pandas_extrapolated_s": pandas_full,
+                    "engine_cpu_s": median_run(engines, "cpu")["cpu"],
+                    "floor_cpu_s": median_run(floors, "cpu")["cpu"],
+                    "before_runs_s": [r["wall"] for r in befores],
+                    "before_cpu_s": median_run(befores, "cpu")["cpu"] if befores else None,
                     "engine_daily_s": engine_daily["wall"],
+                    "engine_daily_cpu_s": engine_daily["cpu"],
+                    "small": small_runs,
                     "peers_extrapolated_s": peers,
                     "scaling": scaling,
                     "load_average_end": os.getloadavg()[0],

@@ -14,6 +14,8 @@ import pytest
 
 from pipelines import store
 from pipelines.analytics import StudySpec, run_study, study
+from pipelines.analytics.daily import create_temp
+from tests.array_grid import array_paired
 
 FIVE = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
@@ -47,22 +49,28 @@ def load(db: Path, frame: pl.DataFrame, instruments: pl.DataFrame | None = None)
             writer.upsert("instruments", instruments)
 
 
-def _paired(db: Path, pairs: pl.DataFrame, binds: dict, *, full_rule: bool) -> tuple[dict, set]:
-    """study_paired as (pair, k) → (price, ret, mret), and the pairs that took the full rule."""
+def _paired(db: Path, pairs: pl.DataFrame, binds: dict, *, full_rule: bool) -> dict:
+    """(pair, k) → (price, ret, mret, reopen_at): the engine's array alignment, or with
+    `full_rule` the SQL statement of the rule (study_align_intraday.sql + study_paired.sql)."""
     with store.reader(db) as con:
+        if not full_rule:
+            rows = array_paired(con, pairs, binds)
+            return {
+                key: (*v[:3], None if v[3] is None else _instant(v[3])) for key, v in rows.items()
+            }
         con.register("_pairs", pairs.to_arrow())
         con.execute("create temp table study_pairs as select * from _pairs")
-        if full_rule:
-            con.execute("create temp table study_slow_pairs as select * from study_pairs")
-            study._create_temp(con, "study_aligned", store.load_sql("study_align_intraday"), binds)
-            study._create_temp(con, "study_paired", store.load_sql("study_paired"), {})
-        else:
-            study._align_intraday(con, binds)
+        con.execute("create temp table study_slow_pairs as select * from study_pairs")
+        create_temp(con, "study_aligned", store.load_sql("study_align_intraday"), binds)
+        create_temp(con, "study_paired", store.load_sql("study_paired"), {})
         rows = store.query_frame(
             con, "select pair_id, k, price, ret, mret, reopen_at from study_paired"
         )
-        slow = {r[0] for r in con.execute("select pair_id from study_slow_pairs").fetchall()}
-    return {(r[0], r[1]): r[2:] for r in rows.iter_rows()}, slow
+    return {(r[0], r[1]): r[2:] for r in rows.iter_rows()}
+
+
+def _instant(us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
 
 
 def align(
@@ -94,7 +102,7 @@ def align(
         "t1": k_lo + 1,
         "t2": k_hi,
     }
-    rows, _ = _paired(db, frame, binds, full_rule=False)
+    rows = _paired(db, frame, binds, full_rule=False)
     return {key: (price, ret) for key, (price, ret, _mret, _reopen) in rows.items()}
 
 
@@ -329,9 +337,8 @@ def test_fast_path_and_full_rule_give_the_same_rows(five_minute_db):
     ).with_columns(pl.lit("24/7").alias("calendar"))
     binds = {"timeframe": "5m", "step_us": STEP_5M, "k_lo": -3, "k_hi": 2, "stale": 2,
              "l1": -2, "l2": -1, "t1": 0, "t2": 2}  # fmt: skip
-    auto, slow = _paired(five_minute_db, pairs, binds, full_rule=False)
-    full, _ = _paired(five_minute_db, pairs, binds, full_rule=True)
-    assert slow == {1, 2, 3, 4, 11, 12}  # the slow targets and their benchmarks
+    auto = _paired(five_minute_db, pairs, binds, full_rule=False)
+    full = _paired(five_minute_db, pairs, binds, full_rule=True)
     assert auto.keys() == full.keys() == {(p, k) for p in range(7) for k in range(-2, 3)}
     for key, want in full.items():
         for got_value, want_value in zip(auto[key], want, strict=True):
@@ -375,8 +382,7 @@ def session_grid(
     )
     binds = {"timeframe": "1h", "step_us": STEP_1H, "k_lo": k[0], "k_hi": k[1], "stale": stale,
              "l1": estimation[0], "l2": estimation[1], "t1": event[0], "t2": event[1]}  # fmt: skip
-    rows, slow = _paired(db, pairs, binds, full_rule=False)
-    assert slow == {0}  # a session calendar always takes the full rule
+    rows = _paired(db, pairs, binds, full_rule=False)
     return {kk: (price, ret, reopen) for (_p, kk), (price, ret, _m, reopen) in rows.items()}
 
 

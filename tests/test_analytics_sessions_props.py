@@ -1,6 +1,6 @@
 """Property: on random gaps in CME and NYSE hourly bars (Memorial Day week 2026), random event
-instants and staleness limits, the full intraday rule gives exactly the rows of the independent
-numpy reading in tests/test_analytics_sessions_realdata.py."""
+instants and staleness limits, the full intraday rule (in SQL, and the engine's array alignment)
+gives exactly the rows of the independent numpy reading in tests/test_analytics_sessions_realdata.py."""
 
 from __future__ import annotations
 
@@ -75,14 +75,16 @@ def test_full_rule_equals_the_numpy_reading(
     )
     binds = {"timeframe": "1h", "step_us": 3_600_000_000, "k_lo": k_lo, "k_hi": t2,
              "stale": stale, "l1": l1, "l2": l2, "t1": t1, "t2": t2}  # fmt: skip
-    got, _ = _paired(db, pairs, binds, full_rule=True)
     want = expected_rows(frame, LIBRARY[calendar], t0, stale, k_range=(k_lo, t2), event=(t1, t2))
-    for (_pair, k), (price, ret, _mret, reopen) in got.items():
-        w_price, w_ret, w_reopen = want[k]
-        assert price == w_price, (k, price, w_price)
-        assert (ret is None) == (w_ret is None), (k, ret, w_ret)
-        if w_ret is not None:
-            assert abs(ret - w_ret) <= 1e-12, k
-        got_reopen = None if reopen is None else int(reopen.timestamp() * 1_000_000)
-        assert got_reopen == w_reopen, k
-    assert {k for _p, k in got} == set(range(l1, t2 + 1))
+    # the SQL statement of the rule and the engine's array alignment, each against the reading
+    for full_rule in (True, False):
+        got = _paired(db, pairs, binds, full_rule=full_rule)
+        for (_pair, k), (price, ret, _mret, reopen) in got.items():
+            w_price, w_ret, w_reopen = want[k]
+            assert price == w_price, (full_rule, k, price, w_price)
+            assert (ret is None) == (w_ret is None), (full_rule, k, ret, w_ret)
+            if w_ret is not None:
+                assert abs(ret - w_ret) <= 1e-12, (full_rule, k)
+            got_reopen = None if reopen is None else int(reopen.timestamp() * 1_000_000)
+            assert got_reopen == w_reopen, (full_rule, k)
+        assert {k for _p, k in got} == set(range(l1, t2 + 1))

@@ -16,7 +16,7 @@ import pytest
 
 from pipelines import store
 from pipelines.analytics import StudySpec, run_study
-from pipelines.analytics import study as study_mod
+from tests.array_grid import array_paired
 
 HOUR_US = 3_600_000_000
 T0 = datetime(2026, 5, 26, 14, 25, tzinfo=UTC)  # the seed event (Tuesday)
@@ -164,13 +164,8 @@ def engine_rows(db: Path, iid: str, calendar: str, t0: datetime, stale: int = 2)
     binds = {"timeframe": "1h", "step_us": HOUR_US, "k_lo": K_LO, "k_hi": K_HI, "stale": stale,
              "l1": L1, "l2": L2, "t1": T1, "t2": T2}  # fmt: skip
     with store.reader(db) as con:
-        con.register("_pairs", pairs.to_arrow())
-        con.execute("create temp table study_pairs as select * from _pairs")
-        study_mod._align_intraday(con, binds)
-        got = store.query_frame(
-            con, "select k, price, ret, epoch_us(reopen_at) as reopen from study_paired"
-        )
-    return {r[0]: r[1:] for r in got.iter_rows()}
+        got = array_paired(con, pairs, binds)
+    return {k: (price, ret, reopen) for (_pair, k), (price, ret, _mret, reopen) in got.items()}
 
 
 @pytest.mark.parametrize("t0", [T0, SUNDAY], ids=["seed-event", "sunday"])

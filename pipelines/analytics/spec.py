@@ -10,40 +10,43 @@ import polars as pl
 MODELS = ("constant", "market-adjusted", "market")
 LEVELS = ("ar", "car", "summary", "placebo", "confounders")
 
-# Stable column names of each result frame (the csv/json contract documented in the README).
-AR_COLUMNS = (
-    "event_id",
-    "instrument_id",
-    "timeframe",
-    "offset",
-    "ts",
-    "price",
-    "ret",
-    "expected",
-    "ar",
-    "car",
+_TEXT, _INT, _COUNT, _REAL = pl.Utf8, pl.Int64, pl.Int32, pl.Float64
+_INSTANT = pl.Datetime("us", "UTC")
+
+# Stable columns of each result frame and their types (the csv/json contract in the README).
+AR_SCHEMA: dict[str, pl.DataType] = {
+    "event_id": _TEXT,
+    "instrument_id": _TEXT,
+    "timeframe": _TEXT,
+    "offset": _INT,
+    "ts": _INSTANT,
+    "price": _REAL,
+    "ret": _REAL,
+    "expected": _REAL,
+    "ar": _REAL,
+    "car": _REAL,
     # set when the return at this offset bridges a market closure (an event while the market
     # was shut): the instant the market reopened; the return runs from the last price before
-    "reopen_at",
-)
-CAR_COLUMNS = (
-    "event_id",
-    "instrument_id",
-    "timeframe",
-    "event_at",
-    "car_from",
-    "car_to",
-    "car",
-    "n_valid",
-    "n_window",
-    "n_estimation",
-    "alpha",
-    "beta",
-    "sigma",
-    "car_sd",
-    "z",
-    "placebo_p",
-)
+    "reopen_at": _INSTANT,
+}
+CAR_SCHEMA: dict[str, pl.DataType] = {
+    "event_id": _TEXT,
+    "instrument_id": _TEXT,
+    "timeframe": _TEXT,
+    "event_at": _INSTANT,
+    "car_from": _INT,
+    "car_to": _INT,
+    "car": _REAL,
+    "n_valid": _COUNT,
+    "n_window": _COUNT,
+    "n_estimation": _INT,
+    "alpha": _REAL,
+    "beta": _REAL,
+    "sigma": _REAL,
+    "car_sd": _REAL,
+    "z": _REAL,
+    "placebo_p": _REAL,
+}
 SUMMARY_STATS = (
     "bw_1980",
     "bw_1985",
@@ -59,37 +62,54 @@ SUMMARY_STATS = (
     "modified_rank",
     "wilcoxon",
 )
-SUMMARY_COLUMNS = (
-    "offset",
-    "ts",
-    "n",
-    "mean_ar",
-    "caar",
-    "n_positive",
-    "kp_rbar",
-    *[f"{s}_{suffix}" for s in SUMMARY_STATS for suffix in ("stat", "p")],
-)
-CONFOUNDER_COLUMNS = (
-    "event_id",
-    "other_event_id",
-    "other_title",
-    "other_event_at",
-    "window",
-    "offset",
-)
+SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "offset": _INT,
+    "ts": _INSTANT,
+    "n": _INT,
+    "mean_ar": _REAL,
+    "caar": _REAL,
+    "n_positive": _INT,
+    "kp_rbar": _REAL,
+    **{f"{s}_{suffix}": _REAL for s in SUMMARY_STATS for suffix in ("stat", "p")},
+}
+CONFOUNDER_SCHEMA: dict[str, pl.DataType] = {
+    "event_id": _TEXT,
+    "other_event_id": _TEXT,
+    "other_title": _TEXT,
+    "other_event_at": _INSTANT,
+    "window": _TEXT,
+    "offset": _INT,
+}
 # One row per placebo draw that gave a CAR: the distribution behind placebo_p (for histograms).
-PLACEBO_DRAW_COLUMNS = ("event_id", "instrument_id", "car_from", "car_to", "car")
-PLACEBO_COLUMNS = (
-    "event_id",
-    "instrument_id",
-    "car_from",
-    "car_to",
-    "car",
-    "n_placebo",
-    "placebo_mean",
-    "placebo_sd",
-    "placebo_p",
-)
+PLACEBO_DRAW_SCHEMA: dict[str, pl.DataType] = {
+    "event_id": _TEXT,
+    "instrument_id": _TEXT,
+    "car_from": _INT,
+    "car_to": _INT,
+    "car": _REAL,
+}
+PLACEBO_SCHEMA: dict[str, pl.DataType] = {
+    "event_id": _TEXT,
+    "instrument_id": _TEXT,
+    "car_from": _INT,
+    "car_to": _INT,
+    "car": _REAL,
+    "n_placebo": _INT,
+    "placebo_mean": _REAL,
+    "placebo_sd": _REAL,
+    "placebo_p": _REAL,
+}
+AR_COLUMNS = tuple(AR_SCHEMA)
+CAR_COLUMNS = tuple(CAR_SCHEMA)
+SUMMARY_COLUMNS = tuple(SUMMARY_SCHEMA)
+CONFOUNDER_COLUMNS = tuple(CONFOUNDER_SCHEMA)
+PLACEBO_DRAW_COLUMNS = tuple(PLACEBO_DRAW_SCHEMA)
+PLACEBO_COLUMNS = tuple(PLACEBO_SCHEMA)
+
+
+def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A result frame with no rows but its stable columns and types."""
+    return pl.DataFrame(schema=schema)
 
 
 @dataclass(frozen=True)
@@ -145,17 +165,7 @@ class StudyResult:
     placebo: pl.DataFrame
     notes: list[str] = field(default_factory=list)
     # the individual placebo CARs behind `placebo` (empty when no placebo was asked for)
-    placebo_draws: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(
-            schema={
-                "event_id": pl.Utf8,
-                "instrument_id": pl.Utf8,
-                "car_from": pl.Int64,
-                "car_to": pl.Int64,
-                "car": pl.Float64,
-            }
-        )
-    )
+    placebo_draws: pl.DataFrame = field(default_factory=lambda: empty_frame(PLACEBO_DRAW_SCHEMA))
 
     def frame(self, level: str) -> pl.DataFrame:
         """The result frame for a CLI --level name (ar, car, summary, placebo, confounders)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +12,9 @@ from pipelines import store
 from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec
 from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.errors import DataError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def parse_span(text: str, option: str) -> tuple[int, int]:
@@ -53,72 +57,111 @@ def _instant(text: str | None, option: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def study(
-    ctx: typer.Context,
-    event: list[str] = typer.Option([], "--event", help="Event id (repeatable)."),
-    events_file: Path | None = typer.Option(
-        None,
-        "--events-file",
-        help="CSV/JSONL of events (time + title columns) instead of the registry.",
+# The options of `tickerwire study`, declared once here so the command's signature stays short.
+EventOpt = Annotated[list[str], typer.Option("--event", help="Event id (repeatable).")]
+EventsFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--events-file", help="CSV/JSONL of events (time + title columns) instead of the registry."
     ),
-    tz: str = typer.Option(
-        "UTC", "--tz", help="With --events-file: zone of naive times (IANA name or +02:00)."
+]
+TzOpt = Annotated[
+    str, typer.Option("--tz", help="With --events-file: zone of naive times (IANA name or +02:00).")
+]
+TimeColumnOpt = Annotated[
+    str | None,
+    typer.Option("--time-column", help="With --events-file: the time column, if not detected."),
+]
+TitleColumnOpt = Annotated[
+    str | None,
+    typer.Option("--title-column", help="With --events-file: the title column, if not detected."),
+]
+CategoryOpt = Annotated[str | None, typer.Option("--category", help="Events of this category.")]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Events at or after this time (UTC).")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Events at or before this time (UTC).")
+]
+InstrumentsOpt = Annotated[
+    str | None,
+    typer.Option("--instruments", help="Comma-separated instrument ids, e.g. BTC,ETH."),
+]
+RelatedOpt = Annotated[
+    bool, typer.Option("--related", help="Use each event's linked instruments (event_instruments).")
+]
+TimeframeOpt = Annotated[str, typer.Option("--timeframe", help="Bar size (1m…1d) or auto.")]
+WindowOpt = Annotated[str, typer.Option("--window", help="Event window T1:T2 in bars.")]
+EstimationOpt = Annotated[
+    str, typer.Option("--estimation", help="Estimation window L1:L2 in bars (before the event).")
+]
+WindowDatesOpt = Annotated[
+    str | None, typer.Option("--window-dates", help="Event window as dates D1:D2 (daily studies).")
+]
+EstimationDatesOpt = Annotated[
+    str | None,
+    typer.Option("--estimation-dates", help="Estimation window as dates D1:D2 (daily studies)."),
+]
+ModelOpt = Annotated[str, typer.Option("--model", help=f"One of {', '.join(MODELS)}.")]
+BenchmarkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--benchmark", help="Benchmark instrument for market models (default per asset class)."
     ),
-    time_column: str | None = typer.Option(
-        None, "--time-column", help="With --events-file: the time column, if not detected."
-    ),
-    title_column: str | None = typer.Option(
-        None, "--title-column", help="With --events-file: the title column, if not detected."
-    ),
-    category: str | None = typer.Option(None, "--category", help="Events of this category."),
-    since: str | None = typer.Option(None, "--since", help="Events at or after this time (UTC)."),
-    until: str | None = typer.Option(None, "--until", help="Events at or before this time (UTC)."),
-    instruments: str | None = typer.Option(
-        None, "--instruments", help="Comma-separated instrument ids, e.g. BTC,ETH."
-    ),
-    related: bool = typer.Option(
-        False, "--related", help="Use each event's linked instruments (event_instruments)."
-    ),
-    timeframe: str = typer.Option("auto", "--timeframe", help="Bar size (1m…1d) or auto."),
-    window: str = typer.Option("-12:24", "--window", help="Event window T1:T2 in bars."),
-    estimation: str = typer.Option(
-        "-288:-13", "--estimation", help="Estimation window L1:L2 in bars (before the event)."
-    ),
-    window_dates: str | None = typer.Option(
-        None, "--window-dates", help="Event window as dates D1:D2 (daily studies)."
-    ),
-    estimation_dates: str | None = typer.Option(
-        None, "--estimation-dates", help="Estimation window as dates D1:D2 (daily studies)."
-    ),
-    model: str = typer.Option("constant", "--model", help=f"One of {', '.join(MODELS)}."),
-    benchmark: str | None = typer.Option(
-        None,
-        "--benchmark",
-        help="Benchmark instrument for market models (default per asset class).",
-    ),
-    car: list[str] = typer.Option([], "--car", help="CAR sub-window K1:K2 (repeatable)."),
-    placebo: int = typer.Option(
-        0, "--placebo", help="Random non-event instants per event and instrument."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the placebo draws."),
-    stale_bars: int | None = typer.Option(
-        None,
+]
+CarOpt = Annotated[list[str], typer.Option("--car", help="CAR sub-window K1:K2 (repeatable).")]
+PlaceboOpt = Annotated[
+    int, typer.Option("--placebo", help="Random non-event instants per event and instrument.")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the placebo draws.")]
+StaleBarsOpt = Annotated[
+    int | None,
+    typer.Option(
         "--stale-bars",
         min=0,
         help="A price is missing when more than N bars that should have closed after it are "
         "absent (open-market bars only on a session calendar). Default: [study] stale_bars, 2.",
     ),
-    level: str = typer.Option("summary", "--level", help=f"Output: {', '.join(LEVELS)}."),
-    fmt: str = typer.Option(
-        "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
-    ),
-    out: Path | None = typer.Option(
-        None, "--out", "-o", help="Write to this file instead of stdout."
-    ),
+]
+LevelOpt = Annotated[str, typer.Option("--level", help=f"Output: {', '.join(LEVELS)}.")]
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+]
+
+
+def study(
+    ctx: typer.Context,
+    event: EventOpt = [],  # noqa: B006 (typer reads the default; it is never mutated)
+    events_file: EventsFileOpt = None,
+    tz: TzOpt = "UTC",
+    time_column: TimeColumnOpt = None,
+    title_column: TitleColumnOpt = None,
+    category: CategoryOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    instruments: InstrumentsOpt = None,
+    related: RelatedOpt = False,
+    timeframe: TimeframeOpt = "auto",
+    window: WindowOpt = "-12:24",
+    estimation: EstimationOpt = "-288:-13",
+    window_dates: WindowDatesOpt = None,
+    estimation_dates: EstimationDatesOpt = None,
+    model: ModelOpt = "constant",
+    benchmark: BenchmarkOpt = None,
+    car: CarOpt = [],  # noqa: B006 (typer reads the default; it is never mutated)
+    placebo: PlaceboOpt = 0,
+    seed: SeedOpt = 0,
+    stale_bars: StaleBarsOpt = None,
+    level: LevelOpt = "summary",
+    fmt: FormatOpt = "table",
+    out: OutOpt = None,
 ) -> None:
     """Event study: abnormal returns, CAR and significance tests around events."""
     # numpy + scipy: loaded when a study runs, not at CLI start-up
-    from pipelines.analytics import run_study, verdict
+    from pipelines.analytics import run_study
 
     if model not in MODELS:
         raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
@@ -127,30 +170,11 @@ def study(
     if instruments and related:
         raise typer.BadParameter("give --instruments or --related, not both")
     app = state(ctx)
-    events_frame = None
-    links = None
+    events_frame, links = None, None
     if events_file is not None:
-        from pipelines.sources.event_files import read_event_file
-
-        parsed = read_event_file(
-            events_file,
-            tz=tz,
-            time_column=time_column,
-            title_column=title_column,
-            category=category,
+        events_frame, links = _events_from_file(
+            events_file, tz, time_column, title_column, category
         )
-        for note in parsed.notes:  # naive times taken in --tz are said, not silently assumed
-            typer.echo(f"note: {note}", err=True)
-        if parsed.rejects:
-            typer.echo(
-                f"note: {len(parsed.rejects)} rows of {events_file.name} refused "
-                f"(first: {parsed.rejects[0].reason})",
-                err=True,
-            )
-        if parsed.events.height == 0:
-            raise DataError(f"{events_file}: no usable events")
-        events_frame = parsed.events.select("event_id", "title", "event_at")
-        links = parsed.event_instruments
     spec = StudySpec(
         event_ids=tuple(event),
         events=events_frame,
@@ -178,6 +202,39 @@ def study(
         raise DataError("--related with --events-file is not supported; give --instruments")
     with store.reader(app.db_path) as con:
         result = run_study(con, spec, app.config)
+    _report(result, spec, level, fmt, out)
+
+
+def _events_from_file(
+    events_file: Path,
+    tz: str,
+    time_column: str | None,
+    title_column: str | None,
+    category: str | None,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The events (event_id, title, event_at) and instrument links of an --events-file."""
+    from pipelines.sources.event_files import read_event_file
+
+    parsed = read_event_file(
+        events_file, tz=tz, time_column=time_column, title_column=title_column, category=category
+    )
+    for note in parsed.notes:  # naive times taken in --tz are said, not silently assumed
+        typer.echo(f"note: {note}", err=True)
+    if parsed.rejects:
+        typer.echo(
+            f"note: {len(parsed.rejects)} rows of {events_file.name} refused "
+            f"(first: {parsed.rejects[0].reason})",
+            err=True,
+        )
+    if parsed.events.height == 0:
+        raise DataError(f"{events_file}: no usable events")
+    return parsed.events.select("event_id", "title", "event_at"), parsed.event_instruments
+
+
+def _report(result: StudyResult, spec: StudySpec, level: str, fmt: str, out: Path | None) -> None:
+    """The study's notes and verdict on stderr, the chosen result frame on stdout or --out."""
+    from pipelines.analytics import verdict
+
     for note in result.notes[:20]:
         typer.echo(f"note: {note}", err=True)
     if len(result.notes) > 20:
@@ -186,7 +243,7 @@ def study(
         typer.echo(f"verdict: {_verdict(result, spec)}", err=True)
     frame = result.frame(level)
     if level == "car" and fmt == "table":  # csv/json keep the raw contract columns
-        frame = verdict.car_report(frame, model)
+        frame = verdict.car_report(frame, spec.model)
         typer.echo(
             "CAR in %; p two-sided from z; q = Benjamini–Hochberg over these rows; "
             "marks from q: * < 0.1, ** < 0.05, *** < 0.01",

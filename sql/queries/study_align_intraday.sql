@@ -1,5 +1,7 @@
--- Intraday prices, full rule (DESIGN §4), for the pairs the fast path
--- (study_align_intraday_fast.sql) left: for every such pair and offset k in [$k_lo, $k_hi], the
+-- Intraday prices, full rule (DESIGN §4), in SQL: the statement of the rule that the engine's
+-- array alignment (pipelines/analytics/alignment.py) implements, kept for SQL readers of the
+-- store and as the reference the equivalence tests hold the engine to (tests/test_study_align.py,
+-- tests/test_study_sessions_props.py). For every pair and offset k in [$k_lo, $k_hi], the
 -- instant grid_at = t0 + k·Δ, the as-of price P(grid_at) = close of the last bar whose close
 -- time (ts + Δ) ≤ grid_at, and r_k = ln P(grid_at_k) − ln P(grid_at_{k−1}).
 -- Staleness: the bars that should have closed by grid_at after the priced one are those of the
