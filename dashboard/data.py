@@ -43,7 +43,11 @@ class FeatureMissing(Exception):
 
 
 def db_path() -> str:
-    """The database the dashboard reads: $TICKERWIRE_DB, else the config's [database].path."""
+    """The database the dashboard reads: $TICKERWIRE_LAKE (lake mode), $TICKERWIRE_DB, else the
+    config's [database].path."""
+    lake = os.environ.get("TICKERWIRE_LAKE")
+    if lake:
+        return lake
     env = os.environ.get("TICKERWIRE_DB")
     if env:
         return str(Path(env).resolve())
@@ -56,9 +60,14 @@ def db_path() -> str:
 
 
 def _file_stamp(db: str) -> tuple[int, int]:
-    """Modification times of the database file and its WAL (0 when absent)."""
+    """Modification times of the database file and its WAL (0 when absent); for a lake, its
+    manifest's (rewritten by every export), 1 for a remote one (its version alone keys it)."""
+    from pipelines import lake
+
+    if lake.is_remote(db):
+        return 1, 0
     stamps = []
-    for path in (db, db + ".wal"):
+    for path in (db, db + ".wal") if not Path(db).is_dir() else (f"{db}/{lake.MANIFEST}", ""):
         try:
             stamps.append(os.stat(path).st_mtime_ns)
         except FileNotFoundError:

@@ -36,6 +36,8 @@ KNOWN_SECTIONS = (
     "dashboard",
     "freshness",
     "alerts",
+    "store",
+    "spark",
 )
 
 MAX_NUMBER = 1e12  # the largest number any setting accepts
@@ -56,6 +58,8 @@ SECTION_CHECKS: dict[str, str] = {
     "retention": "pipelines.retention:RetentionPolicy.from_config",
     "freshness": "pipelines.health:FreshnessPolicy.from_config",
     "alerts": "pipelines.alerts:rules_from_config",
+    "store": "pipelines.lake:lake_settings",
+    "spark": "pipelines.analytics.spark_engine:spark_settings",
 }
 
 _INSTRUMENT_KEYS = (

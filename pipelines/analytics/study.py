@@ -91,9 +91,11 @@ def study_settings(config: Config | None) -> StudySettings:
 
 
 def run_study(
-    con: duckdb.DuckDBPyConnection, spec: StudySpec, config: Config | None = None
+    con: duckdb.DuckDBPyConnection, spec: StudySpec, config: Config | None = None, aligner=None
 ) -> StudyResult:
-    """Run the event study described by `spec` on the store behind `con`."""
+    """Run the event study described by `spec` on the store behind `con`; `aligner` replaces
+    the alignment + AR step (`_abnormal_rows`' signature; the Spark engine passes its own)."""
+    aligner = aligner or _abnormal_rows
     settings = study_settings(config)
     _check_spec(spec)
     events = _resolve_events(con, spec)
@@ -117,7 +119,7 @@ def run_study(
                 "give --benchmark or set [study.benchmarks] in tickerwire.toml"
             )
     geometry = _Geometry.of(spec, timeframe)
-    rows = _abnormal_rows(con, pairs, geometry, spec.model, stale)
+    rows = aligner(con, pairs, geometry, spec.model, stale)
     if geometry.dates:
         geometry = geometry.with_offsets_of(rows)
     # Pairs with too short an estimation window cannot be tested: listed in notes, dropped.
@@ -155,7 +157,7 @@ def run_study(
     placebo_draws = _empty(PLACEBO_DRAW_COLUMNS)
     if spec.placebo > 0 and targets.height:
         placebo, placebo_draws = _placebo(
-            con, spec, events, targets, pairs, car, geometry, stale, min_est
+            con, spec, events, targets, pairs, car, geometry, stale, min_est, aligner
         )
         car = car.drop("placebo_p").join(
             placebo.select("event_id", "instrument_id", "car_from", "car_to", "placebo_p"),
@@ -867,6 +869,7 @@ def _placebo(
     geometry: _Geometry,
     stale: int,
     min_est: int,
+    aligner=None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The study at `spec.placebo` random non-event instants per (event, instrument) — no event
     falls inside a placebo's event window — giving the empirical two-sided p-value of each
@@ -954,7 +957,7 @@ def _placebo(
         pl.col("pair_id").cast(pl.Int64), "origin_pair"
     )
     shifted = replace(geometry, dates=False, ld=None, td=None)
-    rows = _abnormal_rows(con, placebo_pairs, shifted, spec.model, stale)
+    rows = (aligner or _abnormal_rows)(con, placebo_pairs, shifted, spec.model, stale)
     good = rows.params.filter(pl.col("n_estimation").fill_null(0) >= min_est)["pair_id"]
     windows = _car_windows(spec, shifted)
     observed = car.select("event_id", "instrument_id", "car_from", "car_to", "car").join(

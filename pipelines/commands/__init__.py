@@ -25,6 +25,7 @@ class AppState:
 
     db_override: Path | None = None
     config_path: Path | None = None
+    lake_override: str | None = None
     _config: Config | None = None
 
     @property
@@ -44,6 +45,21 @@ class AppState:
         # Only [database] is needed here: a read-only command should not pay for checking
         # (and importing) every feature's section; commands that use the config check it all.
         return load_config(self.config_path, check_all=False).db_path
+
+    @property
+    def lake(self) -> str | None:
+        """The lake readers use: --lake / TICKERWIRE_LAKE, else the config's [store] lake."""
+        if self.lake_override:
+            return self.lake_override
+        from pipelines.lake import lake_settings
+
+        config = self._config or load_config(self.config_path, check_all=False)
+        return lake_settings(config).lake
+
+    @property
+    def read_from(self) -> str | Path:
+        """Where the readers (study, sql, status, dashboard) read: the lake if set, else the file."""
+        return self.lake or self.db_path
 
 
 def state(ctx: typer.Context) -> AppState:

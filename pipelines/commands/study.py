@@ -176,7 +176,7 @@ def study(
         if links is None or links.height == 0:
             raise DataError(f"{events_file}: its events name no instruments; give --instruments")
         raise DataError("--related with --events-file is not supported; give --instruments")
-    with store.reader(app.db_path) as con:
+    with store.reader(app.read_from) as con:
         result = run_study(con, spec, app.config)
     for note in result.notes[:20]:
         typer.echo(f"note: {note}", err=True)
