@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from pipelines import store
 from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec
 from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.errors import DataError
@@ -109,6 +108,11 @@ def study(
         "absent (open-market bars only on a session calendar). Default: [study] stale_bars, 2.",
     ),
     level: str = typer.Option("summary", "--level", help=f"Output: {', '.join(LEVELS)}."),
+    engine: str = typer.Option(
+        "duckdb",
+        "--engine",
+        help="duckdb, or spark (over a lake: --lake DIR; needs tickerwire[spark]).",
+    ),
     fmt: str = typer.Option(
         "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
     ),
@@ -118,7 +122,8 @@ def study(
 ) -> None:
     """Event study: abnormal returns, CAR and significance tests around events."""
     # numpy + scipy: loaded when a study runs, not at CLI start-up
-    from pipelines.analytics import run_study, verdict
+    from pipelines.analytics import verdict
+    from pipelines.analytics.engines import run_on
 
     if model not in MODELS:
         raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
@@ -176,8 +181,7 @@ def study(
         if links is None or links.height == 0:
             raise DataError(f"{events_file}: its events name no instruments; give --instruments")
         raise DataError("--related with --events-file is not supported; give --instruments")
-    with store.reader(app.read_from) as con:
-        result = run_study(con, spec, app.config)
+    result = run_on(engine, app.read_from, spec, app.config)
     for note in result.notes[:20]:
         typer.echo(f"note: {note}", err=True)
     if len(result.notes) > 20:
