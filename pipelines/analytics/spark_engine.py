@@ -83,6 +83,8 @@ def spark_session(settings: SparkSettings) -> Any:
     if settings.master.startswith("local"):
         # local workers run this interpreter (the venv with tickerwire), not the first python3
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # a few tasks per core, not Spark's 200 mostly empty shuffle tasks on one machine
+        builder = builder.config("spark.sql.shuffle.partitions", "4")
     for key, value in settings.conf.items():
         builder = builder.config(key, value)
     try:
