@@ -235,3 +235,20 @@ def _export_table(
         )
     _swap(tmp, root / table)
     return {"rows": int(n), "partitions": partitions, "written": len(partitions)}
+
+
+def append_to_lake(db_path: str | Path, dest: str | Path) -> str:
+    """After a refresh: export what changed in the file to the lake; returns a one-line summary."""
+    from pipelines.lake import is_remote
+
+    if is_remote(dest):
+        return (
+            f"lake {dest}: not appended, the export writes local folders; export to a local "
+            "folder and sync it to the bucket (see README, Growing past one machine)"
+        )
+    with store.reader(db_path) as con:
+        frame = export(con, dest)
+    bars = frame.filter(pl.col("table") == "bars")
+    written = int(bars["partitions_written"].sum()) if bars.height else 0
+    total = int(bars["partitions"].sum()) if bars.height else 0
+    return f"lake {dest}: appended, {written} of {total} bar partitions written"

@@ -180,3 +180,35 @@ def test_spark_engine_needs_a_lake(exported):
     db, _ = exported
     result = CliRunner().invoke(app, ["--db", str(db), "study", "--related", "--engine", "spark"])
     assert isinstance(result.exception, DataError) and "give --lake DIR" in str(result.exception)
+
+
+def test_refresh_appends_new_bars_to_the_lake(tmp_path, monkeypatch):
+    from tests.ops_server import MarketServer
+
+    db, dest = tmp_path / "r.duckdb", tmp_path / "lake"
+    runner = CliRunner()
+    args = [
+        "--db",
+        str(db),
+        "--lake",
+        str(dest),
+        "refresh",
+        "--source",
+        "synthetic",
+        "--only",
+        "prices",
+    ]
+    with MarketServer(n_bars=300) as srv:
+        monkeypatch.setenv("TICKERWIRE_SYNTHETIC_URL", srv.url)
+        monkeypatch.setenv("TICKERWIRE_SYNTHETIC_SYMBOLS", "BTC")
+        first = runner.invoke(app, args)
+        assert first.exit_code == 0, first.output
+        assert "lake " in first.stderr and "appended" in first.stderr
+        srv.set_bars(400)
+        again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "1 of 1 bar partitions written" in again.stderr  # only the grown month
+    with store.reader(db) as f, store.reader(dest) as lk:
+        q = "select * from bars order by all"
+        assert f.sql(q).pl().height == 400
+        assert_frame_equal(f.sql(q).pl(), lk.sql(q).pl(), check_exact=True)

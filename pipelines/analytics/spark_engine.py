@@ -79,6 +79,7 @@ def spark_session(settings: SparkSettings) -> Any:
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")  # no bars in the middle of CLI output
     )
     if settings.master.startswith("local"):
         # local workers run this interpreter (the venv with tickerwire), not the first python3
