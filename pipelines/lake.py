@@ -162,20 +162,23 @@ def open_reader(
 
                 storage = lake_settings(load_config(check_all=False)).storage
             _reach_storage(con, str(location), storage)
-        manifest = _manifest(con, location)
-        tables = {
-            t: info["columns"] for t, info in manifest["tables"].items() if info.get("columns")
-        }
-        if "bars" not in tables:
-            raise StoreError(
-                f"lake {location}: its _manifest.json lists no bars; re-run `tickerwire export --to {location}`"
-            )
-        for statement in load_statements(location, tables):
-            con.execute(statement)
+        create_views(con, location)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def create_views(con: duckdb.DuckDBPyConnection, location: str | Path) -> None:
+    """Create the lake's tables (views over its Parquet) and sql/views on `con`."""
+    manifest = _manifest(con, location)
+    tables = {t: info["columns"] for t, info in manifest["tables"].items() if info.get("columns")}
+    if "bars" not in tables:
+        raise StoreError(
+            f"lake {location}: its _manifest.json lists no bars; re-run `tickerwire export --to {location}`"
+        )
+    for statement in load_statements(location, tables):
+        con.execute(statement)
 
 
 def _manifest(con: duckdb.DuckDBPyConnection, location: str | Path) -> dict:

@@ -212,3 +212,13 @@ def test_refresh_appends_new_bars_to_the_lake(tmp_path, monkeypatch):
         q = "select * from bars order by all"
         assert f.sql(q).pl().height == 400
         assert_frame_equal(f.sql(q).pl(), lk.sql(q).pl(), check_exact=True)
+
+
+def test_the_sql_console_reads_the_lake_and_nothing_else(exported):
+    from dashboard import sandbox
+
+    _, dest = exported
+    ok = sandbox.run_sandboxed(str(dest), "select count(*) as n from bars")
+    assert ok.error is None and ok.frame["n"].to_list() == [1800]
+    refused = sandbox.run_sandboxed(str(dest), "select * from read_csv('/etc/hostname')")
+    assert refused.error and refused.frame.height == 0
