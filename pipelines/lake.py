@@ -54,6 +54,9 @@ LAYOUTS: dict[str, Layout] = {
     "session_days": Layout(None, order=("calendar", "day", "open_at")),
     "ingest_runs": Layout(None, order=("run_id",)),
     "rejects": Layout(None, order=("source", "received_at", "n")),
+    "calendar_coverage": Layout(None, order=("calendar",)),
+    "alerts": Layout(None),
+    "meta": Layout(None, order=("key",)),  # the dashboard's demo/sample labels
 }
 PARTITION_TYPES = {"instrument_id": "VARCHAR", "year": "INTEGER", "month": "INTEGER"}
 
