@@ -4,7 +4,7 @@ benchmarks), and a lake written by `export` read by lake mode, DuckDB and Spark 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +16,7 @@ from pipelines.analytics.spark_engine import SparkAligner, run_spark_study
 from tests.test_lake import assert_same_study
 from tests.test_lake import fill as fill_minutes
 from tests.test_lake import spec as minute_spec
+from tests.test_study_align import FIVE, HOUR, bars, t
 from tests.test_study_golden import (
     NONPARAMETRIC,
     PARAMETRIC,
@@ -24,13 +25,6 @@ from tests.test_study_golden import (
     golden_spec,
     rates_to_bars,
 )
-
-HOUR = timedelta(hours=1)
-FIVE = timedelta(minutes=5)
-
-
-def t(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def to_lake(db: Path, dest: Path) -> str:
@@ -60,21 +54,6 @@ def test_estudy2_golden_through_spark(spark, db_path: Path, shared: Path, tmp_pa
     assert_matches(on_spark.summary, expected(shared, "expected_nonparametric.csv"), NONPARAMETRIC)
     assert_same_study(on_spark, on_file)
     assert_same_study(on_lake, on_file)
-
-
-def bars(
-    instrument: str, timeframe: str, opens: list[datetime], closes: list[float]
-) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "instrument_id": instrument,
-            "timeframe": timeframe,
-            "ts": opens,
-            "close": closes,
-            "source": "t",
-        },
-        schema_overrides={"ts": pl.Datetime("us", "UTC")},
-    )
 
 
 @pytest.fixture

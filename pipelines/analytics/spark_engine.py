@@ -31,15 +31,6 @@ INSTALL_HINT = "the spark engine needs pyspark: pip install 'tickerwire[spark]' 
 # Bars read before a group's first grid instant: the last price before a long closure
 # (a weekend plus a holiday) is still a valid as-of price on a session calendar.
 PAD = timedelta(days=10)
-PAIR_COLUMNS = (
-    "pair_id",
-    "instrument_id",
-    "calendar",
-    "exchange_tz",
-    "t0",
-    "bench_pair_id",
-    "is_target",
-)
 
 
 @dataclass(frozen=True)
@@ -168,7 +159,7 @@ def _grouped_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
         targets.select("group_id", pl.col("bench_pair_id").alias("pair_id")).drop_nulls().unique()
     )
     benches = pairs.filter(~pl.col("is_target")).join(used, on="pair_id")
-    return pl.concat([targets, benches.select(targets.columns)]).select("group_id", *PAIR_COLUMNS)
+    return pl.concat([targets, benches.select(targets.columns)])
 
 
 def _routes(grouped: pl.DataFrame, pairs: pl.DataFrame, geometry: Any) -> pl.DataFrame:
