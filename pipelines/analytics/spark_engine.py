@@ -77,6 +77,9 @@ def spark_session(settings: SparkSettings) -> Any:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         # a few tasks per core, not Spark's 200 mostly empty shuffle tasks on one machine
         builder = builder.config("spark.sql.shuffle.partitions", "4")
+        # local mode runs the executor inside the driver's JVM: its default 1 GB heap ran out
+        # collecting the AR rows of a 30M-bar study (bench/bench_scale.py)
+        builder = builder.config("spark.driver.memory", "6g")
     for key, value in settings.conf.items():
         builder = builder.config(key, value)
     try:
