@@ -222,3 +222,9 @@ def test_the_sql_console_reads_the_lake_and_nothing_else(exported):
     assert ok.error is None and ok.frame["n"].to_list() == [1800]
     refused = sandbox.run_sandboxed(str(dest), "select * from read_csv('/etc/hostname')")
     assert refused.error and refused.frame.height == 0
+
+
+def test_lake_mode_on_a_folder_without_a_lake_says_so(tmp_path):
+    result = CliRunner().invoke(app, ["--lake", str(tmp_path / "nolake"), "sql", "select 1"])
+    assert isinstance(result.exception, StoreError)
+    assert str(result.exception).startswith(f"no lake at {tmp_path / 'nolake'} (no _manifest.json)")

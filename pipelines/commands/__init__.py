@@ -59,7 +59,18 @@ class AppState:
     @property
     def read_from(self) -> str | Path:
         """Where the readers (study, sql, status, dashboard) read: the lake if set, else the file."""
-        return self.lake or self.db_path
+        lake = self.lake
+        if lake is None:
+            return self.db_path
+        from pipelines.lake import MANIFEST, is_lake
+
+        if not is_lake(lake):
+            from pipelines.errors import StoreError
+
+            raise StoreError(
+                f"no lake at {lake} (no {MANIFEST}); write one with `tickerwire export --to {lake}`"
+            )
+        return lake
 
 
 def state(ctx: typer.Context) -> AppState:
