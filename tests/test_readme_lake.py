@@ -71,6 +71,7 @@ def test_the_readme_spark_examples_run_as_written(folder: Path, spark, monkeypat
     assert on_spark == on_duckdb and "e1,AAA" in on_spark
     (example,) = re.findall(r"```python\n(.*?)```", section(), flags=re.S)
     monkeypatch.chdir(folder)
-    exec(compile(example, "README.md#spark", "exec"), {})
+    # the shared session's JVM resolves relative paths from where it started: the lake's folder
+    exec(compile(example.replace('"lake/', f'"{folder}/lake/'), "README.md#spark", "exec"), {})
     out = capsys.readouterr().out
     assert "BTC" in out and "e1" in out and "AAA" in out  # the study's CARs, then Spark's counts
