@@ -39,8 +39,22 @@ demo: $(STAMP)
 refresh: $(STAMP)
 	@$(BIN)/tickerwire --db $(DB) refresh
 
+# The Spark engine's tests need the [spark] extra and a Java runtime: installed for `make test`
+# only (a plain install and `make run` never pull them); Debian's OpenJDK when java is missing.
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP)
+	@set -o pipefail; $(BIN)/python -m pip install -q -e '.[dev,spark]' 2>&1 | sed '/^WARNING: Location/d' \
+	    || echo "could not install tickerwire[spark]: Spark tests will be skipped"
+	@touch $(SPARK_STAMP)
+
 # Browser tests need Debian's Chromium; install it when missing (root only), never a downloaded one.
-test: $(STAMP)
+test: $(STAMP) $(SPARK_STAMP)
+	@command -v java >/dev/null 2>&1 || { \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        echo "installing Debian openjdk-17-jre-headless for the Spark tests …"; \
+	        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless) >/dev/null 2>&1 \
+	            || echo "could not install java: Spark tests will be skipped"; \
+	    else echo "java missing and not root: Spark tests will be skipped"; fi; }
 	@command -v chromium >/dev/null 2>&1 || { \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	        echo "installing Debian chromium for the browser tests …"; \

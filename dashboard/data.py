@@ -32,7 +32,11 @@ FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def db_path() -> str:
-    """The database the dashboard reads: $TICKERWIRE_DB, else the config's [database].path."""
+    """The database the dashboard reads: $TICKERWIRE_LAKE (lake mode), $TICKERWIRE_DB, else the
+    config's [database].path."""
+    lake = os.environ.get("TICKERWIRE_LAKE")
+    if lake:
+        return lake
     env = os.environ.get("TICKERWIRE_DB")
     if env:
         return str(Path(env).resolve())
@@ -52,9 +56,14 @@ def _configured_db_path() -> str:
 
 
 def _file_stamp(db: str) -> tuple[int, int]:
-    """Modification times of the database file and its WAL (0 when absent)."""
+    """Modification times of the database file and its WAL (0 when absent); for a lake, its
+    manifest's (rewritten by every export), 1 for a remote one (its version alone keys it)."""
+    from pipelines import lake
+
+    if lake.is_remote(db):
+        return 1, 0
     stamps = []
-    for path in (db, db + ".wal"):
+    for path in (db, db + ".wal") if not Path(db).is_dir() else (f"{db}/{lake.MANIFEST}", ""):
         try:
             stamps.append(os.stat(path).st_mtime_ns)
         except FileNotFoundError:
@@ -94,7 +103,7 @@ def connection(db: str) -> Iterator[Any]:
     if _RUN.con is None or _RUN.db != db:
         if _RUN.con is not None:
             _RUN.con.close()
-        _RUN.con, _RUN.db = store.open_connection(db, read_only=True), db
+        _RUN.con, _RUN.db = store.open_reader(db), db
     yield _RUN.con
 
 
@@ -171,6 +180,11 @@ def is_demo() -> bool:
 def is_sample() -> bool:
     """True when the open database was built from the bundled sample (`tickerwire demo`)."""
     return meta().get("dataset") == "sample"
+
+
+def is_lake() -> bool:
+    """True when the dashboard reads a Parquet lake (lake mode), not a database file."""
+    return bool(os.environ.get("TICKERWIRE_LAKE"))
 
 
 def watchlist() -> list[str]:

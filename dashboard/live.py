@@ -61,6 +61,8 @@ def new_events_notice(page: str) -> None:
     """A notice, with links, for events stored since this page was opened in this session."""
     # A fixed slot, so the notice appearing does not shift (and redraw) what follows it.
     slot = st.empty()
+    if data.is_lake():  # a lake's views have no rowid (insertion order): no notice there
+        return
     mark_key = f"live_events_mark_{page}"
     if mark_key not in st.session_state:
         newest = _events_since(-1)

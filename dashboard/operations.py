@@ -94,7 +94,8 @@ def alert_history(db: str, limit: int = 200) -> pl.DataFrame:
     written before alerts existed (migration 0080 runs on the next write)."""
     with connection(db) as con:
         has = con.execute(
-            "select count(*) from duckdb_tables() where table_name = 'alerts'"
+            # information_schema lists views too: a lake's tables are views over its Parquet
+            "select count(*) from information_schema.tables where table_name = 'alerts'"
         ).fetchall()[0][0]
         if not has:
             raise FeatureMissing("no alerts table yet: the next refresh or import creates it")

@@ -191,6 +191,16 @@ def sandbox_connection(db_path: str) -> duckdb.DuckDBPyConnection:
         },
     )
     try:
+        from pipelines import lake
+
+        if lake.is_lake(db_path) and not lake.is_remote(db_path):
+            # lake mode: the lake's views, and its folder the only one a query may read
+            root = str(Path(db_path).resolve())
+            con.execute("set allowed_directories = ?", [[root + "/"]])
+            lake.create_views(con, root)
+            con.execute("set enable_external_access = false")
+            con.execute("set lock_configuration = true")
+            return con
         tries = itertools.count()
 
         def attach() -> None:

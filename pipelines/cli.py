@@ -41,6 +41,13 @@ def _global_options(
     db: Path | None = typer.Option(
         None, "--db", envvar="TICKERWIRE_DB", help="Database file (default data/tickerwire.duckdb)."
     ),
+    lake: str | None = typer.Option(
+        None,
+        "--lake",
+        envvar="TICKERWIRE_LAKE",
+        help="Read from this Parquet lake (a folder or s3://… URL written by `export`) instead "
+        "of the database: study, sql, status, dashboard. Default: [store] lake.",
+    ),
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -49,7 +56,7 @@ def _global_options(
     ),
 ) -> None:
     """Global options shared by every command."""
-    ctx.obj = AppState(db_override=db, config_path=config)
+    ctx.obj = AppState(db_override=db, config_path=config, lake_override=lake)
 
 
 def _register_commands() -> None:

@@ -37,6 +37,8 @@ CORE_SECTIONS = (
     "stream",
     "freshness",
     "alerts",
+    "store",
+    "spark",
 )
 
 MAX_NUMBER = 1e12  # the largest number any setting accepts
@@ -57,6 +59,8 @@ CORE_CHECKS: dict[str, str] = {
     "alerts": "pipelines.alerts:rules_from_config",
     "stream": "pipelines.live_settings:StreamSettings.from_config",
     "dashboard": "pipelines.live_settings:DashboardSettings.from_config",
+    "store": "pipelines.lake:lake_settings",
+    "spark": "pipelines.analytics.spark_engine:spark_settings",
 }
 
 

@@ -18,6 +18,12 @@ def sql_dir() -> Path:
     return Path(str(resources.files("pipelines._sql")))
 
 
+def view_files() -> list[Path]:
+    """The view and macro definitions (sql/views), re-created after every migration run and
+    applied to every lake reader."""
+    return sorted((sql_dir() / "views").glob("*.sql"))
+
+
 def default_config_path() -> Path:
     """The default `tickerwire.toml`: $TICKERWIRE_CONFIG, ./tickerwire.toml, the checkout's, the wheel's."""
     env = os.environ.get("TICKERWIRE_CONFIG")

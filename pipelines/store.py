@@ -17,7 +17,7 @@ import polars as pl
 
 from pipelines.errors import StoreError, StoreLocked, first_line
 from pipelines.gate import RefreshLock, pass_gate, writer_gate
-from pipelines.paths import default_db_path, sql_dir
+from pipelines.paths import default_db_path, sql_dir, view_files
 from pipelines.retry import RetryPolicy, call_with_retry
 
 # What other modules reach through `store.`: the run log and the upsert live in their own
@@ -76,11 +76,6 @@ _MIGRATION_DATA_STEPS = {"0050_sessions.sql": _fill_sessions}
 def migration_files() -> list[Path]:
     """The migration files in the order they are applied (by their NNNN_ prefix)."""
     return sorted((sql_dir() / "migrations").glob("*.sql"))
-
-
-def view_files() -> list[Path]:
-    """The view definitions, re-created after every migration run."""
-    return sorted((sql_dir() / "views").glob("*.sql"))
 
 
 # ---------------------------------------------------------------------------- connections
@@ -154,12 +149,22 @@ def _not_a_lock_conflict(exc: BaseException) -> bool:
 
 @contextmanager
 def reader(db_path: str | Path | None = None, **kwargs: Any) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived read-only connection (retries on a held write lock)."""
-    con = open_connection(db_path, read_only=True, **kwargs)
+    """A short-lived read-only connection (retries on a held write lock) to the database file,
+    or to a Parquet lake when `db_path` is one (lake mode, pipelines/lake.py)."""
+    con = open_reader(db_path, **kwargs)
     try:
         yield con
     finally:
         con.close()
+
+
+def open_reader(db_path: str | Path | None = None, **kwargs: Any) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the database file or lake at `db_path`; the caller closes it."""
+    from pipelines import lake  # lake mode only: keeps start-up of file readers unchanged
+
+    if db_path is not None and lake.is_lake(db_path):
+        return lake.open_reader(db_path)
+    return open_connection(db_path, read_only=True, **kwargs)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,22 @@ def shared() -> Path:
     if path is None:
         pytest.skip("../shared (reference data beside the checkout) is not present")
     return path
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] SparkSession for the whole run (start-up costs ~10 s); skips with the reason
+    when the [spark] extra or a Java runtime is missing (`make test` installs both)."""
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark not installed: pip install 'tickerwire[spark]'")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip(
+            "no Java runtime for Spark (make test installs openjdk-17-jre-headless as root)"
+        )
+    from pipelines.analytics.spark_engine import SparkSettings, spark_session
+
+    session = spark_session(SparkSettings(master="local[2]"))
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

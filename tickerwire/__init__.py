@@ -51,10 +51,15 @@ __all__ = [
 
 
 def open(  # shadows the built-in inside this module only, as `tw.open(...)` reads well
-    db: str | Path | None = None, config: str | Path | None = None, *, write: bool = False
+    db: str | Path | None = None,
+    config: str | Path | None = None,
+    *,
+    write: bool = False,
+    lake: str | Path | None = None,
 ) -> Database:
     """Open a tickerwire database (default path and config as the CLI); read-only unless write=True.
+    `lake`: study a Parquet lake written by `export` (lake mode) instead of the file.
 
     Raises StoreError when a read-only database does not exist, ConfigError for a bad config.
     """
-    return Database.open(db, config, write=write)
+    return Database.open(db, config, write=write, lake=lake)

@@ -88,14 +88,21 @@ class Database:
 
     @classmethod
     def open(
-        cls, db: str | Path | None = None, config: str | Path | None = None, *, write: bool = False
+        cls,
+        db: str | Path | None = None,
+        config: str | Path | None = None,
+        *,
+        write: bool = False,
+        lake: str | Path | None = None,
     ) -> Database:
-        """Resolve the database and config as the CLI does; a read-only file must exist."""
+        """Resolve the database and config as the CLI does; a read-only file must exist.
+        `lake`: study a Parquet lake (lake mode, the CLI's --lake) instead of the file."""
         state = AppState(
             db_override=Path(db) if db is not None else None,
             config_path=Path(config) if config is not None else None,
+            lake_override=str(lake) if lake is not None else None,
         )
-        if not write and not Path(state.db_path).exists():
+        if not write and lake is None and not Path(state.db_path).exists():
             raise StoreError(
                 f"database {state.db_path} does not exist; build one with `tickerwire demo` "
                 "or `tickerwire refresh`, or open it with write=True to create it"
@@ -220,6 +227,7 @@ class Database:
         until: Instant | None = None,
         window_dates: tuple[date, date] | None = None,
         estimation_dates: tuple[date, date] | None = None,
+        engine: str = "duckdb",
     ) -> Study:
         """Event study (AR, CAR, test statistics, placebo): the same engine and defaults as `tickerwire study`.
 
@@ -228,8 +236,10 @@ class Database:
         instruments: ids, or None for each event's linked instruments (the CLI's --related).
         window / estimation / car: offsets in bars (K1, K2); model: constant, market-adjusted
             or market; placebo: random non-event instants per event and instrument.
+        engine: "duckdb", or "spark" on a lake (open(lake=...); needs tickerwire[spark]).
         """
-        from pipelines.analytics import MODELS, StudySpec, run_study
+        from pipelines.analytics import MODELS, StudySpec
+        from pipelines.analytics.engines import run_on
 
         if model not in MODELS:
             raise DataError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
@@ -250,8 +260,7 @@ class Database:
             placebo=placebo,
             seed=seed,
         )
-        with store.reader(self.path) as con:
-            return Study(run_study(con, spec, self.config))
+        return Study(run_on(engine, self._state.read_from, spec, self.config))
 
     def reaction(self, event_id: str, instruments: str | Sequence[str] | None = None) -> Reaction:
         """Returns from P(t0) at +5m … +1d with z-scores: the dashboard Event page's table.

@@ -13,6 +13,7 @@ The flow (no per-event Python loop over rows):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -41,6 +42,10 @@ from pipelines.errors import DataError
 __all__ = ["StudySettings", "reopen_label", "reopen_notes", "run_study", "study_settings"]
 
 
+# The alignment + AR step: (connection, pairs, geometry, model, stale) → Rows.
+Aligner = Callable[[duckdb.DuckDBPyConnection, pl.DataFrame, Geometry, str, int], Rows]
+
+
 @dataclass
 class _Plan:
     """A resolved study: its events, pairs, geometry and limits, and the notes so far."""
@@ -55,11 +60,16 @@ class _Plan:
 
 
 def run_study(
-    con: duckdb.DuckDBPyConnection, spec: StudySpec, config: Config | None = None
+    con: duckdb.DuckDBPyConnection,
+    spec: StudySpec,
+    config: Config | None = None,
+    aligner: Aligner | None = None,
 ) -> StudyResult:
-    """Run the event study described by `spec` on the store behind `con`."""
+    """Run the event study described by `spec` on the store behind `con`; `aligner` replaces
+    the alignment + AR step (`abnormal_rows`' signature: the Spark engine passes its own)."""
+    align = aligner or abnormal_rows
     plan = _plan(con, spec, config)
-    rows = abnormal_rows(con, plan.pairs, plan.geometry, spec.model, plan.stale)
+    rows = align(con, plan.pairs, plan.geometry, spec.model, plan.stale)
     if plan.geometry.dates:
         plan.geometry = plan.geometry.with_offsets_of(rows)
     rows, targets = _without_short(plan, rows)
@@ -83,7 +93,7 @@ def run_study(
             plan.pairs,
             car,
             geometry,
-            lambda pairs, geo: abnormal_rows(con, pairs, geo, spec.model, plan.stale),
+            lambda pairs, geo: align(con, pairs, geo, spec.model, plan.stale),
             plan.min_est,
         )
         car = car.drop("placebo_p").join(

@@ -25,6 +25,7 @@ class AppState:
 
     db_override: Path | None = None
     config_path: Path | None = None
+    lake_override: str | None = None
     _config: Config | None = None
 
     @property
@@ -44,6 +45,32 @@ class AppState:
         # Only [database] is needed here: a read-only command should not pay for checking
         # (and importing) every feature's section; commands that use the config check it all.
         return load_config(self.config_path, check_all=False).db_path
+
+    @property
+    def lake(self) -> str | None:
+        """The lake readers use: --lake / TICKERWIRE_LAKE, else the config's [store] lake."""
+        if self.lake_override:
+            return self.lake_override
+        from pipelines.lake import lake_settings
+
+        config = self._config or load_config(self.config_path, check_all=False)
+        return lake_settings(config).lake
+
+    @property
+    def read_from(self) -> str | Path:
+        """Where the readers (study, sql, status, dashboard) read: the lake if set, else the file."""
+        lake = self.lake
+        if lake is None:
+            return self.db_path
+        from pipelines.lake import MANIFEST, is_lake
+
+        if not is_lake(lake):
+            from pipelines.errors import StoreError
+
+            raise StoreError(
+                f"no lake at {lake} (no {MANIFEST}); write one with `tickerwire export --to {lake}`"
+            )
+        return lake
 
 
 def state(ctx: typer.Context) -> AppState:

@@ -36,8 +36,8 @@ def sql(
         None, "--out", "-o", help="Write to this file instead of stdout."
     ),
 ) -> None:
-    """Run a read-only SQL query against the database."""
-    db = state(ctx).db_path
+    """Run a read-only SQL query against the database (or the lake, with --lake)."""
+    db = state(ctx).read_from
     with store.reader(db) as con:
         try:
             frame = store.query_frame(con, query)
@@ -65,7 +65,7 @@ def status(
     ),
 ) -> None:
     """Per instrument and timeframe: rows, first/last bar, last run (or --gaps / --quotes / --stale)."""
-    db = state(ctx).db_path
+    db = state(ctx).read_from
     if stale:
         from pipelines import health
         from pipelines.commands.ops import show_freshness
@@ -95,13 +95,16 @@ def dashboard(
     headless: bool = typer.Option(True, help="Do not try to open a browser."),
 ) -> None:
     """Serve the Streamlit dashboard on localhost (read-only on the database)."""
-    db = state(ctx).db_path
-    if not Path(db).exists():
+    db = state(ctx).read_from
+    lake = state(ctx).lake
+    if lake is None and not Path(db).exists():
         raise StoreError(
             f"database {db} does not exist; run `tickerwire demo` or `tickerwire refresh` first"
         )
     app = Path(__file__).resolve().parent.parent.parent / "dashboard" / "app.py"
-    env = dict(os.environ, TICKERWIRE_DB=str(Path(db).resolve()))
+    env = dict(os.environ, TICKERWIRE_DB=str(Path(state(ctx).db_path).resolve()))
+    if lake is not None:  # the dashboard's one door (dashboard/data.py) reads the lake instead
+        env["TICKERWIRE_LAKE"] = lake if "://" in lake else str(Path(lake).resolve())
     if state(ctx).config_path is not None:  # --config: the pages read it too ([dashboard] …)
         env["TICKERWIRE_CONFIG"] = str(Path(state(ctx).config_path).resolve())
     cmd = [

@@ -56,6 +56,10 @@ def refresh(
         typer.echo("no source ran: none is registered for these kinds or set up (-v shows why)")
     if summary.stopped:
         typer.echo("stopped by a signal after the current commit", err=True)
+    if app.lake and summary.exit_code != EXIT_NOTHING:  # --lake / [store] lake: keep it current
+        from pipelines.export import append_to_lake
+
+        typer.echo(append_to_lake(app.db_path, app.lake), err=True)
     if summary.exit_code == EXIT_NOTHING:
         offline = all(
             "no network" in e or "cannot connect" in e or "DNS" in e

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipelines import store
 from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec
 from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.errors import DataError
@@ -127,6 +126,12 @@ LevelOpt = Annotated[str, typer.Option("--level", help=f"Output: {', '.join(LEVE
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
 ]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine", help="duckdb, or spark (over a lake: --lake DIR; needs tickerwire[spark])."
+    ),
+]
 OutOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
 ]
@@ -156,12 +161,13 @@ def study(
     seed: SeedOpt = 0,
     stale_bars: StaleBarsOpt = None,
     level: LevelOpt = "summary",
+    engine: EngineOpt = "duckdb",
     fmt: FormatOpt = "table",
     out: OutOpt = None,
 ) -> None:
     """Event study: abnormal returns, CAR and significance tests around events."""
     # numpy + scipy: loaded when a study runs, not at CLI start-up
-    from pipelines.analytics import run_study
+    from pipelines.analytics.engines import run_on
 
     if model not in MODELS:
         raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
@@ -200,8 +206,7 @@ def study(
         if links is None or links.height == 0:
             raise DataError(f"{events_file}: its events name no instruments; give --instruments")
         raise DataError("--related with --events-file is not supported; give --instruments")
-    with store.reader(app.db_path) as con:
-        result = run_study(con, spec, app.config)
+    result = run_on(engine, app.read_from, spec, app.config)
     _report(result, spec, level, fmt, out)
 
 
