@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,16 @@ from pipelines import store
 from pipelines.paths import shared_dir
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def fresh_yfinance_session():
+    """Each test meets yfinance without the cookie, crumb and strategy an earlier test left in
+    its process-wide singleton (a test whose Yahoo was unreachable leaves it toggled)."""
+    data = sys.modules.get("yfinance.data")
+    if data is not None:
+        data.SingletonMeta._instances.pop(data.YfData, None)
+    yield
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from pipelines.analytics.spark_engine import SparkAligner, run_spark_study
 from tests.test_lake import assert_same_study
 from tests.test_lake import fill as fill_minutes
 from tests.test_lake import spec as minute_spec
-from tests.test_study_align import FIVE, HOUR, bars, t
-from tests.test_study_golden import (
+from tests.test_analytics_align import FIVE, HOUR, bars, t
+from tests.test_analytics_golden import (
     NONPARAMETRIC,
     PARAMETRIC,
     assert_matches,
