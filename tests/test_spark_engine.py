@@ -13,9 +13,6 @@ import pytest
 from pipelines import export, store
 from pipelines.analytics import StudySpec, run_study
 from pipelines.analytics.spark_engine import SparkAligner, run_spark_study
-from tests.test_lake import assert_same_study
-from tests.test_lake import fill as fill_minutes
-from tests.test_lake import spec as minute_spec
 from tests.test_analytics_align import FIVE, HOUR, bars, t
 from tests.test_analytics_golden import (
     NONPARAMETRIC,
@@ -25,6 +22,9 @@ from tests.test_analytics_golden import (
     golden_spec,
     rates_to_bars,
 )
+from tests.test_lake import assert_same_study
+from tests.test_lake import fill as fill_minutes
+from tests.test_lake import spec as minute_spec
 
 
 def to_lake(db: Path, dest: Path) -> str:
