@@ -75,15 +75,7 @@ def day_fits(prices: dict[str, float], clock: time, bars: pl.DataFrame) -> pl.Da
         .join(pl.DataFrame({"instrument_id": list(prices)}), how="cross")
         .sort("instrument_id", "at")
     )
-    matched = grid.join_asof(
-        bars.sort("instrument_id", "close_at"),
-        left_on="at",
-        right_on="close_at",
-        by="instrument_id",
-        strategy="backward",
-        tolerance=MAX_STALE,
-        check_sortedness=False,
-    ).drop_nulls("close")
+    matched = _close_at(grid, bars).drop_nulls("close")
     strip = pl.col("instrument_id").replace_strict(prices, return_dtype=pl.Float64)
     return (
         matched.with_columns(error_pct=(strip.log() - pl.col("close").log()).abs() * 100)
@@ -138,22 +130,23 @@ def comparison(
     frame = pl.DataFrame(
         {"instrument_id": list(prices), "strip_price": list(prices.values())}
     ).with_columns(at=pl.lit(at).cast(UTC_TS))
-    return (
-        frame.sort("instrument_id")
-        .join_asof(
-            bars.sort("instrument_id", "close_at").rename({"close": "bar_close"}),
-            left_on="at",
-            right_on="close_at",
-            by="instrument_id",
-            strategy="backward",
-            tolerance=MAX_STALE,
-            check_sortedness=False,
-        )
-        .select(
-            "instrument_id",
-            "strip_price",
-            "bar_close",
-            pl.col("close_at").alias("bar_close_at"),
-            ((pl.col("strip_price") / pl.col("bar_close") - 1) * 100).alias("diff_pct"),
-        )
+    return _close_at(frame.sort("instrument_id"), bars.rename({"close": "bar_close"})).select(
+        "instrument_id",
+        "strip_price",
+        "bar_close",
+        pl.col("close_at").alias("bar_close_at"),
+        ((pl.col("strip_price") / pl.col("bar_close") - 1) * 100).alias("diff_pct"),
+    )
+
+
+def _close_at(frame: pl.DataFrame, bars: pl.DataFrame) -> pl.DataFrame:
+    """Each (instrument_id, at) row beside the last bar closed by `at`, no older than MAX_STALE."""
+    return frame.join_asof(
+        bars.sort("instrument_id", "close_at"),
+        left_on="at",
+        right_on="close_at",
+        by="instrument_id",
+        strategy="backward",
+        tolerance=MAX_STALE,
+        check_sortedness=False,
     )

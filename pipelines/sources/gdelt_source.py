@@ -76,6 +76,17 @@ class GdeltSettings:
         )
 
 
+def artlist_params(query: str, settings: GdeltSettings) -> dict[str, object]:
+    """The DOC 2.0 request for one query's article list, newest first, up to the size cap."""
+    return {
+        "query": query,
+        "mode": "artlist",
+        "format": "json",
+        "maxrecords": settings.max_records,
+        "sort": "datedesc",
+    }
+
+
 def decode_artlist(content: bytes) -> list[dict]:
     """The `articles` of an artlist JSON body, repairing invalid backslash escapes and bad UTF-8.
 
@@ -194,11 +205,7 @@ class GdeltSource:
             if settings.min_interval:
                 self.sleep(settings.min_interval)
             params = {
-                "query": query,
-                "mode": "artlist",
-                "format": "json",
-                "maxrecords": settings.max_records,
-                "sort": "datedesc",
+                **artlist_params(query, settings),
                 "startdatetime": lo.strftime("%Y%m%d%H%M%S"),
                 "enddatetime": hi.strftime("%Y%m%d%H%M%S"),
             }
@@ -226,13 +233,7 @@ class GdeltSource:
     ) -> Batch:
         """Fetch one query's article list into a Batch."""
         cursor, _ = state.get(query, (None, None))
-        params = {
-            "query": query,
-            "mode": "artlist",
-            "format": "json",
-            "maxrecords": settings.max_records,
-            "sort": "datedesc",
-        }
+        params = artlist_params(query, settings)
         now = self.now or datetime.now(UTC)
         if cursor is not None and now - cursor < timedelta(days=80):
             # Ask only for what is newer than the last report we kept (GDELT covers 3 months).
