@@ -50,7 +50,8 @@ def _safe_div(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
     return np.where(np.isfinite(out), out, np.nan)
 
 
-def _two_sided_normal(z: np.ndarray) -> np.ndarray:
+def two_sided_normal(z: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of standard-normal statistics (NaN stays NaN): every z test's p."""
     return np.where(np.isnan(z), np.nan, 2 * sps.norm.sf(np.abs(z)))
 
 
@@ -222,7 +223,7 @@ def _parametric(data: CrossSectionInput) -> dict[str, np.ndarray]:
     sar = _safe_div(ev, sigma_i[None, :] * correction)
     patell_var = np.nansum(_safe_div(length_i - 2, length_i - 4))
     out["patell_stat"] = _safe_div(_nanmean(sar, 1) * n_pairs, np.sqrt(patell_var))
-    out["patell_p"] = _two_sided_normal(out["patell_stat"])
+    out["patell_p"] = two_sided_normal(out["patell_stat"])
     bmp = _safe_div(_nanmean(sar, 1), _nanstd(sar, 1)) * np.sqrt(n_t)
     out["bmp_stat"] = bmp
     out["bmp_p"] = _two_sided_t(bmp, n_t - 1)
@@ -238,18 +239,18 @@ def _parametric(data: CrossSectionInput) -> dict[str, np.ndarray]:
     # Lamb 1995: BW 1985 scale with the prediction-error factor (mean over pairs).
     lamb_sd = bw85_sd * np.sqrt(1 + 1 / mean_length + _nanmean(data.market_term, 1))
     out["lamb_stat"] = _safe_div(mean_t, lamb_sd)
-    out["lamb_p"] = _two_sided_normal(out["lamb_stat"])
+    out["lamb_p"] = two_sided_normal(out["lamb_stat"])
 
     # Sign test (p = 0.5) and generalised sign test (p from the estimation window).
     wins = np.sum(ev > 0, axis=1).astype(float)
     out["sign_stat"] = _safe_div(wins - 0.5 * n_t, np.sqrt(0.25 * n_t_or_nan))
-    out["sign_p"] = _two_sided_normal(out["sign_stat"])
+    out["sign_p"] = two_sided_normal(out["sign_stat"])
     est_present = ~np.isnan(est)
     p_hat = float(np.sum(est > 0) / est_present.sum()) if est_present.any() else np.nan
     out["generalized_sign_stat"] = _safe_div(
         wins - n_t * p_hat, np.sqrt(n_t_or_nan * p_hat * (1 - p_hat))
     )
-    out["generalized_sign_p"] = _two_sided_normal(out["generalized_sign_stat"])
+    out["generalized_sign_p"] = two_sided_normal(out["generalized_sign_stat"])
 
     return out
 
@@ -279,16 +280,16 @@ def _rank_based(
     sign_sums = _nanmean(signs, 1) * n_pairs
     cs_sd = np.sqrt(np.nansum((sign_sums / np.sqrt(n_full_t)) ** 2) / mean_length_full)
     out["corrado_sign_stat"] = _safe_div(sign_sums[event_rows] / np.sqrt(n_t_or_nan), cs_sd)
-    out["corrado_sign_p"] = _two_sided_normal(out["corrado_sign_stat"])
+    out["corrado_sign_p"] = two_sided_normal(out["corrado_sign_stat"])
 
     # Corrado 1989 rank test and the modified (standardised-rank) version.
     mean_rank = _nanmean(ranks, 0)
     rank_dev = _nanmean(ranks - mean_rank[None, :], 1) * n_pairs
     rank_sd = np.sqrt(np.nansum((rank_dev / n_full_t) ** 2) / mean_length_full)
     out["rank_stat"] = _safe_div(rank_dev[event_rows] / n_t_or_nan, rank_sd)
-    out["rank_p"] = _two_sided_normal(out["rank_stat"])
+    out["rank_p"] = two_sided_normal(out["rank_stat"])
     uniform = ranks / (1 + length_full[None, :])
     mrank_dev = _nanmean(uniform - 0.5, 1) * n_pairs
     mrank_sd = np.sqrt(np.nansum((mrank_dev / np.sqrt(n_full_t)) ** 2) / mean_length_full)
     out["modified_rank_stat"] = _safe_div(mrank_dev[event_rows] / np.sqrt(n_t_or_nan), mrank_sd)
-    out["modified_rank_p"] = _two_sided_normal(out["modified_rank_stat"])
+    out["modified_rank_p"] = two_sided_normal(out["modified_rank_stat"])

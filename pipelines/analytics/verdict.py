@@ -25,7 +25,7 @@ from scipy import stats as sps
 
 from pipelines import display
 from pipelines.analytics.spec import StudyResult
-from pipelines.analytics.stats import _two_sided_normal  # the engine's p-value, not a second one
+from pipelines.analytics.stats import two_sided_normal  # the engine's p-value, not a second one
 
 # (threshold, mark): a result is marked when its q (or p) is below the threshold.
 MARKS = ((0.01, "***"), (0.05, "**"), (0.10, "*"))
@@ -64,7 +64,7 @@ def two_sided_p(z: float | None) -> float | None:
     """Two-sided normal p-value of a z-score (None when missing): the engine's own rule."""
     if display.is_missing(z):
         return None
-    return float(_two_sided_normal(np.asarray([float(z)]))[0])
+    return float(two_sided_normal(np.asarray([float(z)]))[0])
 
 
 def with_q_marks(frame: pl.DataFrame, z: str = "z") -> pl.DataFrame:
