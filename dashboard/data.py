@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import streamlit as st
@@ -23,6 +23,9 @@ from pipelines.analytics import reaction, series
 from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
 from pipelines.errors import ConfigError, TickerwireError, named_first_line
 from pipelines.errors import FeatureMissing as FeatureMissing  # the pages catch data.FeatureMissing
+
+if TYPE_CHECKING:
+    from pipelines.config import Config
 
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
@@ -46,11 +49,21 @@ def db_path() -> str:
     return _RUN.path
 
 
+def config() -> Config:
+    """The configuration the pages read (as `load_config()` finds it), loaded once per page run
+    (parsing and checking it takes ~8 ms); ConfigError when it cannot load."""
+    from pipelines.config import load_config
+
+    if not getattr(_RUN, "active", False):
+        return load_config()
+    if getattr(_RUN, "config", None) is None:
+        _RUN.config = load_config()
+    return _RUN.config
+
+
 def _configured_db_path() -> str:
     try:
-        from pipelines.config import load_config
-
-        return str(Path(load_config().db_path).resolve())
+        return str(Path(config().db_path).resolve())
     except ConfigError:
         return str(store.default_db_path().resolve())
 
@@ -85,6 +98,7 @@ def page_run() -> Iterator[None]:
         yield
         return
     _RUN.active, _RUN.con, _RUN.db, _RUN.keys, _RUN.path = True, None, None, {}, None
+    _RUN.config = None
     try:
         yield
     finally:
@@ -190,9 +204,7 @@ def is_lake() -> bool:
 def watchlist() -> list[str]:
     """Instrument ids of the configured watchlist, in order (empty if the config cannot load)."""
     try:
-        from pipelines.config import load_config
-
-        return load_config().watchlist
+        return config().watchlist
     except (ConfigError, OSError):
         return []
 

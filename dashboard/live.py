@@ -26,9 +26,7 @@ NEW_EVENTS_SHOWN = 3
 def refresh_every() -> timedelta | None:
     """The timer of the live parts: `[dashboard] refresh` (10 s by default; None when off)."""
     try:
-        from pipelines.config import load_config
-
-        return DashboardSettings.from_config(load_config()).refresh
+        return DashboardSettings.from_config(data.config()).refresh
     except ConfigError:
         return DashboardSettings().refresh
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from dashboard.data import cached, connection, coverage, db_path, query
+from dashboard.data import cached, config, connection, coverage, db_path, query
 from pipelines import store
 from pipelines.analytics import series
 from pipelines.analytics.reaction import tf_seconds
@@ -82,9 +82,8 @@ def alert_rules() -> pl.DataFrame:
     """The configured [[alerts]] rules: name, kind, condition, cooldown, target variable and
     whether it is set (the URLs themselves are secrets and never shown)."""
     from pipelines.alerts import rules_frame, rules_from_config
-    from pipelines.config import load_config
 
-    frame = rules_frame(rules_from_config(load_config()))
+    frame = rules_frame(rules_from_config(config()))
     return frame.with_columns((pl.col("targets") > 0).alias("targets_set")).drop("targets")
 
 

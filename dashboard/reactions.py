@@ -17,6 +17,9 @@ from dashboard.data import (
     query,
     timeframes_near,
 )
+from dashboard.data import (
+    config as page_config,
+)
 from pipelines import store
 from pipelines.analytics import reaction, series
 from pipelines.analytics.reaction import tf_seconds
@@ -168,11 +171,8 @@ def _study(db: str, **spec_fields: Any) -> Any:
         raise FeatureMissing(f"the event-study engine cannot be imported: {exc}") from exc
     spec = analytics.StudySpec(**spec_fields)
     try:
-        config = None
         try:
-            from pipelines.config import load_config
-
-            config = load_config()
+            config = page_config()
         except ConfigError:
             config = None
         with store.reader(db) as con:  # the engine makes temp views: its own connection
