@@ -142,3 +142,35 @@ def test_wilcoxon_large_samples_use_the_normal_approximation_row_by_row():
         ref = sps.wilcoxon(x, method="approx", correction=False)
         assert p[i] == pytest.approx(ref.pvalue, rel=1e-9)
         assert min(w[i], len(x) * (len(x) + 1) / 2 - w[i]) == pytest.approx(ref.statistic)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    hnp.arrays(
+        float,
+        hs.tuples(hs.integers(0, 12), hs.integers(0, 6)),
+        elements=hs.floats(-1e3, 1e3) | hs.just(np.nan),
+    ),
+    hs.sampled_from([0, 1]),
+)
+def test_moments_equal_numpys_nan_reductions(values, axis):
+    import warnings
+
+    got = stats.moments(values, axis)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(values, axis=axis)
+        sd = np.nanstd(values, axis=axis, ddof=1)
+    assert got.n.tolist() == (~np.isnan(values)).sum(axis=axis).tolist()
+    np.testing.assert_allclose(got.mean, mean, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(got.sd, sd, rtol=1e-9, atol=1e-9)
+
+
+def test_cross_section_leaves_its_inputs_alone():
+    rng = np.random.default_rng(4)
+    est, ev = rng.normal(0, 0.01, (60, 1)), rng.normal(0, 0.01, (3, 1))
+    est[5, 0] = ev[1, 0] = np.nan  # one pair: the transposes are views of the inputs
+    before = est.copy(), ev.copy()
+    stats.cross_section(_input(est, ev))
+    assert np.array_equal(est, before[0], equal_nan=True)
+    assert np.array_equal(ev, before[1], equal_nan=True)

@@ -14,7 +14,6 @@ follow the conventions of the estudy2 R package (so its published example is rep
 
 from __future__ import annotations
 
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -32,16 +31,31 @@ class CrossSectionInput:
     market_term: np.ndarray  # (n_event_offsets, P) (m_t − m̄)² / Σ(m − m̄)², 0 without a market model
 
 
-def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(a, axis=axis)
+@dataclass(frozen=True)
+class Moments:
+    """Count, mean and sample standard deviation (ddof 1) of the non-NaN values along an axis."""
+
+    n: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
 
 
-def _nanstd(a: np.ndarray, axis: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanstd(a, axis=axis, ddof=1)
+def moments(a: np.ndarray, axis: int, present: np.ndarray | None = None) -> Moments:
+    """np.nanmean and np.nanstd(ddof=1) along `axis` in two passes sharing one mask (NaN where
+    undefined); `present` is ~isnan(a) when the caller has it. numpy's nan-reductions copy and
+    mask the array again for every call."""
+    if present is None:
+        present = ~np.isnan(a)
+    complete = bool(present.all())
+    n = np.full(np.delete(a.shape, axis), a.shape[axis]) if complete else present.sum(axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = (a if complete else np.where(present, a, 0.0)).sum(axis) / n
+        dev = a - np.expand_dims(mean, axis)
+        if not complete:
+            dev[~present] = 0.0
+        np.square(dev, out=dev)
+        sd = np.sqrt(dev.sum(axis) / (n - 1))
+    return Moments(n=n, mean=mean, sd=np.where(n > 1, sd, np.nan))
 
 
 def _safe_div(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
@@ -76,12 +90,53 @@ def ranks_and_medians(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n == 0:
         return np.empty(values.shape), np.full(values.shape[1], np.nan)
     missing = np.isnan(values)
+    ranks_t, ordered, count, _filled = _sorted_ranks(values, missing)
+    ranks = ranks_t.T
+    ranks[missing] = np.nan
+    return ranks, _medians(ordered, count)
+
+
+def _medians(ordered: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Each row's median of its first `count` sorted values (NaN for none)."""
+    rows = np.arange(ordered.shape[0])
+    lo = ordered[rows, np.maximum((count - 1) // 2, 0)]
+    hi = ordered[rows, np.minimum(count // 2, ordered.shape[1] - 1)]
+    return np.where(count > 0, (lo + hi) / 2, np.nan)
+
+
+def _sorted_ranks(
+    values: np.ndarray, missing: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of `values` (as rows of the results): average ranks (missing cells hold
+    junk), the sorted values (NaN as +inf, last), the count of non-missing values and the
+    values themselves (NaN as +inf)."""
+    n = values.shape[0]
     # Work along rows of the transpose: each column's values are then contiguous in memory,
     # which makes the sort and the gathers several times faster than along axis 0.
-    filled = np.ascontiguousarray(np.where(missing, np.inf, values).T)  # NaN sorts last
+    filled = values.T.copy(order="C")  # a copy even when the transpose is contiguous
+    np.copyto(filled, np.inf, where=missing.T)  # NaN sorts last
     order = np.argsort(filled, axis=1)  # ties get averaged ranks, so stability is not needed
     ordered = np.take_along_axis(filled, order, axis=1)
-    # Tied values share the mean of the positions their run spans.
+    count = n - missing.sum(axis=0)
+    ranks_t = np.empty(ordered.shape)
+    positions = np.broadcast_to(np.arange(1, n + 1, dtype=float), ordered.shape)
+    np.put_along_axis(ranks_t, order, positions, axis=1)
+    # Ties (a value equal to the next, the first of the two present) change the ranks of their
+    # run only: average them in the rows that have any (with float data, usually none).
+    tie = ordered[:, 1:] == ordered[:, :-1]
+    tie &= np.arange(n - 1)[None, :] < count[:, None]
+    tied = np.flatnonzero(tie.any(axis=1))
+    if len(tied):
+        averaged = ranks_t[tied]
+        np.put_along_axis(averaged, order[tied], _tied_ranks(ordered[tied]), axis=1)
+        ranks_t[tied] = averaged
+    return ranks_t, ordered, count, filled
+
+
+def _tied_ranks(ordered: np.ndarray) -> np.ndarray:
+    """Average ranks of row-wise sorted values: tied values share the mean of their run's
+    positions."""
+    n = ordered.shape[1]
     idx = np.broadcast_to(np.arange(n)[None, :], ordered.shape)
     starts = np.ones(ordered.shape, dtype=bool)
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
@@ -89,16 +144,7 @@ def ranks_and_medians(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ends[:, :-1] = starts[:, 1:]
     first = np.maximum.accumulate(np.where(starts, idx, 0), axis=1)
     last = np.minimum.accumulate(np.where(ends, idx, n - 1)[:, ::-1], axis=1)[:, ::-1]
-    ranks_t = np.empty(ordered.shape)
-    np.put_along_axis(ranks_t, order, (first + last) / 2 + 1, axis=1)
-    ranks = ranks_t.T
-    ranks[missing] = np.nan
-    count = n - missing.sum(axis=0)
-    rows = np.arange(values.shape[1])
-    lo = ordered[rows, np.maximum((count - 1) // 2, 0)]
-    hi = ordered[rows, np.minimum(count // 2, n - 1)]
-    medians = np.where(count > 0, (lo + hi) / 2, np.nan)
-    return ranks, medians
+    return (first + last) / 2 + 1
 
 
 def signed_rank_null_cdf(n_max: int) -> list[np.ndarray]:
@@ -120,12 +166,14 @@ def wilcoxon_signed_rank(ev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.where(ev == 0, np.nan, ev)
     present = ~np.isnan(a)
     n = present.sum(axis=1)
-    ranks = rank_rows(np.abs(a).T).T
+    if a.shape[1] == 0:
+        ranks, sorted_abs = np.zeros(a.shape), np.zeros(a.shape)
+    else:  # one sort gives the ranks and, below, the ties (NaN sorts last, as +inf)
+        ranks, sorted_abs, _count, _abs = _sorted_ranks(np.abs(a).T, ~present.T)
     w_plus = np.where(present & (a > 0), ranks, 0.0).sum(axis=1)
     w_plus = np.where(n > 0, w_plus, np.nan)
     p = np.full(w_plus.shape, np.nan)
     # Ties among |AR| within a row: the tie-correction term Σ(t³ − t)/48 from sorted runs.
-    sorted_abs = np.sort(np.where(present, np.abs(a), np.inf), axis=1)
     tie_term = np.zeros(len(n))
     has_ties = np.zeros(len(n), dtype=bool)
     if sorted_abs.shape[1] > 1:
@@ -154,22 +202,30 @@ def wilcoxon_signed_rank(ev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return w_plus, p
 
 
-def average_cross_correlation(est: np.ndarray) -> float:
+def average_cross_correlation(
+    est: np.ndarray, by_pair: Moments | None = None, present: np.ndarray | None = None
+) -> float:
     """Mean pairwise correlation of the pairs' estimation-window ARs, from the variance of their
-    standardised sum (O(P·L), no P×P matrix), for the Kolari–Pynnönen adjustment."""
+    standardised sum (O(P·L), no P×P matrix), for the Kolari–Pynnönen adjustment; by_pair and
+    present: moments(est, 0) and ~isnan(est) when the caller has them."""
     n_pairs = est.shape[1]
     if n_pairs < 2:
         return 0.0
-    mean = _nanmean(est, 0)
-    sd = _nanstd(est, 0)
-    z = _safe_div(est - mean, sd)
-    z = np.where(np.isnan(z), 0.0, z)
-    rows = (~np.isnan(est)).any(axis=1)
+    if present is None:
+        present = ~np.isnan(est)
+    rows = present.any(axis=1)
     if rows.sum() < 3:
         return 0.0
-    total = z[rows].sum(axis=1)
-    var_total = np.var(total, ddof=1)
-    own = np.sum(np.var(z[rows], axis=0, ddof=1))
+    if by_pair is None:
+        by_pair = moments(est, 0, present)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (est - by_pair.mean) / by_pair.sd
+    z[~np.isfinite(z)] = 0.0  # missing ARs and pairs without a spread add nothing
+    if not rows.all():
+        z = z[rows]
+    var_total = np.var(z.sum(axis=1), ddof=1)
+    z -= z.mean(axis=0)
+    own = np.einsum("ij,ij->", z, z) / (len(z) - 1)  # Σ over pairs of each pair's variance
     rbar = (var_total - own) / (n_pairs * (n_pairs - 1))
     return float(np.clip(rbar, -1.0 / (n_pairs - 1) + 1e-12, 0.999999))
 
@@ -177,14 +233,13 @@ def average_cross_correlation(est: np.ndarray) -> float:
 def cross_section(data: CrossSectionInput) -> dict[str, np.ndarray]:
     """Every statistic of the summary frame, one value per event-window offset."""
     est, ev = data.est, data.ev
-    # The one sort behind the rank and sign tests runs in a second thread (numpy releases the
-    # GIL while sorting) while the parametric statistics are computed here.
-    full = np.vstack([est, ev])
+    # The sort behind the rank and sign tests and their sums over pairs run in a second thread
+    # (numpy releases the GIL) while the parametric statistics are computed here.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ranked = pool.submit(ranks_and_medians, full)
+        pooled = pool.submit(_pooled_rank_sums, np.vstack([est, ev]))
         out = _parametric(data)
-        ranks, median_i = ranked.result()
-    _rank_based(out, est, ev, full, ranks, median_i)
+        sums = pooled.result()
+    _rank_based(out, est.shape[0], ev.shape[1], sums)
     out["wilcoxon_stat"], out["wilcoxon_p"] = wilcoxon_signed_rank(ev)
     return out
 
@@ -193,13 +248,16 @@ def _parametric(data: CrossSectionInput) -> dict[str, np.ndarray]:
     """Mean AR and the parametric tests, per offset."""
     est, ev = data.est, data.ev
     n_pairs = ev.shape[1]
-    n_t = (~np.isnan(ev)).sum(axis=1).astype(float)
+    by_offset = moments(ev, 1)
+    n_t = by_offset.n.astype(float)
     n_t_or_nan = np.where(n_t > 0, n_t, np.nan)
-    mean_t = _nanmean(ev, 1)
-    out: dict[str, np.ndarray] = {"n": n_t, "mean_ar": mean_t}
-    out["n_positive"] = np.sum(ev > 0, axis=1).astype(float)
+    mean_t = by_offset.mean
+    wins = np.sum(ev > 0, axis=1).astype(float)
+    out: dict[str, np.ndarray] = {"n": n_t, "mean_ar": mean_t, "n_positive": wins}
 
-    sigma_i = _nanstd(est, 0)  # per pair, ddof 1
+    est_present = ~np.isnan(est)
+    by_pair = moments(est, 0, est_present)
+    sigma_i = by_pair.sd  # per pair, ddof 1
     length_i = data.n_estimation.astype(float)
     mean_length = float(np.nanmean(length_i)) if length_i.size else np.nan
 
@@ -209,27 +267,27 @@ def _parametric(data: CrossSectionInput) -> dict[str, np.ndarray]:
     out["bw_1980_p"] = _two_sided_t(out["bw_1980_stat"], mean_length)
 
     # Brown–Warner 1985: mean AR over the time-series sd of the estimation-window mean ARs.
-    est_means = _nanmean(est, 1)
-    bw85_sd = _nanstd(est_means, 0)
+    est_means = moments(est, 1, est_present).mean
+    bw85_sd = moments(est_means, 0).sd
     out["bw_1985_stat"] = _safe_div(mean_t, bw85_sd)
     out["bw_1985_p"] = _two_sided_t(out["bw_1985_stat"], mean_length)
 
     # Cross-sectional t-test.
-    out["t_test_stat"] = _safe_div(mean_t, _nanstd(ev, 1)) * np.sqrt(n_t)
+    out["t_test_stat"] = _safe_div(mean_t, by_offset.sd) * np.sqrt(n_t)
     out["t_test_p"] = _two_sided_t(out["t_test_stat"], n_t - 1)
 
     # Patell 1976 standardised abnormal returns, then BMP (Boehmer et al. 1991).
     correction = np.sqrt(1 + _safe_div(1.0, length_i)[None, :] + data.market_term)
-    sar = _safe_div(ev, sigma_i[None, :] * correction)
+    sar = moments(_safe_div(ev, sigma_i[None, :] * correction), 1)
     patell_var = np.nansum(_safe_div(length_i - 2, length_i - 4))
-    out["patell_stat"] = _safe_div(_nanmean(sar, 1) * n_pairs, np.sqrt(patell_var))
+    out["patell_stat"] = _safe_div(sar.mean * n_pairs, np.sqrt(patell_var))
     out["patell_p"] = two_sided_normal(out["patell_stat"])
-    bmp = _safe_div(_nanmean(sar, 1), _nanstd(sar, 1)) * np.sqrt(n_t)
+    bmp = _safe_div(sar.mean, sar.sd) * np.sqrt(n_t)
     out["bmp_stat"] = bmp
     out["bmp_p"] = _two_sided_t(bmp, n_t - 1)
 
     # Kolari–Pynnönen 2010: BMP deflated for the average cross-correlation of the residuals.
-    rbar = average_cross_correlation(est)
+    rbar = average_cross_correlation(est, by_pair, est_present)
     kp_factor = np.sqrt(_safe_div(1 - rbar, 1 + (n_t - 1) * rbar))
     out["kp_bmp_stat"] = bmp * kp_factor
     out["kp_bmp_p"] = _two_sided_t(out["kp_bmp_stat"], n_t - 1)
@@ -237,16 +295,16 @@ def _parametric(data: CrossSectionInput) -> dict[str, np.ndarray]:
     out["kp_rbar"] = np.full(n_t.shape, rbar)
 
     # Lamb 1995: BW 1985 scale with the prediction-error factor (mean over pairs).
-    lamb_sd = bw85_sd * np.sqrt(1 + 1 / mean_length + _nanmean(data.market_term, 1))
+    market_mean = moments(data.market_term, 1).mean
+    lamb_sd = bw85_sd * np.sqrt(1 + 1 / mean_length + market_mean)
     out["lamb_stat"] = _safe_div(mean_t, lamb_sd)
     out["lamb_p"] = two_sided_normal(out["lamb_stat"])
 
     # Sign test (p = 0.5) and generalised sign test (p from the estimation window).
-    wins = np.sum(ev > 0, axis=1).astype(float)
     out["sign_stat"] = _safe_div(wins - 0.5 * n_t, np.sqrt(0.25 * n_t_or_nan))
     out["sign_p"] = two_sided_normal(out["sign_stat"])
-    est_present = ~np.isnan(est)
-    p_hat = float(np.sum(est > 0) / est_present.sum()) if est_present.any() else np.nan
+    n_est_present = int(by_pair.n.sum())
+    p_hat = float(np.sum(est > 0) / n_est_present) if n_est_present else np.nan
     out["generalized_sign_stat"] = _safe_div(
         wins - n_t * p_hat, np.sqrt(n_t_or_nan * p_hat * (1 - p_hat))
     )
@@ -255,41 +313,79 @@ def _parametric(data: CrossSectionInput) -> dict[str, np.ndarray]:
     return out
 
 
+def _pooled_rank_sums(full: np.ndarray) -> dict[str, np.ndarray]:
+    """Per offset of the pooled estimation + event series, sums over pairs of each pair's sign
+    around its median, rank deviation from its mean rank and standardised rank (missing ARs
+    add nothing), with the valid count per offset (n_t) and per pair (length)."""
+    n_pairs = full.shape[1]
+    if full.shape[0] == 0:
+        empty = np.empty(0)
+        return {"sign": empty, "rank": empty, "mrank": empty, "n_t": empty, "length": empty}
+    missing = np.isnan(full)
+    ranks, ordered, count, filled = _sorted_ranks(full, missing)  # pairs × offsets
+    medians = _medians(ordered, count)
+    length = count.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        signs = np.sign(filled - medians[:, None])
+    absent = np.ascontiguousarray(missing.T) if missing.any() else None
+    if absent is not None:  # missing ARs add nothing
+        np.copyto(signs, 0.0, where=absent)
+        np.copyto(ranks, 0.0, where=absent)
+    # Average ranks of c values sum to c(c + 1)/2 and are multiples of ½: the mean rank is
+    # (c + 1)/2 and the sums below are exact in any order; unless a present +inf tied with
+    # the missing ones (they sort together), which the column's own mean covers.
+    mean_rank = (length + 1) / 2
+    inf_tail = (count < full.shape[0]) & (
+        ordered[np.arange(n_pairs), np.maximum(count - 1, 0)] == np.inf
+    )
+    if inf_tail.any():
+        mean_rank[inf_tail] = ranks[inf_tail].sum(axis=1) / length[inf_tail]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        uniform = ranks / (1 + length[:, None])
+    uniform -= 0.5
+    pair_means = np.where(length > 0, mean_rank, 0.0)
+    if absent is None:
+        n_t = np.full(full.shape[0], float(n_pairs))
+        sum_mean_rank = np.full(full.shape[0], pair_means.sum())
+    else:
+        np.copyto(uniform, 0.0, where=absent)
+        n_t = (n_pairs - absent.sum(axis=0)).astype(float)
+        sum_mean_rank = pair_means @ ~absent
+    return {
+        "sign": signs.sum(axis=0),
+        "rank": ranks.sum(axis=0) - sum_mean_rank,
+        "mrank": uniform.sum(axis=0),
+        "n_t": n_t,
+        "length": length,
+    }
+
+
 def _rank_based(
-    out: dict[str, np.ndarray],
-    est: np.ndarray,
-    ev: np.ndarray,
-    full: np.ndarray,
-    ranks: np.ndarray,
-    median_i: np.ndarray,
+    out: dict[str, np.ndarray], n_est: int, n_pairs: int, sums: dict[str, np.ndarray]
 ) -> None:
-    """Corrado–Zivney sign, Corrado rank and modified rank tests, per offset, into `out`."""
-    n_pairs = ev.shape[1]
+    """Corrado–Zivney sign, Corrado rank and modified rank tests, per offset, into `out`, from
+    the pooled sums (_pooled_rank_sums; the first n_est offsets are the estimation window's)."""
     n_t = out["n"]  # valid event-window ARs per offset, from _parametric
     n_t_or_nan = np.where(n_t > 0, n_t, np.nan)
-    # Tests on the pooled estimation + event series of each pair.
-    event_rows = slice(est.shape[0], full.shape[0])
-    present = ~np.isnan(full)
-    n_full_t = present.sum(axis=1).astype(float)
-    n_full_t = np.where(n_full_t > 0, n_full_t, np.nan)
-    length_full = present.sum(axis=0).astype(float)
+    event_rows = slice(n_est, None)
+    n_full_t = np.where(sums["n_t"] > 0, sums["n_t"], np.nan)
+    length_full = sums["length"]
     mean_length_full = float(np.mean(length_full)) if length_full.size else np.nan
+    # Cross-sectional means over the valid pairs, scaled to all pairs (estudy2's mean × N).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sign_sums = sums["sign"] / n_full_t * n_pairs
+        rank_dev = sums["rank"] / n_full_t * n_pairs
+        mrank_dev = sums["mrank"] / n_full_t * n_pairs
 
     # Corrado–Zivney 1992 sign test: signs around each pair's median.
-    signs = np.sign(full - median_i[None, :])
-    sign_sums = _nanmean(signs, 1) * n_pairs
     cs_sd = np.sqrt(np.nansum((sign_sums / np.sqrt(n_full_t)) ** 2) / mean_length_full)
     out["corrado_sign_stat"] = _safe_div(sign_sums[event_rows] / np.sqrt(n_t_or_nan), cs_sd)
     out["corrado_sign_p"] = two_sided_normal(out["corrado_sign_stat"])
 
     # Corrado 1989 rank test and the modified (standardised-rank) version.
-    mean_rank = _nanmean(ranks, 0)
-    rank_dev = _nanmean(ranks - mean_rank[None, :], 1) * n_pairs
     rank_sd = np.sqrt(np.nansum((rank_dev / n_full_t) ** 2) / mean_length_full)
     out["rank_stat"] = _safe_div(rank_dev[event_rows] / n_t_or_nan, rank_sd)
     out["rank_p"] = two_sided_normal(out["rank_stat"])
-    uniform = ranks / (1 + length_full[None, :])
-    mrank_dev = _nanmean(uniform - 0.5, 1) * n_pairs
     mrank_sd = np.sqrt(np.nansum((mrank_dev / np.sqrt(n_full_t)) ** 2) / mean_length_full)
     out["modified_rank_stat"] = _safe_div(mrank_dev[event_rows] / np.sqrt(n_t_or_nan), mrank_sd)
     out["modified_rank_p"] = two_sided_normal(out["modified_rank_stat"])
