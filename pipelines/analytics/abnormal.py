@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.analytics.alignment import NO_TIME, Aligned, Bars, Grid, align
+from pipelines.analytics.stats import moments
 
 # Columns of the frames the engine hands from the alignment to the results (Rows below).
 EVENT_ROW_SCHEMA = {
@@ -126,8 +127,10 @@ def benchmark_returns(target: Aligned, bench: Aligned | None) -> np.ndarray:
     same grid step, or for an "at reopen" return from the same last price before the closure."""
     if bench is None:
         return np.full(target.ret.shape, np.nan)
-    rows = np.arange(target.ret.shape[0])[:, None]
     reopens = target.reopen_at != NO_TIME
+    if not reopens.any():  # every return spans one grid step (always on a 24/7 market)
+        return bench.ret
+    rows = np.arange(target.ret.shape[0])[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         bridged = np.log(bench.price) - np.log(bench.price[rows, np.maximum(target.prev_col, 0)])
     return np.where(reopens, bridged, bench.ret)
@@ -139,26 +142,34 @@ def abnormal(ret: np.ndarray, mret: np.ndarray, est: np.ndarray, model: str) -> 
     constant: α = mean estimation return; market-adjusted: α = 0, β = 1; market: OLS of the
     return on the benchmark's over the complete cases. Also the benchmark's estimation mean and
     Σ(m − m̄)² (Patell's prediction-error term) and the AR volatility σ (sample sd)."""
-    r, m = ret[:, est], mret[:, est]
+    est = _span(est)
+    r, m = ret[:, est], mret[:, est]  # views: the estimation columns are one run
+    r_ok, m_ok = ~np.isnan(r), ~np.isnan(m)
+    complete = r_ok & m_ok
+    everywhere = bool(complete.all())  # the usual case: no masking below
     with np.errstate(invalid="ignore", divide="ignore"):
-        n_ret = np.sum(~np.isnan(r), axis=1)
-        complete = ~np.isnan(r) & ~np.isnan(m)
+        n_ret = r_ok.sum(axis=1)
         n_complete = complete.sum(axis=1)
-        x = np.where(complete, m, 0.0)
-        y = np.where(complete, r, 0.0)
+        x = m if everywhere else np.where(complete, m, 0.0)
+        y = r if everywhere else np.where(complete, r, 0.0)
         x_bar = x.sum(axis=1) / n_complete
         y_bar = y.sum(axis=1) / n_complete
-        dx = np.where(complete, m - x_bar[:, None], 0.0)
-        dy = np.where(complete, r - y_bar[:, None], 0.0)
+        dx = m - x_bar[:, None]
+        dy = r - y_bar[:, None]
+        if not everywhere:
+            np.copyto(dx, 0.0, where=~complete)
+            np.copyto(dy, 0.0, where=~complete)
         sxx = np.sum(dx * dx, axis=1)
         beta_ols = np.sum(dx * dy, axis=1) / sxx
         alpha_ols = np.where(sxx > 0, y_bar - beta_ols * x_bar, np.nan)
-        n_m = np.sum(~np.isnan(m), axis=1)
-        m_sum = np.nansum(m, axis=1)
+        n_m = m_ok.sum(axis=1)
+        m_known = m if everywhere else np.where(m_ok, m, 0.0)
+        m_sum = m_known.sum(axis=1)
         m_mean = m_sum / n_m
-        m_sxx = np.nansum(m * m, axis=1) - m_sum * m_sum / np.where(n_m > 0, n_m, np.nan)
+        m_sxx = np.sum(m_known * m_known, axis=1) - m_sum * m_sum / np.where(n_m > 0, n_m, np.nan)
         if model == "constant":
-            n_est, alpha, beta = n_ret, np.nansum(r, axis=1) / n_ret, np.zeros(len(r))
+            r_known = r if everywhere else np.where(r_ok, r, 0.0)
+            n_est, alpha, beta = n_ret, r_known.sum(axis=1) / n_ret, np.zeros(len(r))
             expected = np.broadcast_to(alpha[:, None], ret.shape)
         else:
             if model == "market":
@@ -168,11 +179,6 @@ def abnormal(ret: np.ndarray, mret: np.ndarray, est: np.ndarray, model: str) -> 
             n_est = n_complete
             expected = alpha[:, None] + beta[:, None] * mret
         ar = ret - expected
-        est_ar = ar[:, est]
-        n_ar = np.sum(~np.isnan(est_ar), axis=1)
-        ar_mean = np.nansum(est_ar, axis=1) / n_ar
-        ss = np.nansum((est_ar - ar_mean[:, None]) ** 2, axis=1)
-        sigma = np.where(n_ar > 1, np.sqrt(ss / (n_ar - 1)), np.nan)
     return Abnormal(
         mret=mret,
         expected=np.asarray(expected),
@@ -182,15 +188,24 @@ def abnormal(ret: np.ndarray, mret: np.ndarray, est: np.ndarray, model: str) -> 
         beta=beta,
         m_mean=m_mean,
         m_sxx=m_sxx,
-        sigma=sigma,
+        sigma=moments(ar[:, est], 1).sd,
     )
+
+
+def _span(mask: np.ndarray) -> slice | np.ndarray:
+    """A boolean column mask as a slice when its columns are one run (views, not copies)."""
+    cols = np.flatnonzero(mask)
+    if len(cols) and cols[-1] - cols[0] + 1 == len(cols):
+        return slice(int(cols[0]), int(cols[-1]) + 1)
+    return mask
 
 
 def rows_frames(pair_ids: np.ndarray, grid: Grid, parts: list[tuple[Aligned, Abnormal]]) -> Rows:
     """The matrices of one or more instruments (rows in pair_ids' order) as Rows: event-window
     rows, one fit per pair, the estimation ARs. Only the window columns are copied out."""
     ks = grid.offsets()
-    ev, est = grid.event_columns(), grid.estimation_columns()
+    ev_mask, est_mask = grid.event_columns(), grid.estimation_columns()
+    ev, est = _span(ev_mask), _span(est_mask)
     pair_ids = np.asarray(pair_ids, dtype=np.int64)
 
     def window(get) -> np.ndarray:
@@ -201,7 +216,7 @@ def rows_frames(pair_ids: np.ndarray, grid: Grid, parts: list[tuple[Aligned, Abn
 
     event = pl.DataFrame(
         {
-            "pair_id": np.repeat(pair_ids, int(ev.sum())),
+            "pair_id": np.repeat(pair_ids, int(ev_mask.sum())),
             "k": np.tile(ks[ev], len(pair_ids)),
             "grid_at": window(lambda t, r: t.grid_at),
             "price": window(lambda t, r: t.price),
@@ -226,13 +241,12 @@ def rows_frames(pair_ids: np.ndarray, grid: Grid, parts: list[tuple[Aligned, Abn
             **{name: per_pair(name) for name in ("alpha", "beta", "m_mean", "m_sxx", "sigma")},
         }
     ).with_columns(pl.col("alpha", "m_mean", "m_sxx", "sigma").fill_nan(None))
-    est_ar = np.concatenate([result.ar[:, est] for _target, result in parts]).T
-    return Rows(
-        event.cast(EVENT_ROW_SCHEMA),
-        params.cast(PARAM_SCHEMA),
-        np.ascontiguousarray(est_ar),
-        ks[est],
-    )
+    est_ar = np.empty((int(est_mask.sum()), len(pair_ids)))
+    start = 0
+    for _target, result in parts:  # each block transposed straight into place: one copy
+        est_ar[:, start : start + len(result.ar)] = result.ar[:, est].T
+        start += len(result.ar)
+    return Rows(event.cast(EVENT_ROW_SCHEMA), params.cast(PARAM_SCHEMA), est_ar, ks[est])
 
 
 def instrument_matrices(

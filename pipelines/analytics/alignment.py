@@ -89,22 +89,15 @@ def align(bars: Bars, t0_us: np.ndarray, grid: Grid) -> Aligned:
     grid_at = np.asarray(t0_us, dtype=np.int64)[:, None] + ks[None, :] * step
     latest_open = grid_at - step  # a bar closed by grid_at opened at or before this
     bar_ts, close = _as_of(bars, latest_open)
-    has_bar = bar_ts != NO_TIME
     if bars.sessions is None:
-        n_missing = (latest_open - bar_ts) // step
-        market_open = np.ones(grid_at.shape, dtype=bool)
-        session_open = np.full(grid_at.shape, NO_TIME)
-        waiting = np.zeros(grid_at.shape, dtype=bool)
-    else:
-        n_missing = _missing_open_slots(bar_ts, latest_open, bars.sessions, step)
-        market_open, session_open = _session_at(grid_at, bars.sessions)
-        in_event = (ks >= grid.t1) & (ks <= grid.t2) & ~((ks >= grid.l1) & (ks <= grid.l2))
-        waiting = (
-            (in_event & (ks != 0))[None, :]
-            & market_open
-            & has_bar
-            & (bar_ts + step <= session_open)
-        )
+        return _align_24_7(grid, grid_at, latest_open, bar_ts, close)
+    has_bar = bar_ts != NO_TIME
+    n_missing = _missing_open_slots(bar_ts, latest_open, bars.sessions, step)
+    market_open, session_open = _session_at(grid_at, bars.sessions)
+    in_event = (ks >= grid.t1) & (ks <= grid.t2) & ~((ks >= grid.l1) & (ks <= grid.l2))
+    waiting = (
+        (in_event & (ks != 0))[None, :] & market_open & has_bar & (bar_ts + step <= session_open)
+    )
     with np.errstate(invalid="ignore"):
         fresh = (
             has_bar
@@ -117,17 +110,51 @@ def align(bars: Bars, t0_us: np.ndarray, grid: Grid) -> Aligned:
     return _returns(grid, grid_at, close, fresh, gap, session_open)
 
 
-def _as_of(bars: Bars, latest_open: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Open time (NO_TIME when none) and close of the last bar opening at or before each instant."""
-    if len(bars.ts_us) == 0:
-        return np.full(latest_open.shape, NO_TIME), np.full(latest_open.shape, np.nan)
-    idx = np.searchsorted(bars.ts_us, latest_open, side="right") - 1
-    found = idx >= 0
-    safe = np.where(found, idx, 0)
-    return (
-        np.where(found, bars.ts_us[safe], NO_TIME),
-        np.where(found, bars.close[safe], np.nan),
+def _align_24_7(
+    grid: Grid, grid_at: np.ndarray, latest_open: np.ndarray, bar_ts: np.ndarray, close: np.ndarray
+) -> Aligned:
+    """The rule on a market that never closes: a price is fresh when its bar is at most
+    `stale` slots older than the newest that could have closed; no return bridges a closure
+    (a gap before a price is always a missing price), so each runs from the column before."""
+    # bar_ts > latest_open − (stale + 1)·Δ  ⇔  ⌊(latest_open − bar_ts)/Δ⌋ ≤ stale; NO_TIME fails
+    with np.errstate(invalid="ignore"):
+        fresh = (bar_ts > latest_open - (grid.stale + 1) * grid.step_us) & (close > 0)
+    price = np.where(fresh, close, np.nan)
+    lnp = np.log(price)
+    ret = np.empty_like(lnp)
+    ret[:, 0] = np.nan
+    np.subtract(lnp[:, 1:], lnp[:, :-1], out=ret[:, 1:])
+    cols = np.arange(grid_at.shape[1])
+    return Aligned(
+        grid_at=grid_at,
+        price=price,
+        ret=ret,
+        prev_col=np.broadcast_to(cols - 1, grid_at.shape),
+        reopen_at=np.broadcast_to(np.int64(NO_TIME), grid_at.shape),
     )
+
+
+def _as_of(bars: Bars, latest_open: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Open time (NO_TIME when none) and close of the last bar opening at or before each instant.
+
+    Each row of instants steps by one bar: on a complete series the bar of column c is the
+    bar of column 0 plus c. That guess is checked (it opens at or before the instant and the
+    next bar after it) and only the cells where it fails are searched."""
+    ts = bars.ts_us
+    n = len(ts)
+    if n == 0:
+        return np.full(latest_open.shape, NO_TIME), np.full(latest_open.shape, np.nan)
+    first = np.searchsorted(ts, latest_open[:, 0], side="right") - 1
+    idx = first[:, None] + np.arange(latest_open.shape[1])
+    np.clip(idx, 0, n - 1, out=idx)
+    after = np.minimum(idx + 1, n - 1)
+    wrong = (ts[idx] > latest_open) | ((ts[after] <= latest_open) & (after != idx))
+    if wrong.any():
+        idx[wrong] = np.searchsorted(ts, latest_open[wrong], side="right") - 1
+        found = idx >= 0
+        idx[~found] = 0
+        return np.where(found, ts[idx], NO_TIME), np.where(found, bars.close[idx], np.nan)
+    return ts[idx], bars.close[idx]
 
 
 def _session_at(grid_at: np.ndarray, sessions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

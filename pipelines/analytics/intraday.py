@@ -41,9 +41,13 @@ def intraday_rows(
     reader = BarReader(con, timeframe, grid, pairs)
     parts: list[tuple[Aligned, Abnormal]] = []
     pair_ids: list[np.ndarray] = []
-    for (instrument_id, bench_id), group in targets.group_by(
-        ["instrument_id", "bench_id"], maintain_order=True
-    ):
+    groups = targets.group_by(["instrument_id", "bench_id"], maintain_order=True)
+    # an instrument's bars are let go after its last group (unless it is a benchmark), so
+    # memory holds one instrument's bars at a time however long the series are
+    keys = targets.select("instrument_id", "bench_id").unique(maintain_order=True)
+    last_group = {str(i): n for n, i in enumerate(keys["instrument_id"].to_list())}
+    benchmarks = set(targets["bench_id"].drop_nulls().to_list())
+    for n, ((instrument_id, bench_id), group) in enumerate(groups):
         bars = reader.bars(str(instrument_id))
         bench_bars = reader.bars(str(bench_id)) if bench_id is not None else None
         for start in range(0, group.height, _CHUNK_EVENTS):
@@ -51,6 +55,8 @@ def intraday_rows(
             t0_us = chunk["t0_us"].to_numpy()
             parts.append(instrument_matrices(bars, bench_bars, t0_us, grid, model))
             pair_ids.append(chunk["pair_id"].to_numpy())
+        if last_group[str(instrument_id)] == n and instrument_id not in benchmarks:
+            reader.release(str(instrument_id))
     if not parts:
         return Rows.concat([], grid.offsets()[grid.estimation_columns()])
     # one set of frames for all instruments: building frames per instrument costs more
@@ -89,9 +95,14 @@ class BarReader:
                 self._read_one(instrument_id)
         return self.cache[instrument_id]
 
+    def release(self, instrument_id: str) -> None:
+        """Forget an instrument's bars (its last events are aligned)."""
+        self.cache.pop(instrument_id, None)
+
     def _read_batch(self, lo: int, hi: int) -> None:
         ids = sorted(self.ranges)
-        frame = self._query(ids, lo, hi)
+        binds = {"instrument_ids": ids, "timeframe": self.timeframe, "lo": _at(lo), "hi": _at(hi)}
+        frame = pl.DataFrame(self.con.sql(load_sql("study_bars_window"), params=binds))
         parts = frame.partition_by("i", as_dict=True)
         empty = frame.clear()
         for n, instrument_id in enumerate(ids, start=1):
@@ -99,7 +110,13 @@ class BarReader:
 
     def _read_one(self, instrument_id: str) -> None:
         ranges = self.ranges.get(instrument_id, [])
-        self._store(instrument_id, [self._query([instrument_id], lo, hi) for lo, hi in ranges])
+        sql = load_sql("study_bars")
+        binds = {"instrument_id": instrument_id, "timeframe": self.timeframe}
+        frames = [
+            pl.DataFrame(self.con.sql(sql, params={**binds, "lo": _at(lo), "hi": _at(hi)}))
+            for lo, hi in ranges
+        ]
+        self._store(instrument_id, frames)
 
     def _store(self, instrument_id: str, frames: list[pl.DataFrame]) -> None:
         calendar = self.calendar_of.get(instrument_id) or "24/7"
@@ -122,10 +139,6 @@ class BarReader:
             close = close[first]
         sessions = self._sessions(calendar) if on_sessions else None
         self.cache[instrument_id] = Bars(ts, close, sessions)
-
-    def _query(self, ids: list[str], lo: int, hi: int) -> pl.DataFrame:
-        binds = {"instrument_ids": ids, "timeframe": self.timeframe, "lo": _at(lo), "hi": _at(hi)}
-        return pl.DataFrame(self.con.sql(load_sql("study_bars"), params=binds))
 
     def _sessions(self, calendar: str) -> np.ndarray:
         if calendar not in self.sessions:
