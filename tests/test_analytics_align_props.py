@@ -87,3 +87,30 @@ def test_rows_survive_the_trip_through_estimation_rows():
     assert np.array_equal(again.est_k, rows.est_k)
     assert np.array_equal(again.est_ar, rows.est_ar, equal_nan=True)
     assert rows.est_ar.shape == (190, 3) and not np.isnan(rows.est_ar).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    drop=st.sampled_from([0.0, 0.0, 0.01, 0.2]),
+    off_grid=st.sampled_from([0.0, 0.0, 0.02]),
+    width=st.integers(1, 40),
+)
+def test_as_of_equals_a_search_per_instant(seed, drop, off_grid, width):
+    """Many events' rows at once, regular runs, gaps and bars off the grid mixed: the price
+    of each instant is the last bar opening at or before it, as a plain search finds it."""
+    from pipelines.analytics.alignment import NO_TIME, Bars, _as_of
+
+    rng = np.random.default_rng(seed)
+    step = 60
+    slots = np.arange(300, dtype=np.int64) * step
+    slots = slots + np.where(rng.random(300) < off_grid, rng.integers(1, step, 300), 0)
+    ts = np.unique(slots[rng.random(300) >= drop])
+    bars = Bars(ts, rng.uniform(1, 2, len(ts)))
+    starts = rng.integers(-5 * step, 320 * step, 12)  # before the first bar and past the last
+    latest_open = starts[:, None] + np.arange(width) * step
+    bar_ts, close = _as_of(bars, latest_open, step)
+    idx = np.searchsorted(ts, latest_open, side="right") - 1
+    assert np.array_equal(bar_ts, np.where(idx >= 0, ts[np.maximum(idx, 0)], NO_TIME))
+    want = np.where(idx >= 0, bars.close[np.maximum(idx, 0)], np.nan)
+    assert np.array_equal(close, want, equal_nan=True)

@@ -20,7 +20,7 @@ The rule, per event at t0 and offset k (grid_at = t0 + k·Δ):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -66,6 +66,13 @@ class Bars:
     ts_us: np.ndarray
     close: np.ndarray
     sessions: np.ndarray | None = None
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def irregular(self, step: int) -> np.ndarray:
+        """Indices i where the bar after bar i does not open one step later (ascending)."""
+        if step not in self._memo:
+            self._memo[step] = np.flatnonzero(np.diff(self.ts_us) != step)
+        return self._memo[step]
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,7 @@ def align(bars: Bars, t0_us: np.ndarray, grid: Grid) -> Aligned:
     ks = grid.offsets()
     grid_at = np.asarray(t0_us, dtype=np.int64)[:, None] + ks[None, :] * step
     latest_open = grid_at - step  # a bar closed by grid_at opened at or before this
-    bar_ts, close = _as_of(bars, latest_open)
+    bar_ts, close = _as_of(bars, latest_open, step)
     if bars.sessions is None:
         return _align_24_7(grid, grid_at, latest_open, bar_ts, close)
     has_bar = bar_ts != NO_TIME
@@ -134,17 +141,46 @@ def _align_24_7(
     )
 
 
-def _as_of(bars: Bars, latest_open: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _as_of(bars: Bars, latest_open: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
     """Open time (NO_TIME when none) and close of the last bar opening at or before each instant.
 
-    Each row of instants steps by one bar: on a complete series the bar of column c is the
-    bar of column 0 plus c. That guess is checked (it opens at or before the instant and the
-    next bar after it) and only the cells where it fails are searched."""
+    Each row of instants steps by one bar. Where a row's bars form one regular run (a bar
+    every step, from the one pricing its first instant to the one after its last), column c
+    is priced by that first bar plus c: no search, the closes are one slice. Other rows guess
+    the same, check the guess and search only the cells where it fails."""
     ts = bars.ts_us
-    n = len(ts)
+    n, width = len(ts), latest_open.shape[1]
     if n == 0:
         return np.full(latest_open.shape, NO_TIME), np.full(latest_open.shape, np.nan)
     first = np.searchsorted(ts, latest_open[:, 0], side="right") - 1
+    last = first + width - 1
+    breaks = bars.irregular(step)  # a break at b: ts[b + 1] − ts[b] ≠ step
+    regular = (
+        (first >= 0)
+        & (last < n)
+        & (np.searchsorted(breaks, first) == np.searchsorted(breaks, last))
+        & ((last + 1 >= n) | (ts[np.minimum(last + 1, n - 1)] > latest_open[:, -1]))
+    )
+    bar_ts = np.empty(latest_open.shape, dtype=np.int64)
+    close = np.empty(latest_open.shape)
+    rows = np.flatnonzero(regular)
+    if len(rows):
+        start = first[rows]
+        bar_ts[rows] = ts[start][:, None] + np.arange(width) * step
+        close[rows] = np.lib.stride_tricks.sliding_window_view(bars.close, width)[start]
+    rows = np.flatnonzero(~regular)
+    if len(rows):
+        bar_ts[rows], close[rows] = _as_of_checked(bars, latest_open[rows], first[rows])
+    return bar_ts, close
+
+
+def _as_of_checked(
+    bars: Bars, latest_open: np.ndarray, first: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """_as_of for rows whose bars are not one regular run: the guess first + c, checked (it
+    opens at or before the instant and the next bar after it), searched where it fails."""
+    ts = bars.ts_us
+    n = len(ts)
     idx = first[:, None] + np.arange(latest_open.shape[1])
     np.clip(idx, 0, n - 1, out=idx)
     after = np.minimum(idx + 1, n - 1)
