@@ -200,31 +200,53 @@ def _span(mask: np.ndarray) -> slice | np.ndarray:
     return mask
 
 
-def rows_frames(pair_ids: np.ndarray, grid: Grid, parts: list[tuple[Aligned, Abnormal]]) -> Rows:
-    """The matrices of one or more instruments (rows in pair_ids' order) as Rows: event-window
-    rows, one fit per pair, the estimation ARs. Only the window columns are copied out."""
+@dataclass(frozen=True)
+class WindowPart:
+    """What the result frames keep of one block of pairs' matrices: the event-window columns,
+    the fit per pair and the estimation ARs (offsets × pairs) — the rest of the grid is let go
+    as soon as a block is fitted, so memory does not hold every instrument's whole grid."""
+
+    event: dict[str, np.ndarray]
+    fit: dict[str, np.ndarray]
+    est_ar: np.ndarray
+
+
+_EVENT_FROM_TARGET = ("grid_at", "price", "ret", "reopen_at")
+_EVENT_FROM_RESULT = ("mret", "expected", "ar")
+_FIT = ("n_estimation", "alpha", "beta", "m_mean", "m_sxx", "sigma")
+
+
+def window_part(target: Aligned, result: Abnormal, grid: Grid) -> WindowPart:
+    """The columns of a block of aligned, fitted pairs that become rows (copies: compact)."""
+    ev, est = _span(grid.event_columns()), _span(grid.estimation_columns())
+    event = {
+        name: np.ascontiguousarray(getattr(target, name)[:, ev]) for name in _EVENT_FROM_TARGET
+    }
+    event |= {
+        name: np.ascontiguousarray(getattr(result, name)[:, ev]) for name in _EVENT_FROM_RESULT
+    }
+    fit = {name: np.asarray(getattr(result, name)) for name in _FIT}
+    return WindowPart(event, fit, np.ascontiguousarray(result.ar[:, est].T))
+
+
+def rows_frames(pair_ids: np.ndarray, grid: Grid, parts: list[WindowPart]) -> Rows:
+    """Blocks of one or more instruments (rows in pair_ids' order) as Rows: event-window
+    rows, one fit per pair, the estimation ARs."""
     ks = grid.offsets()
     ev_mask, est_mask = grid.event_columns(), grid.estimation_columns()
-    ev, est = _span(ev_mask), _span(est_mask)
     pair_ids = np.asarray(pair_ids, dtype=np.int64)
 
-    def window(get) -> np.ndarray:
-        return np.concatenate([get(target, result)[:, ev] for target, result in parts]).ravel()
+    def window(name: str) -> np.ndarray:
+        return np.concatenate([part.event[name] for part in parts]).ravel()
 
     def per_pair(name: str) -> np.ndarray:
-        return np.concatenate([getattr(result, name) for _target, result in parts])
+        return np.concatenate([part.fit[name] for part in parts])
 
     event = pl.DataFrame(
         {
             "pair_id": np.repeat(pair_ids, int(ev_mask.sum())),
-            "k": np.tile(ks[ev], len(pair_ids)),
-            "grid_at": window(lambda t, r: t.grid_at),
-            "price": window(lambda t, r: t.price),
-            "ret": window(lambda t, r: t.ret),
-            "mret": window(lambda t, r: r.mret),
-            "expected": window(lambda t, r: r.expected),
-            "ar": window(lambda t, r: r.ar),
-            "reopen_at": window(lambda t, r: t.reopen_at),
+            "k": np.tile(ks[ev_mask], len(pair_ids)),
+            **{name: window(name) for name in EVENT_ROW_SCHEMA if name not in ("pair_id", "k")},
         }
     ).with_columns(
         pl.col("grid_at").cast(pl.Datetime("us", "UTC")),
@@ -238,15 +260,11 @@ def rows_frames(pair_ids: np.ndarray, grid: Grid, parts: list[tuple[Aligned, Abn
         {
             "pair_id": pair_ids,
             "n_estimation": per_pair("n_estimation").astype(np.int64),
-            **{name: per_pair(name) for name in ("alpha", "beta", "m_mean", "m_sxx", "sigma")},
+            **{name: per_pair(name) for name in _FIT[1:]},
         }
     ).with_columns(pl.col("alpha", "m_mean", "m_sxx", "sigma").fill_nan(None))
-    est_ar = np.empty((int(est_mask.sum()), len(pair_ids)))
-    start = 0
-    for _target, result in parts:  # each block transposed straight into place: one copy
-        est_ar[:, start : start + len(result.ar)] = result.ar[:, est].T
-        start += len(result.ar)
-    return Rows(event.cast(EVENT_ROW_SCHEMA), params.cast(PARAM_SCHEMA), est_ar, ks[est])
+    est_ar = np.hstack([part.est_ar for part in parts])
+    return Rows(event.cast(EVENT_ROW_SCHEMA), params.cast(PARAM_SCHEMA), est_ar, ks[est_mask])
 
 
 def instrument_matrices(
@@ -280,4 +298,4 @@ def instrument_rows(
     windows, staleness; model: constant, market-adjusted or market. Returns Rows (event-window
     rows, fitted parameters per pair, estimation-window ARs)."""
     target, result = instrument_matrices(bars, benchmark, t0_us, grid, model)
-    return rows_frames(pair_ids, grid, [(target, result)])
+    return rows_frames(pair_ids, grid, [window_part(target, result, grid)])

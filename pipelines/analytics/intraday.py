@@ -14,8 +14,14 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.analytics.abnormal import Abnormal, Rows, instrument_matrices, rows_frames
-from pipelines.analytics.alignment import Aligned, Bars, Grid
+from pipelines.analytics.abnormal import (
+    Rows,
+    WindowPart,
+    instrument_matrices,
+    rows_frames,
+    window_part,
+)
+from pipelines.analytics.alignment import Bars, Grid
 from pipelines.store import load_sql
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -39,7 +45,7 @@ def intraday_rows(
     )
     targets = pairs.filter(pl.col("is_target")).join(bench, on="bench_pair_id", how="left")
     reader = BarReader(con, timeframe, grid, pairs)
-    parts: list[tuple[Aligned, Abnormal]] = []
+    parts: list[WindowPart] = []
     pair_ids: list[np.ndarray] = []
     groups = targets.group_by(["instrument_id", "bench_id"], maintain_order=True)
     # an instrument's bars are let go after its last group (unless it is a benchmark), so
@@ -53,7 +59,8 @@ def intraday_rows(
         for start in range(0, group.height, _CHUNK_EVENTS):
             chunk = group.slice(start, _CHUNK_EVENTS)
             t0_us = chunk["t0_us"].to_numpy()
-            parts.append(instrument_matrices(bars, bench_bars, t0_us, grid, model))
+            target, result = instrument_matrices(bars, bench_bars, t0_us, grid, model)
+            parts.append(window_part(target, result, grid))
             pair_ids.append(chunk["pair_id"].to_numpy())
         if last_group[str(instrument_id)] == n and instrument_id not in benchmarks:
             reader.release(str(instrument_id))
