@@ -242,8 +242,7 @@ def benchmark_returns(
     for j in np.unique(inst[bench[bench >= 0]]):
         rows = np.flatnonzero((bench >= 0) & (inst[np.maximum(bench, 0)] == j))
         same_ts = _same_ts_positions(series, np.unique(inst[targets[rows]]), int(j))
-        cells = pos[rows]
-        bpos = np.where(cells >= 0, same_ts[np.maximum(cells, 0)], -1)
+        bpos = same_ts[pos[rows]]  # −1 ("no bar") reads the trailing −1
         b = bench[rows][:, None]
         on_grid = (bpos >= layout.lo[b]) & (bpos < layout.hi[b])
         out[rows] = np.where(on_grid, series.ret[bpos], np.nan)
@@ -252,8 +251,8 @@ def benchmark_returns(
 
 def _same_ts_positions(series: Series, instruments: np.ndarray, j: int) -> np.ndarray:
     """For every position of the given instruments, the position of instrument j's bar with the
-    same timestamp (−1 when it has none); −1 elsewhere."""
-    out = np.full(len(series.day_key), -1, dtype=np.int64)
+    same timestamp (−1 when it has none); −1 elsewhere and at the trailing sentinel."""
+    out = np.full(len(series.day_key) + 1, -1, dtype=np.int64)
     b_ts = series.ts_us[series.start[j] : series.end[j]]
     for i in instruments.tolist():
         ts = series.ts_us[series.start[i] : series.end[i]]
