@@ -31,6 +31,8 @@ _US_PER_DAY = 86_400_000_000
 # One sorted key over every series: instrument number × _KEY + (local day + _KEY / 2), so one
 # searchsorted finds any pair's event day whatever its instrument (days fit ±2^31).
 _KEY = 1 << 32
+# Target pairs per fit: pairs × cells temporaries of ~1,000 × 300 stay ~2 MB each.
+_CHUNK_PAIRS = 1024
 
 
 @dataclass(frozen=True)
@@ -51,15 +53,15 @@ class Series:
 
 @dataclass(frozen=True)
 class Layout:
-    """Per pair: the span [lo, hi) of positions on its grid, and the positions (−1: no bar) and
-    offsets of its estimation and event cells (pairs × cells, left-aligned)."""
+    """Per pair: the span [lo, hi) of positions on its grid, and its cells (pairs × cells):
+    positions (−1: no bar) and offsets, with the estimation and event columns marked."""
 
     lo: np.ndarray
     hi: np.ndarray
-    est_pos: np.ndarray
-    est_k: np.ndarray
-    ev_pos: np.ndarray
-    ev_k: np.ndarray
+    pos: np.ndarray
+    k: np.ndarray  # offset windows: one row, broadcast
+    est: np.ndarray
+    ev: np.ndarray
 
 
 def daily_rows(
@@ -126,7 +128,8 @@ def local_days(ts_us: np.ndarray, zones: pl.Series) -> np.ndarray:
 
 
 def layout_cells(series: Series, geometry: Geometry, inst: np.ndarray, day0: np.ndarray) -> Layout:
-    """Each pair's grid span and its estimation and event cells (positions, offsets)."""
+    """Each pair's grid span and cells: offset windows on the columns k_lo … k_hi, date windows
+    as each pair's estimation days then its event days (left-aligned, −1 pads)."""
     found = day0 >= 0
     start, end = series.start[inst], series.end[inst]
     if not geometry.dates:
@@ -137,15 +140,7 @@ def layout_cells(series: Series, geometry: Geometry, inst: np.ndarray, day0: np.
         ev = (ks >= geometry.t1) & (ks <= geometry.t2) & ~est
         lo = np.where(found, np.maximum(day0 + geometry.k_lo, start), 0)
         hi = np.where(found, np.minimum(day0 + geometry.k_hi + 1, end), 0)
-        shape = (len(day0), 1)
-        return Layout(
-            lo=lo,
-            hi=hi,
-            est_pos=pos[:, est],
-            est_k=np.broadcast_to(ks[est], (shape[0], int(est.sum()))),
-            ev_pos=pos[:, ev],
-            ev_k=np.broadcast_to(ks[ev], (shape[0], int(ev.sum()))),
-        )
+        return Layout(lo, hi, pos, ks[None, :], est, ev)
     binds = geometry.binds()  # the SQL statement's dates (1970-01-01 for a missing pair)
     ld1, ld2, td1, td2 = (_epoch_days(binds[name]) for name in ("ld1", "ld2", "td1", "td2"))
     base = inst * _KEY + _KEY // 2
@@ -157,17 +152,12 @@ def layout_cells(series: Series, geometry: Geometry, inst: np.ndarray, day0: np.
     valid = pos < hi[:, None]
     pos = np.where(valid, pos, -1)
     day = np.where(valid, series.day_key[np.maximum(pos, 0)] - base[:, None], 0)
-    est = valid & (day >= ld1) & (day <= ld2)
-    ev = valid & ~est & (day >= td1) & (day <= td2)
-    est_pos, ev_pos = _compact(pos, est), _compact(pos, ev)
-    return Layout(
-        lo=lo,
-        hi=hi,
-        est_pos=est_pos,
-        est_k=est_pos - day0[:, None],
-        ev_pos=ev_pos,
-        ev_k=ev_pos - day0[:, None],
-    )
+    is_est = valid & (day >= ld1) & (day <= ld2)
+    is_ev = valid & ~is_est & (day >= td1) & (day <= td2)
+    est_pos, ev_pos = _compact(pos, is_est), _compact(pos, is_ev)
+    cells = np.hstack([est_pos, ev_pos])
+    est = np.arange(cells.shape[1]) < est_pos.shape[1]
+    return Layout(lo, hi, cells, cells - day0[:, None], est, ~est)
 
 
 def _epoch_days(d) -> int:
@@ -186,107 +176,142 @@ def _compact(pos: np.ndarray, keep: np.ndarray) -> np.ndarray:
 def _rows(
     series: Series, pairs: pl.DataFrame, layout: Layout, inst: np.ndarray, model: str
 ) -> Rows:
-    """Pair each target with its benchmark, fit `model`, and hand the cells over as Rows."""
-    is_target = pairs["is_target"].to_numpy()
-    targets = np.flatnonzero(is_target)
+    """Pair each target with its benchmark, fit `model`, and hand the cells over as Rows;
+    targets go in chunks, so the temporaries stay small and are reused."""
+    targets = np.flatnonzero(pairs["is_target"].to_numpy())
     row_of = {pid: j for j, pid in enumerate(pairs["pair_id"].to_list())}
     bench = np.array(
         [row_of.get(b, -1) if b is not None else -1 for b in pairs["bench_pair_id"].to_list()],
         dtype=np.int64,
     )[targets]
-    est_pos, ev_pos = layout.est_pos[targets], layout.ev_pos[targets]
-    est_m = benchmark_returns(series, layout, inst, targets, bench, est_pos)
-    ev_m = benchmark_returns(series, layout, inst, targets, bench, ev_pos)
-    n_est = est_pos.shape[1]
-    fit = abnormal(
-        np.hstack([series.ret[est_pos], series.ret[ev_pos]]),
-        np.hstack([est_m, ev_m]),
-        np.arange(n_est + ev_pos.shape[1]) < n_est,
-        model,
-    )
-    m_mean, m_sxx = benchmark_window(series, layout.est_pos, bench)
-    has_est = (est_pos >= 0).any(axis=1)
+    same_ts = _same_ts_maps(series, inst, targets, bench)
+    est_cols, ev_cols = np.flatnonzero(layout.est), np.flatnonzero(layout.ev)
+    est_ar = np.full((len(est_cols), len(targets)), np.nan)
+    has_bar = np.zeros(len(est_cols), dtype=bool)  # estimation columns with any trading day
+    fits, event_parts = [], []
+    for s in range(0, len(targets), _CHUNK_PAIRS):
+        rows, b = targets[s : s + _CHUNK_PAIRS], bench[s : s + _CHUNK_PAIRS]
+        pos = layout.pos[rows]
+        mret = benchmark_returns(series, layout, inst, b, pos, same_ts)
+        fit = abnormal(series.ret[pos], mret, layout.est, model)
+        est_ar[:, s : s + len(rows)] = fit.ar[:, est_cols].T
+        est_bars = pos[:, est_cols] >= 0
+        has_bar |= est_bars.any(axis=0)
+        n_est = pl.Series(fit.n_estimation.astype(np.int64))
+        fits.append((n_est.set(pl.Series(~est_bars.any(axis=1)), None), fit))
+        event_parts.append(
+            (pos[:, ev_cols], mret[:, ev_cols], fit.expected[:, ev_cols], fit.ar[:, ev_cols])
+        )
     pair_ids = pairs["pair_id"].to_numpy()[targets]
+    m_mean, m_sxx = benchmark_window(series, layout.pos[:, est_cols], bench)
     params = pl.DataFrame(
         {
             "pair_id": pair_ids,
-            "n_estimation": pl.Series(fit.n_estimation.astype(np.int64)).set(
-                pl.Series(~has_est), None
-            ),
-            "alpha": fit.alpha,
-            "beta": fit.beta,
+            "n_estimation": pl.concat([n for n, _ in fits])
+            if fits
+            else pl.Series([], dtype=pl.Int64),
+            **{
+                name: np.concatenate([getattr(f, name) for _, f in fits]) if fits else np.empty(0)
+                for name in ("alpha", "beta", "sigma")
+            },
             "m_mean": m_mean,
             "m_sxx": m_sxx,
-            "sigma": fit.sigma,
         }
     ).with_columns(pl.col("alpha", "beta", "m_mean", "m_sxx", "sigma").fill_nan(None))
-    ev = slice(n_est, None)
-    event = _event_frame(
-        series, pair_ids, ev_pos, layout.ev_k[targets], ev_m, fit.expected[:, ev], fit.ar[:, ev]
-    )
-    est_k, est_ar = _estimation_matrix(est_pos, layout.est_k[targets], fit.ar[:, :n_est])
-    return Rows(event, params.cast(PARAM_SCHEMA), est_ar, est_k)
+    event = _event_frame(series, pair_ids, _cells_k(layout, targets, ev_cols), event_parts)
+    if layout.k.shape[0] == 1:  # offset windows: the cells are the offsets already
+        est_k = layout.k[0, est_cols]
+        keep = np.zeros(len(est_cols), dtype=bool)
+        if has_bar.any():  # from the first offset with a trading day to the last
+            first, last = np.flatnonzero(has_bar)[[0, -1]]
+            keep[first : last + 1] = True
+        est_k, est_ar = est_k[keep].astype(np.int64), np.ascontiguousarray(est_ar[keep])
+    else:
+        est_pos = layout.pos[targets][:, est_cols]
+        est_k, est_ar = _dated_estimation(est_pos, _cells_k(layout, targets, est_cols), est_ar)
+    return Rows(event, params.select(list(PARAM_SCHEMA)).cast(PARAM_SCHEMA), est_ar, est_k)
+
+
+def _cells_k(layout: Layout, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The offsets of some pairs' cells (offset windows: one row, broadcast, no copy)."""
+    if layout.k.shape[0] == 1:
+        return np.broadcast_to(layout.k[0, cols], (len(rows), len(cols)))
+    return layout.k[rows][:, cols]
 
 
 def benchmark_returns(
     series: Series,
     layout: Layout,
     inst: np.ndarray,
-    targets: np.ndarray,
     bench: np.ndarray,
     pos: np.ndarray,
+    same_ts: dict[int, np.ndarray],
 ) -> np.ndarray:
-    """The benchmark's return at each target cell: on its bar with the same timestamp, when
-    that bar is on the benchmark pair's own grid (span [lo, hi)); NaN otherwise."""
+    """The benchmark's return at each target cell (rows: targets, with their benchmark pairs'
+    rows in `bench`, −1 for none): on its bar with the same timestamp, when that bar is on the
+    benchmark pair's own grid (span [lo, hi)); NaN otherwise."""
     out = np.full(pos.shape, np.nan)
-    for j in np.unique(inst[bench[bench >= 0]]):
-        rows = np.flatnonzero((bench >= 0) & (inst[np.maximum(bench, 0)] == j))
-        same_ts = _same_ts_positions(series, np.unique(inst[targets[rows]]), int(j))
-        bpos = same_ts[pos[rows]]  # −1 ("no bar") reads the trailing −1
+    b_inst = np.where(bench >= 0, inst[np.maximum(bench, 0)], -1)
+    for j, to_bench in same_ts.items():
+        rows = np.flatnonzero(b_inst == j)
+        if len(rows) == len(bench):  # one benchmark instrument: no row selection to copy
+            rows = slice(None)
+        bpos = to_bench[pos[rows]]  # −1 ("no bar") reads the trailing −1
         b = bench[rows][:, None]
         on_grid = (bpos >= layout.lo[b]) & (bpos < layout.hi[b])
         out[rows] = np.where(on_grid, series.ret[bpos], np.nan)
     return out
 
 
-def _same_ts_positions(series: Series, instruments: np.ndarray, j: int) -> np.ndarray:
-    """For every position of the given instruments, the position of instrument j's bar with the
-    same timestamp (−1 when it has none); −1 elsewhere and at the trailing sentinel."""
-    out = np.full(len(series.day_key) + 1, -1, dtype=np.int64)
-    b_ts = series.ts_us[series.start[j] : series.end[j]]
-    for i in instruments.tolist():
-        ts = series.ts_us[series.start[i] : series.end[i]]
-        at = np.searchsorted(b_ts, ts)
-        hit = at < len(b_ts)
-        hit[hit] = b_ts[at[hit]] == ts[hit]
-        out[series.start[i] : series.end[i]] = np.where(hit, series.start[j] + at, -1)
-    return out
+def _same_ts_maps(
+    series: Series, inst: np.ndarray, targets: np.ndarray, bench: np.ndarray
+) -> dict[int, np.ndarray]:
+    """Per benchmark instrument j, the position of its bar with the same timestamp as each
+    position of the instruments benchmarked on it (−1 elsewhere and at the trailing sentinel)."""
+    maps = {}
+    b_inst = np.where(bench >= 0, inst[np.maximum(bench, 0)], -1)
+    for j in np.unique(b_inst[b_inst >= 0]).tolist():
+        out = np.full(len(series.day_key) + 1, -1, dtype=np.int64)
+        b_ts = series.ts_us[series.start[j] : series.end[j]]
+        for i in np.unique(inst[targets[b_inst == j]]).tolist():
+            ts = series.ts_us[series.start[i] : series.end[i]]
+            at = np.searchsorted(b_ts, ts)
+            hit = at < len(b_ts)
+            hit[hit] = b_ts[at[hit]] == ts[hit]
+            out[series.start[i] : series.end[i]] = np.where(hit, series.start[j] + at, -1)
+        maps[j] = out
+    return maps
 
 
 def benchmark_window(
     series: Series, est_pos: np.ndarray, bench: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per target, its benchmark's mean return and Σ(m − m̄)² over the benchmark's own
-    estimation days (NaN without a benchmark or without returns there)."""
-    m = series.ret[est_pos[np.maximum(bench, 0)]]
-    m[bench < 0] = np.nan
+    estimation days (NaN without a benchmark or without returns there). est_pos: every pair's
+    estimation cells; bench: each target's benchmark pair row (−1 for none)."""
+    rows, of_target = np.unique(np.maximum(bench, 0), return_inverse=True)
+    m = series.ret[est_pos[rows]] if len(est_pos) else np.empty((0, est_pos.shape[1]))
     with np.errstate(invalid="ignore", divide="ignore"):
         n = np.sum(~np.isnan(m), axis=1)
         total = np.nansum(m, axis=1)
         count = np.where(n > 0, n, np.nan)
-        return total / count, np.nansum(m * m, axis=1) - total * total / count
+        mean, sxx = total / count, np.nansum(m * m, axis=1) - total * total / count
+    none = bench < 0
+    return np.where(none, np.nan, mean[of_target]), np.where(none, np.nan, sxx[of_target])
 
 
 def _event_frame(
     series: Series,
     pair_ids: np.ndarray,
-    pos: np.ndarray,
     ks: np.ndarray,
-    mret: np.ndarray,
-    expected: np.ndarray,
-    ar: np.ndarray,
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
 ) -> pl.DataFrame:
-    """The event-window rows: one per trading day that exists, by pair and offset."""
+    """The event-window rows: one per trading day that exists, by pair and offset; parts are
+    the chunks' (positions, benchmark return, expected, AR) matrices."""
+    pos, mret, expected, ar = (
+        np.concatenate([p[n] for p in parts]) if parts else np.empty(ks.shape) for n in range(4)
+    )
+    pos = pos.astype(np.int64)
     keep = pos >= 0
     at = pos[keep]
     with np.errstate(invalid="ignore"):
@@ -313,10 +338,11 @@ def _event_frame(
     )
 
 
-def _estimation_matrix(
-    pos: np.ndarray, ks: np.ndarray, ar: np.ndarray
+def _dated_estimation(
+    pos: np.ndarray, ks: np.ndarray, cells_ar: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The estimation ARs as offsets × pairs over the offsets that have a trading day."""
+    """Date windows' estimation ARs as offsets × pairs, over the offsets from the first to the
+    last that has a trading day; cells_ar: the estimation cells' ARs, cells × pairs."""
     keep = pos >= 0
     if not keep.any():
         return np.empty(0, np.int64), np.empty((0, len(pos)))
@@ -324,5 +350,5 @@ def _estimation_matrix(
     lo, hi = int(k.min()), int(k.max())
     out = np.full((hi - lo + 1, len(pos)), np.nan)
     cols = np.broadcast_to(np.arange(len(pos))[:, None], pos.shape)[keep]
-    out[k - lo, cols] = ar[keep]
+    out[k - lo, cols] = cells_ar.T[keep]
     return np.arange(lo, hi + 1, dtype=np.int64), out
