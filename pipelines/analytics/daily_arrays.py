@@ -203,7 +203,7 @@ def _rows(
             (pos[:, ev_cols], mret[:, ev_cols], fit.expected[:, ev_cols], fit.ar[:, ev_cols])
         )
     pair_ids = pairs["pair_id"].to_numpy()[targets]
-    m_mean, m_sxx = benchmark_window(series, layout.pos[:, est_cols], bench)
+    m_mean, m_sxx = benchmark_window(series, layout.pos, est_cols, bench)
     params = pl.DataFrame(
         {
             "pair_id": pair_ids,
@@ -284,13 +284,13 @@ def _same_ts_maps(
 
 
 def benchmark_window(
-    series: Series, est_pos: np.ndarray, bench: np.ndarray
+    series: Series, pos: np.ndarray, est_cols: np.ndarray, bench: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per target, its benchmark's mean return and Σ(m − m̄)² over the benchmark's own
-    estimation days (NaN without a benchmark or without returns there). est_pos: every pair's
-    estimation cells; bench: each target's benchmark pair row (−1 for none)."""
+    estimation days (NaN without a benchmark or without returns there). pos: every pair's
+    cells; bench: each target's benchmark pair row (−1 for none)."""
     rows, of_target = np.unique(np.maximum(bench, 0), return_inverse=True)
-    m = series.ret[est_pos[rows]] if len(est_pos) else np.empty((0, est_pos.shape[1]))
+    m = series.ret[pos[rows][:, est_cols]] if len(pos) else np.empty((0, len(est_cols)))
     with np.errstate(invalid="ignore", divide="ignore"):
         n = np.sum(~np.isnan(m), axis=1)
         total = np.nansum(m, axis=1)
