@@ -206,6 +206,7 @@ def run_daily(args, tmp: Path, measure: Callable, measure_before: Callable | Non
     e_cpu, p_cpu = median_run(engines, "cpu")["cpu"], median_run(peers, "cpu")["cpu"]
     line("engine (run_study), all pairs", engine, f"  {engine['payload']['pairs']} pairs")
     if befores:
+        print(f"  before runs: wall {walls(befores, 'wall')}; CPU {walls(befores, 'cpu')}")
         line("before (--before checkout)", median_run(befores))
         n_same, diff = compare(engine["payload"]["car"], median_run(befores)["payload"]["car"])
         print(f"    before vs engine CAR: {n_same} pairs, max |Δ| = {diff:.2e}")
@@ -223,6 +224,7 @@ def run_daily(args, tmp: Path, measure: Callable, measure_before: Callable | Non
         "eventstudy_s": peer["wall"] * scale, "eventstudy_cpu_s": p_cpu * scale,
         "engine_daily_runs": [(r["wall"], r["cpu"]) for r in engines],
         "eventstudy_runs": [(r["wall"], r["cpu"]) for r in peers],
+        "before_runs": [(r["wall"], r["cpu"]) for r in befores],
     }  # fmt: skip
     n_easy = min(min(args.easy_pairs, 20) if quick else args.easy_pairs, len(pairs))
     if n_easy:
