@@ -4,6 +4,16 @@ run on a test's connection: the oracles the engine's array paths are held to."""
 from __future__ import annotations
 
 import duckdb
+import polars as pl
+
+# The study pairs the alignment queries read as study_pairs (a subset of inputs.build_pairs').
+PAIRS_SCHEMA = {
+    "pair_id": pl.Int64,
+    "instrument_id": pl.Utf8,
+    "t0": pl.Datetime("us", "UTC"),
+    "bench_pair_id": pl.Int64,
+    "is_target": pl.Boolean,
+}
 
 
 def create_temp(con: duckdb.DuckDBPyConnection, name: str, sql: str, binds: dict) -> None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pipelines import store
 from pipelines.analytics.daily_arrays import daily_rows
 from pipelines.analytics.geometry import Geometry
-from tests.sql_oracle import create_temp
+from tests.sql_oracle import PAIRS_SCHEMA, create_temp
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 ZONES = ("UTC", "America/New_York", "Asia/Tokyo")
@@ -90,17 +90,7 @@ def _pairs(case: Case) -> pl.DataFrame:
         for j, name in enumerate(case.targets):
             rows.append((10 * e + j, name, t0, bench_id, True))
         rows.append((bench_id, "MKT", t0, None, False))
-    return pl.DataFrame(
-        rows,
-        schema={
-            "pair_id": pl.Int64,
-            "instrument_id": pl.Utf8,
-            "t0": pl.Datetime("us", "UTC"),
-            "bench_pair_id": pl.Int64,
-            "is_target": pl.Boolean,
-        },
-        orient="row",
-    ).with_columns(
+    return pl.DataFrame(rows, schema=PAIRS_SCHEMA, orient="row").with_columns(
         pl.lit("24/7").alias("calendar"),
         pl.col("instrument_id").replace_strict(case.zones).alias("exchange_tz"),
     )
