@@ -330,119 +330,6 @@ def _small_cases(tmp: Path, intraday: Path, before: Path | None) -> dict:
     return out
 
 
-def run_intraday(args, tmp: Path) -> dict:
-    """The intraday workload (engine, floor, pandas loop, --before), the small studies and the
-    scaling sizes; returns the figures for the JSON summary."""
-    quick = args.quick
-    # ------------------------------------------------------------ intraday workload
-    n_minutes = MINUTES_PER_YEAR // (10 if quick else 1)
-    n_events = 100 if quick else 1000
-    intraday = tmp / "intraday.duckdb"
-    if not intraday.exists():
-        t = time.perf_counter()
-        make_intraday(intraday, 20, n_minutes, n_events, seed=42)
-        print(
-            f"generated {20 * n_minutes:,} bars and {n_events} events in {time.perf_counter() - t:.1f} s (untimed)"
-        )
-    spec = dict(
-        db=str(intraday),
-        category="bench",
-        model="market",
-        benchmark="MKT",
-        timeframe="1m",
-        window=WINDOW,
-        estimation=ESTIMATION,
-        cars=CARS,
-    )
-    print(
-        f"\nintraday workload: {20 * n_minutes:,} bars, {n_events} events × 1 instrument, window {WINDOW}, estimation {ESTIMATION}, market model, all statistics"
-    )
-    # The headline pair runs --repeat times, interleaved so both meet the same load; the
-    # median of each is reported (this shared VM's speed drifts by ±20 % between runs).
-    engines, floors, befores = [], [], []
-    for _ in range(args.repeat):
-        print(f"  load average {os.getloadavg()[0]:.1f}")
-        engines.append(measure("engine", **spec))
-        floors.append(measure("floor", db=str(intraday)))
-        if args.before:
-            befores.append(measure_in(args.before, "engine", spec))
-    engine, floor = median_run(engines), median_run(floors)
-    if befores:
-        before = median_run(befores)
-        line(
-            "before (--before checkout)",
-            before,
-            f"  CPU {median_run(befores, 'cpu')['cpu']:.2f} s",
-        )
-        n_same, diff = compare(engine["payload"]["car"], before["payload"]["car"])
-        print(f"  before vs engine CAR: {n_same} pairs, max |Δ| = {diff:.2e}")
-    if args.repeat > 1:
-        walls = lambda runs: " ".join(f"{r['wall']:.2f}" for r in runs)  # noqa: E731
-        print(f"  runs (s): engine {walls(engines)}; floor {walls(floors)}; medians below")
-        print(
-            f"  engine CPU (all threads) median {median_run(engines, 'cpu')['cpu']:.2f} s; "
-            f"floor {median_run(floors, 'cpu')['cpu']:.2f} s"
-        )
-    n_pd = min(args.pandas_events, n_events)
-    pandas_run = measure("pandas", db=str(intraday), n_events=n_pd)
-    pandas_full = pandas_run["wall"] * n_events / n_pd
-    n_same, diff = compare(engine["payload"]["car"], pandas_run["payload"]["car"])
-    line(
-        "engine (run_study)",
-        engine,
-        f"  {engine['payload']['pairs']} pairs, {engine['payload']['ar_rows']:,} AR rows",
-    )
-    line("floor (one scan of the columns)", floor, f"  {floor['payload']['rows']:,} rows")
-    line(
-        f"pandas per-event loop ({n_pd} events)",
-        pandas_run,
-        f"  → {pandas_full:.1f} s for {n_events} (linear)",
-    )
-    print(
-        f"  pandas vs engine CAR({CARS[-1][0]},{CARS[-1][1]}): {n_same} pairs compared, max |Δ| = {diff:.2e}"
-    )
-    print(
-        f"  ratios: engine/floor = {engine['wall'] / floor['wall']:.2f}×   pandas/engine = {pandas_full / engine['wall']:.0f}×"
-    )
-
-    # ------------------------------------------------------------ small (dashboard) studies
-    small_runs = _small_cases(tmp, intraday, args.before)
-
-    # ------------------------------------------------------------ scaling
-    scaling = []
-    if not quick and not args.no_scaling:
-        print("\nscaling (20 instruments, events ∝ rows):")
-        for rows in [int(float(x) * 1_000_000) for x in args.sizes.split(",")]:
-            minutes = rows // 20
-            events = max(10, round(rows / MINUTES_PER_YEAR / 20 * 1000))
-            db = tmp / f"scale_{rows}.duckdb"
-            if not db.exists():
-                make_intraday(db, 20, minutes, events, seed=rows)
-            res = measure("engine", **{**spec, "db": str(db)})
-            fl = measure("floor", db=str(db))
-            scaling.append((rows, events, res["wall"], res["cpu"], res["peak_mb"], fl["wall"]))
-            line(
-                f"{rows:>11,} bars, {events:>5} events",
-                res,
-                f"  CPU {res['cpu']:.2f} s  floor {fl['wall']:.3f} s  µs/bar "
-                f"{res['wall'] / rows * 1e6:.3f}  load {os.getloadavg()[0]:.1f}",
-            )
-    return {
-        "engine_s": engine["wall"],
-        "engine_runs_s": [r["wall"] for r in engines],
-        "floor_runs_s": [r["wall"] for r in floors],
-        "engine_peak_mb": engine["peak_mb"],
-        "floor_s": floor["wall"],
-        "pandas_extrapolated_s": pandas_full,
-        "engine_cpu_s": median_run(engines, "cpu")["cpu"],
-        "floor_cpu_s": median_run(floors, "cpu")["cpu"],
-        "before_runs_s": [r["wall"] for r in befores],
-        "before_cpu_s": median_run(befores, "cpu")["cpu"] if befores else None,
-        "small": small_runs,
-        "scaling": scaling,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -466,21 +353,141 @@ def main() -> None:
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated databases here")
     args = parser.parse_args()
+    quick = args.quick
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="bench_study_"))
     tmp.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    before_engine = (
+        (lambda task, spec: measure_in(args.before, task, spec)) if args.before else None
+    )
+    if args.only == "daily":
+        try:
+            daily = run_daily(args, tmp, measure, before_engine)
+            daily["load_average_end"] = os.getloadavg()[0]
+            print("\nsummary (json):\n" + json.dumps(daily, indent=1))
+        finally:
+            if args.keep is None:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return
     try:
-        summary: dict = {}
-        if args.only in (None, "intraday"):
-            summary.update(run_intraday(args, tmp))
-        if args.only in (None, "daily"):
-            before = (
-                (lambda task, spec: measure_in(args.before, task, spec)) if args.before else None
+        # ------------------------------------------------------------ intraday workload
+        n_minutes = MINUTES_PER_YEAR // (10 if quick else 1)
+        n_events = 100 if quick else 1000
+        intraday = tmp / "intraday.duckdb"
+        if not intraday.exists():
+            t = time.perf_counter()
+            make_intraday(intraday, 20, n_minutes, n_events, seed=42)
+            print(
+                f"generated {20 * n_minutes:,} bars and {n_events} events in {time.perf_counter() - t:.1f} s (untimed)"
             )
-            summary["daily"] = run_daily(args, tmp, measure, before)
-        summary["load_average_end"] = os.getloadavg()[0]
+        spec = dict(
+            db=str(intraday),
+            category="bench",
+            model="market",
+            benchmark="MKT",
+            timeframe="1m",
+            window=WINDOW,
+            estimation=ESTIMATION,
+            cars=CARS,
+        )
+        print(
+            f"\nintraday workload: {20 * n_minutes:,} bars, {n_events} events × 1 instrument, window {WINDOW}, estimation {ESTIMATION}, market model, all statistics"
+        )
+        # The headline pair runs --repeat times, interleaved so both meet the same load; the
+        # median of each is reported (this shared VM's speed drifts by ±20 % between runs).
+        engines, floors, befores = [], [], []
+        for _ in range(args.repeat):
+            print(f"  load average {os.getloadavg()[0]:.1f}")
+            engines.append(measure("engine", **spec))
+            floors.append(measure("floor", db=str(intraday)))
+            if args.before:
+                befores.append(measure_in(args.before, "engine", spec))
+        engine, floor = median_run(engines), median_run(floors)
+        if befores:
+            before = median_run(befores)
+            line(
+                "before (--before checkout)",
+                before,
+                f"  CPU {median_run(befores, 'cpu')['cpu']:.2f} s",
+            )
+            n_same, diff = compare(engine["payload"]["car"], before["payload"]["car"])
+            print(f"  before vs engine CAR: {n_same} pairs, max |Δ| = {diff:.2e}")
+        if args.repeat > 1:
+            walls = lambda runs: " ".join(f"{r['wall']:.2f}" for r in runs)  # noqa: E731
+            print(f"  runs (s): engine {walls(engines)}; floor {walls(floors)}; medians below")
+            print(
+                f"  engine CPU (all threads) median {median_run(engines, 'cpu')['cpu']:.2f} s; "
+                f"floor {median_run(floors, 'cpu')['cpu']:.2f} s"
+            )
+        n_pd = min(args.pandas_events, n_events)
+        pandas_run = measure("pandas", db=str(intraday), n_events=n_pd)
+        pandas_full = pandas_run["wall"] * n_events / n_pd
+        n_same, diff = compare(engine["payload"]["car"], pandas_run["payload"]["car"])
+        line(
+            "engine (run_study)",
+            engine,
+            f"  {engine['payload']['pairs']} pairs, {engine['payload']['ar_rows']:,} AR rows",
+        )
+        line("floor (one scan of the columns)", floor, f"  {floor['payload']['rows']:,} rows")
+        line(
+            f"pandas per-event loop ({n_pd} events)",
+            pandas_run,
+            f"  → {pandas_full:.1f} s for {n_events} (linear)",
+        )
+        print(
+            f"  pandas vs engine CAR({CARS[-1][0]},{CARS[-1][1]}): {n_same} pairs compared, max |Δ| = {diff:.2e}"
+        )
+        print(
+            f"  ratios: engine/floor = {engine['wall'] / floor['wall']:.2f}×   pandas/engine = {pandas_full / engine['wall']:.0f}×"
+        )
+
+        # ------------------------------------------------------------ small (dashboard) studies
+        small_runs = _small_cases(tmp, intraday, args.before)
+
+        # ------------------------------------------------------------ daily workload (peers)
+        daily = run_daily(args, tmp, measure, before_engine) if args.only != "intraday" else {}
+
+        # ------------------------------------------------------------ scaling
+        scaling = []
+        if not quick and not args.no_scaling:
+            print("\nscaling (20 instruments, events ∝ rows):")
+            for rows in [int(float(x) * 1_000_000) for x in args.sizes.split(",")]:
+                minutes = rows // 20
+                events = max(10, round(rows / MINUTES_PER_YEAR / 20 * 1000))
+                db = tmp / f"scale_{rows}.duckdb"
+                if not db.exists():
+                    make_intraday(db, 20, minutes, events, seed=rows)
+                res = measure("engine", **{**spec, "db": str(db)})
+                fl = measure("floor", db=str(db))
+                scaling.append((rows, events, res["wall"], res["cpu"], res["peak_mb"], fl["wall"]))
+                line(
+                    f"{rows:>11,} bars, {events:>5} events",
+                    res,
+                    f"  CPU {res['cpu']:.2f} s  floor {fl['wall']:.3f} s  µs/bar "
+                    f"{res['wall'] / rows * 1e6:.3f}  load {os.getloadavg()[0]:.1f}",
+                )
         print("\nsummary (json):")
-        print(json.dumps(summary, indent=1))
+        print(
+            json.dumps(
+                {
+                    "engine_s": engine["wall"],
+                    "engine_runs_s": [r["wall"] for r in engines],
+                    "floor_runs_s": [r["wall"] for r in floors],
+                    "engine_peak_mb": engine["peak_mb"],
+                    "floor_s": floor["wall"],
+                    "pandas_extrapolated_s": pandas_full,
+                    "engine_cpu_s": median_run(engines, "cpu")["cpu"],
+                    "floor_cpu_s": median_run(floors, "cpu")["cpu"],
+                    "before_runs_s": [r["wall"] for r in befores],
+                    "before_cpu_s": median_run(befores, "cpu")["cpu"] if befores else None,
+                    "small": small_runs,
+                    "daily": daily,
+                    "scaling": scaling,
+                    "load_average_end": os.getloadavg()[0],
+                },
+                indent=1,
+            )
+        )
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
