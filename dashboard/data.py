@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import streamlit as st
 
-from pipelines import store
+from pipelines import store, views
 from pipelines.analytics import reaction, series
 from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
 from pipelines.errors import ConfigError, TickerwireError, named_first_line
@@ -186,6 +186,13 @@ def meta(db: str) -> dict[str, str]:
     return dict(zip(frame["key"].to_list(), frame["value"].to_list(), strict=True))
 
 
+@cached
+def pending_migrations(db: str) -> list[str]:
+    """Migrations of this version the open file lacks (last written by an older tickerwire)."""
+    with connection(db) as con:
+        return views.pending_migrations(con)
+
+
 def is_demo() -> bool:
     """True when the open database is synthetic (dataset 'synthetic', or 'demo' from older builds)."""
     return meta().get("dataset") in ("synthetic", "demo")
@@ -194,11 +201,6 @@ def is_demo() -> bool:
 def is_sample() -> bool:
     """True when the open database was built from the bundled sample (`tickerwire demo`)."""
     return meta().get("dataset") == "sample"
-
-
-def is_lake() -> bool:
-    """True when the dashboard reads a Parquet lake (lake mode), not a database file."""
-    return bool(os.environ.get("TICKERWIRE_LAKE"))
 
 
 def watchlist() -> list[str]:

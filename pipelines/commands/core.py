@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import typer
 
-from pipelines import store
+from pipelines import store, views
 from pipelines.commands import FORMATS, emit_frame, state
 from pipelines.errors import DataError, StoreError, first_line
 from pipelines.paths import REPO_ROOT
@@ -82,7 +82,10 @@ def status(
     with store.reader(db) as con:
         frame = store.query_frame(con, store.load_sql("queries/prices_status_bars"))
         runs = store.query_frame(con, store.load_sql("queries/ops_latest_runs"))
+        pending = views.pending_migrations(con)
     typer.echo(f"database: {db}")
+    if pending:  # on stderr: --format csv/json output stays data only
+        typer.echo(f"note: {views.update_hint(pending)}", err=True)
     emit_frame(frame, fmt)
     if fmt == "table":
         typer.echo("\nlast run per source:")
