@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +23,11 @@ from pipelines.analytics import reaction, series
 from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
 from pipelines.errors import ConfigError, TickerwireError, named_first_line
 from pipelines.errors import FeatureMissing as FeatureMissing  # the pages catch data.FeatureMissing
+from pipelines.schemas import FAR_FUTURE as FAR_FUTURE
+from pipelines.schemas import FAR_PAST as FAR_PAST
 
 if TYPE_CHECKING:
     from pipelines.config import Config
-
-FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
-FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------------------- where and which version

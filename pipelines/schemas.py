@@ -49,6 +49,10 @@ BAR_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.Utf8,
 }
 
+# The bounds an open time range is handed to SQL with (a query's start/end are never null).
+FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
+
 _OHLCV = ("open", "high", "low", "close", "volume")
 
 
