@@ -6,17 +6,14 @@ import re
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from pipelines.calendars import CALENDARS
 from pipelines.commands import state
 from pipelines.file_imports import BarsImport, import_bars_file, import_events_file
+from pipelines.sources.file_reading import BarReading, EventReading
 from pipelines.store import Reject, UpsertResult
-
-if TYPE_CHECKING:
-    pass
 
 
 def import_bars(
@@ -58,10 +55,7 @@ def import_bars(
         file,
         instrument,
         timeframe,
-        tz=tz,
-        source=source,
-        time_column=time_column,
-        dayfirst=dayfirst,
+        BarReading(tz=tz, source=source, time_column=time_column, dayfirst=dayfirst),
         calendar=calendar,
     )
     cols = ", ".join(f"{k}←{v}" for k, v in done.columns_used.items())
@@ -119,12 +113,7 @@ def import_events(
         app.config,
         app.db_path,
         file,
-        tz=tz,
-        time_column=time_column,
-        title_column=title_column,
-        outlet=outlet,
-        category=category,
-        dayfirst=dayfirst,
+        EventReading(tz, time_column, title_column, outlet, category, dayfirst),
     )
     parsed = done.parsed
     typer.echo(f"{file}: columns {', '.join(f'{k}←{v}' for k, v in parsed.columns_used.items())}")

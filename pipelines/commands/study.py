@@ -219,10 +219,12 @@ def _events_from_file(
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The events (event_id, title, event_at) and instrument links of an --events-file."""
     from pipelines.sources.event_files import read_event_file
+    from pipelines.sources.file_reading import EventReading
 
-    parsed = read_event_file(
-        events_file, tz=tz, time_column=time_column, title_column=title_column, category=category
+    reading = EventReading(
+        tz=tz, time_column=time_column, title_column=title_column, category=category
     )
+    parsed = read_event_file(events_file, reading)
     for note in parsed.notes:  # naive times taken in --tz are said, not silently assumed
         typer.echo(f"note: {note}", err=True)
     if parsed.rejects:

@@ -28,6 +28,7 @@ from pipelines.errors import TickerwireError
 from pipelines.paths import shared_dir
 from pipelines.sample import DATA_DIR, SAMPLE_DIR
 from pipelines.sources.bar_files import read_bar_file
+from pipelines.sources.file_reading import BarReading
 from pipelines.sources.strip import find_as_of, page_text, parse_strip, render_strip
 
 # Spans of the cut (bar open times, UTC, end exclusive).
@@ -224,7 +225,9 @@ def cut_bars(shared: Path, cut: BarCut) -> tuple[pl.DataFrame, dict[str, int]]:
     """One series read with the import reader and cut to its span (ts, OHLCV), and the rows of
     the whole source file the reader refused, counted by reason (e.g. Yahoo's early-close bars
     that open at :30, off the hourly grid): what the reader refuses never enters the sample."""
-    parsed = read_bar_file(shared / "data" / cut.origin, cut.instrument, cut.timeframe, tz=cut.tz)
+    parsed = read_bar_file(
+        shared / "data" / cut.origin, cut.instrument, cut.timeframe, BarReading(tz=cut.tz)
+    )
     refused: dict[str, int] = {}
     for r in parsed.rejects:
         reason = r.reason.split(": ")[0]
