@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec
-from pipelines.commands import FORMATS, emit_frame, state
+from pipelines.commands import FormatOpt, emit_frame, state
 from pipelines.errors import DataError
 
 if TYPE_CHECKING:
@@ -123,9 +123,6 @@ StaleBarsOpt = Annotated[
     ),
 ]
 LevelOpt = Annotated[str, typer.Option("--level", help=f"Output: {', '.join(LEVELS)}.")]
-FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
-]
 EngineOpt = Annotated[
     str,
     typer.Option(
