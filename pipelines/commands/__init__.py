@@ -22,6 +22,17 @@ FORMATS = ("table", "csv", "json")
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
 ]
+# The file-reading options the import commands share (`dayfirst: DayfirstOpt = None`).
+DayfirstOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--dayfirst/--monthfirst",
+        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
+    ),
+]
+TimeColumnOpt = Annotated[
+    str | None, typer.Option("--time-column", help="Name the time column if not detected.")
+]
 
 
 @dataclass
