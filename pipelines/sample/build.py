@@ -94,18 +94,18 @@ class BarCut:
     quote_currency: str = "USD"
 
 
-def _crypto_1h(coin: str, name: str) -> BarCut:
-    return BarCut(
-        coin, "1h", f"prices/binance_1h_2026/{coin}USDT_1h.csv", "binance_1h_2026", SEED_SPAN,
-        "sample:binance", name=name, venue="binance", market_symbol=f"{coin}/USDT",
-        quote_currency="USDT",
-    )  # fmt: skip
+# Binance's recorded files per bar size: (path of a coin's file, origin, span cut from it).
+_BINANCE_FILES = {
+    "1h": ("prices/binance_1h_2026/{coin}USDT_1h.csv", "binance_1h_2026", SEED_SPAN),
+    "5m": ("prices/binance_5m/{coin}_USDT-5m.parquet", "binance_5m", POSTS_SPAN),
+}
 
 
-def _crypto_5m(coin: str, name: str) -> BarCut:
+def _crypto(coin: str, timeframe: str) -> BarCut:
+    path, origin, span = _BINANCE_FILES[timeframe]
     return BarCut(
-        coin, "5m", f"prices/binance_5m/{coin}_USDT-5m.parquet", "binance_5m", POSTS_SPAN,
-        "sample:binance", name=name, venue="binance", market_symbol=f"{coin}/USDT",
+        coin, timeframe, path.format(coin=coin), origin, span, "sample:binance",
+        name=CRYPTO_NAMES[coin], venue="binance", market_symbol=f"{coin}/USDT",
         quote_currency="USDT",
     )  # fmt: skip
 
@@ -128,7 +128,7 @@ CRYPTO_NAMES = {
 FIVE_MINUTE_COINS = ("BTC", "ETH", "SOL", "XRP", "BNB", "DOGE", "ADA", "ZEC")
 
 BAR_CUTS: tuple[BarCut, ...] = (
-    *(_crypto_1h(c, CRYPTO_NAMES[c]) for c in ("BTC", "ETH", "BNB")),
+    *(_crypto(c, "1h") for c in ("BTC", "ETH", "BNB")),
     BarCut(
         "XAU", "1h", "prices/oanda_1h/XAUUSD_1h_2026.csv", "oanda_1h", SEED_SPAN, "sample:oanda",
         name="Gold spot (OANDA XAU/USD)", asset_class="commodity", venue="oanda",
@@ -144,7 +144,7 @@ BAR_CUTS: tuple[BarCut, ...] = (
     _yahoo("NATGAS", "NG=F", "Natural gas (NYMEX futures)", "commodity", "cme_globex", "America/New_York"),
     _yahoo("NVDA", "NVDA", "NVIDIA", "equity", "nyse", "America/New_York"),
     _yahoo("NAS100", "^NDX", "Nasdaq-100", "index", "nyse", "America/New_York"),
-    *(_crypto_5m(c, CRYPTO_NAMES[c]) for c in FIVE_MINUTE_COINS),
+    *(_crypto(c, "5m") for c in FIVE_MINUTE_COINS),
     *(
         BarCut(
             iid, "1d", f"prices/eia_daily/{stem}_daily.csv", "eia_daily", EIA_SPAN, "sample:eia",
