@@ -90,3 +90,18 @@ def test_the_dashboard_on_a_file_behind_the_migrations_says_to_run_init(tmp_path
     assert not at.error, [e.value for e in at.error]
     captions = " ".join(c.value for c in at.caption)
     assert "New events are not announced" in captions and "tickerwire init" in captions
+
+
+def test_views_a_file_cannot_take_yet_leave_its_stored_ones_in_place(tmp_path):
+    # The current latest_runs needs ingest_runs.started_at, which this (older) file lacks: the
+    # reader keeps every stored view rather than half of the new ones.
+    db = tmp_path / "older.duckdb"
+    with store.writing(db, "test"):
+        pass
+    age_views(db)
+    with store.writing(db, "test", migrate=False) as writer:
+        writer.con.execute("alter table ingest_runs drop column started_at")
+    with store.reader(db) as con:
+        assert latest_runs_columns(con) == ["source"]
+        temporary = "select count(*) from duckdb_views() where temporary and not internal"
+        assert con.execute(temporary).fetchall() == [(0,)]
