@@ -186,10 +186,10 @@ def meta(db: str) -> dict[str, str]:
 
 
 @cached
-def pending_migrations(db: str) -> list[str]:
-    """Migrations of this version the open file lacks (last written by an older tickerwire)."""
+def update_note(db: str) -> str | None:
+    """How to bring the open database up to date when an older tickerwire wrote it (None: current)."""
     with connection(db) as con:
-        return views.pending_migrations(con)
+        return views.update_note(con)
 
 
 def is_demo() -> bool:

@@ -16,7 +16,6 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.text import md
-from pipelines import views
 from pipelines.errors import ConfigError, TickerwireError
 from pipelines.live_settings import DashboardSettings
 
@@ -60,9 +59,9 @@ def new_events_notice(page: str) -> None:
     """A notice, with links, for events stored since this page was opened in this session."""
     # A fixed slot, so the notice appearing does not shift (and redraw) what follows it.
     slot = st.empty()
-    pending = data.pending_migrations()
-    if pending:  # events.stored_at (migration 0150) is what the notice reads
-        slot.caption(f"New events are not announced on this page: {views.update_hint(pending)}.")
+    behind = data.update_note()
+    if behind:  # events.stored_at (migration 0150) is what the notice reads
+        slot.caption(f"New events are not announced on this page: {behind}.")
         return
     mark_key = f"live_events_mark_{page}"
     if mark_key not in st.session_state:

@@ -62,18 +62,25 @@ def apply_for_reader(con: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
-def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Migrations of this version the file has not had yet (a reader cannot apply them)."""
+def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    """Migrations of this version the database has not had (a reader cannot apply them); None
+    when it keeps no migration log: a lake exported before lakes carried one, so older."""
     try:
         done = {r[0] for r in con.execute("select name from _migrations").fetchall()}
-    except duckdb.CatalogException:  # a lake (no migration log: its export is current)
-        return []
+    except duckdb.CatalogException:
+        return None
     return [p.name for p in migration_files() if p.name not in done]
 
 
-def update_hint(pending: list[str]) -> str:
-    """The line telling a reader of an older file how to bring it up to date."""
+def update_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The line telling a reader of an older database how to bring it up to date (None: current)."""
+    pending = pending_migrations(con)
+    if pending is None:
+        return "this lake was exported by an older tickerwire; run `tickerwire export` again"
+    if not pending:
+        return None
     return (
-        f"this file predates {len(pending)} migration(s) of this tickerwire "
-        f"({', '.join(pending)}); run `tickerwire init` (or any write) to apply them"
+        f"this database predates {len(pending)} migration(s) of this tickerwire "
+        f"({', '.join(pending)}); run `tickerwire init` (or any write) to apply them "
+        "(a lake: on its file, then export again)"
     )

@@ -3,12 +3,13 @@ are laid over the stored ones for the reader only, and missing migrations are na
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from pipelines import store, views
+from pipelines import export, store, views
 from pipelines.cli import app
 from tests.dashboard_fixture_db import build
 
@@ -90,6 +91,40 @@ def test_the_dashboard_on_a_file_behind_the_migrations_says_to_run_init(tmp_path
     assert not at.error, [e.value for e in at.error]
     captions = " ".join(c.value for c in at.caption)
     assert "New events are not announced" in captions and "tickerwire init" in captions
+
+
+def test_a_lake_of_an_older_file_or_an_older_export_says_so_and_the_pages_still_work(
+    tmp_path, monkeypatch
+):
+    db = build(tmp_path / "old.duckdb")
+    age_schema(db)
+    lake = tmp_path / "lake"
+    with store.reader(db) as con:
+        export.export(con, lake)
+    with store.reader(lake) as con:
+        note = views.update_note(con)
+    assert note is not None and "0150_events_stored_at.sql" in note and "export again" in note
+    monkeypatch.delenv("TICKERWIRE_DB", raising=False)
+    monkeypatch.setenv("TICKERWIRE_LAKE", str(lake))
+    at = AppTest.from_file(str(VIEWS / "overview.py"), default_timeout=60)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("New events are not announced" in c.value for c in at.caption)
+    # an export written before lakes carried the migration log
+    manifest = json.loads((lake / "_manifest.json").read_text())
+    del manifest["tables"]["_migrations"]
+    (lake / "_manifest.json").write_text(json.dumps(manifest))
+    with store.reader(lake) as con:
+        assert "exported by an older tickerwire" in (views.update_note(con) or "")
+
+
+def test_a_current_lake_needs_no_update(tmp_path):
+    db = build(tmp_path / "new.duckdb")
+    with store.reader(db) as con:
+        export.export(con, tmp_path / "lake")
+        assert views.update_note(con) is None
+    with store.reader(tmp_path / "lake") as con:
+        assert views.update_note(con) is None
 
 
 def test_views_a_file_cannot_take_yet_leave_its_stored_ones_in_place(tmp_path):

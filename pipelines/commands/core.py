@@ -78,10 +78,10 @@ def status(
     with store.reader(db) as con:
         frame = store.query_frame(con, store.load_sql("queries/prices_status_bars"))
         runs = store.query_frame(con, store.load_sql("queries/ops_latest_runs"))
-        pending = views.pending_migrations(con)
+        behind = views.update_note(con)
     typer.echo(f"database: {db}")
-    if pending:  # on stderr: --format csv/json output stays data only
-        typer.echo(f"note: {views.update_hint(pending)}", err=True)
+    if behind:  # on stderr: --format csv/json output stays data only
+        typer.echo(f"note: {behind}", err=True)
     emit_frame(frame, fmt)
     if fmt == "table":
         typer.echo("\nlast run per source:")
