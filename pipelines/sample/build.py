@@ -140,7 +140,9 @@ BAR_CUTS: tuple[BarCut, ...] = (
         market_symbol="XAG_USD", calendar="cme_globex", exchange_tz="America/New_York",
     ),
     _yahoo("WTI", "CL=F", "WTI crude (NYMEX futures)", "commodity", "cme_globex", "America/New_York"),
-    _yahoo("BRENT", "BZ=F", "Brent crude (ICE futures)", "commodity", "ice_futures", "Europe/London"),
+    # BZ=F is NYMEX Brent Last Day Financial, traded on CME Globex: its bars keep CME hours
+    # (every one of the 13,508 recorded bars falls in a cme_globex session, 1,160 outside ICE's).
+    _yahoo("BRENT", "BZ=F", "Brent crude (NYMEX futures)", "commodity", "cme_globex", "America/New_York"),
     _yahoo("NATGAS", "NG=F", "Natural gas (NYMEX futures)", "commodity", "cme_globex", "America/New_York"),
     _yahoo("NVDA", "NVDA", "NVIDIA", "equity", "nyse", "America/New_York"),
     _yahoo("NAS100", "^NDX", "Nasdaq-100", "index", "nyse", "America/New_York"),
