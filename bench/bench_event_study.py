@@ -9,6 +9,7 @@ Workloads (seeded synthetic data, generated and stored untimed):
   daily     21 series (MKT + 20 securities) × 3,650 days of daily bars (24/7 calendar, so calendar
             days = trading days for every tool); 500 events × 20 instruments = 10,000 pairs;
             market model, window −10…+10, estimation 250 days with a 10-day buffer (−270…−21).
+            Generated, timed and compared in daily_peers.py.
 
 Timed, each in a fresh subprocess (wall time; peak memory = peak RSS of that process); the
 intraday engine and floor run --repeat times (default 3), interleaved, and the medians count:
@@ -18,8 +19,9 @@ intraday engine and floor run --repeat times (default 3), interleaved, and the m
   pandas    a straightforward pandas per-event loop (as-of via searchsorted, OLS with numpy), on
             --pandas-events events, extrapolated linearly to 1,000; CARs checked against the engine
   eventstudy / easyeventstudies (PyPI, `bench` extra): on the daily workload; eventstudy on all
-            10,000 pairs (or --peer-pairs), easyeventstudies on --easy-pairs (300) extrapolated
-            linearly; CARs checked against the engine on the same pairs
+            10,000 pairs (or --peer-pairs), interleaved with the engine --repeat times;
+            easyeventstudies on --easy-pairs (300, 0 skips it) extrapolated linearly; CARs
+            checked against the engine on the same pairs
   small     one event, every instrument, ±1 day of bars (the dashboard's study), on the intraday
             database and on the bundled sample: first call in a fresh process and warm
   before    with --before DIR, the engine of that checkout on the same workloads, interleaved
@@ -27,6 +29,7 @@ intraday engine and floor run --repeat times (default 3), interleaved, and the m
 
     .venv/bin/python bench/bench_event_study.py            # everything (the published figures)
     .venv/bin/python bench/bench_event_study.py --quick    # 1M-bar intraday, small peers, no scaling
+    .venv/bin/python bench/bench_event_study.py --only daily --easy-pairs 0   # daily vs eventstudy
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from daily_peers import (  # noqa: E402
+    compare,
+    line,
+    median_run,
+    run_daily,
+    task_easyeventstudies,
+    task_eventstudy,
+)
 from study_cases import SMALL_1M, SMALL_5M, measure_in, sample_db, task_small  # noqa: E402
 
 from pipelines import store  # noqa: E402
@@ -57,13 +68,6 @@ MINUTES_PER_YEAR = 365 * 1440
 WINDOW = (-60, 240)
 ESTIMATION = (-1500, -61)
 CARS = ((0, 60), (0, 240))
-DAILY_WINDOW = (-10, 10)
-DAILY_BUFFER = 10
-DAILY_EST_SIZE = 250
-DAILY_ESTIMATION = (
-    DAILY_WINDOW[0] - DAILY_BUFFER - DAILY_EST_SIZE,
-    DAILY_WINDOW[0] - DAILY_BUFFER - 1,
-)
 
 
 # ---------------------------------------------------------------------------- data
@@ -128,53 +132,6 @@ def make_intraday(db: Path, n_instruments: int, n_minutes: int, n_events: int, s
                 }
             ),
         )
-
-
-def make_daily(db: Path, n_securities: int, n_days: int, n_events: int, seed: int) -> pl.DataFrame:
-    """Daily bars for MKT and n securities (every calendar day); returns the log returns."""
-    rng = np.random.default_rng(seed)
-    days = [START.date() - timedelta(days=n_days) + timedelta(days=i) for i in range(n_days)]
-    market = rng.normal(0, 0.01, n_days)
-    rets = {"MKT": market}
-    for i in range(1, n_securities + 1):
-        rets[f"D{i:02d}"] = rng.uniform(0.5, 1.5) * market + rng.normal(0.0002, 0.015, n_days)
-    frames = []
-    for name, r in rets.items():
-        r = r.copy()
-        r[0] = 0.0
-        frames.append(
-            pl.DataFrame(
-                {
-                    "instrument_id": name,
-                    "timeframe": "1d",
-                    "ts": [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days],
-                    "close": np.exp(np.log(50.0) + np.cumsum(r)),
-                    "source": "bench",
-                }
-            )
-        )
-    lo, hi = -DAILY_ESTIMATION[0] + 5, n_days - DAILY_WINDOW[1] - 5
-    picks = np.sort(rng.choice(np.arange(lo, hi), size=n_events, replace=False))
-    events = pl.DataFrame(
-        {
-            "event_id": [f"D{i:04d}" for i in range(n_events)],
-            "title": "daily synthetic",
-            "event_at": [
-                datetime(days[p].year, days[p].month, days[p].day, 14, tzinfo=UTC) for p in picks
-            ],
-            "category": "daily",
-        }
-    )
-    links = events.select("event_id").join(
-        pl.DataFrame({"instrument_id": [f"D{i:02d}" for i in range(1, n_securities + 1)]}),
-        how="cross",
-    )
-    with store.writer(db) as writer:
-        writer.upsert("bars", pl.concat(frames))
-        writer.upsert("events", events)
-        writer.upsert("event_instruments", links)
-    returns = pl.DataFrame({"date": days, **{k: np.r_[np.nan, v[1:]] for k, v in rets.items()}})
-    return returns
 
 
 # ---------------------------------------------------------------------------- timed pieces
@@ -309,66 +266,6 @@ def task_pandas(db: str, n_events: int) -> dict:
     return {"car": out}
 
 
-def task_eventstudy(returns_csv: str, pairs: list, window, est_size: int, buffer: int) -> dict:
-    import eventstudy as es
-
-    es.Single.import_returns(returns_csv)
-    out = {}
-    for event_id, day, ticker in pairs:
-        event = es.Single.market_model(
-            security_ticker=ticker,
-            market_ticker="MKT",
-            event_date=np.datetime64(day),
-            event_window=tuple(window),
-            estimation_size=est_size,
-            buffer_size=buffer,
-        )
-        out[f"{event_id}|{ticker}"] = float(event.CAR[-1])
-    return {"car": out}
-
-
-def task_easyeventstudies(returns_parquet: str, pairs: list, window, estimation) -> dict:
-    """Run EasyEventStudies.run_event_study with its two downloads (yfinance, Kenneth French's
-    factor file) answered from local data at the network boundary."""
-    import pandas as pd
-    from EasyEventStudies import easy_event_studies as ees
-
-    returns = pd.read_parquet(returns_parquet)
-    returns["date"] = pd.to_datetime(returns["date"])
-    # Prices whose simple returns (what the package computes) equal our log returns.
-    prices = (1 + returns.drop(columns="date").fillna(0.0)).cumprod() * 50.0
-    prices.index = returns["date"]
-    factors = pd.DataFrame(
-        {
-            "Unnamed: 0": returns["date"].dt.strftime("%Y%m%d").astype(int),
-            "Mkt-RF": returns["MKT"].fillna(0.0) * 100,
-            "SMB": 0.0,
-            "HML": 0.0,
-            "RF": 0.0,
-        }
-    )
-
-    def download(ticker, start, end, **_):
-        frame = prices.loc[(prices.index >= start) & (prices.index < end), [ticker]]
-        frame.columns = pd.MultiIndex.from_tuples([("Close", ticker)], names=["Price", "Ticker"])
-        frame.index.name = "Date"
-        return frame
-
-    ees.yf.download = download
-    ees.get_fama_french_daily_factors = lambda: factors.copy()
-    out = {}
-    for event_id, day, ticker in pairs:
-        res = ees.run_event_study(
-            ticker,
-            pd.Timestamp(day),
-            estimation_window=tuple(estimation),
-            event_window=tuple(window),
-            historical_days=1,
-        )
-        out[f"{event_id}|{ticker}"] = float(res["CAR"].dropna().iloc[-1])
-    return {"car": out}
-
-
 IMPORTS = {
     "engine": ("pipelines.analytics", "pipelines.analytics.study", "scipy.stats"),
     "floor": ("duckdb",),
@@ -389,22 +286,6 @@ TASKS = {
 
 
 # ---------------------------------------------------------------------------- report
-
-
-def compare(ours: dict, theirs: dict) -> tuple[int, float]:
-    """How many keys both have, and the largest absolute CAR difference on them."""
-    keys = [k for k in theirs if k in ours]
-    diff = max((abs(ours[k] - theirs[k]) for k in keys), default=float("nan"))
-    return len(keys), diff
-
-
-def median_run(runs: list[dict], key: str = "wall") -> dict:
-    """The run with the median `key` (the upper one of an even count)."""
-    return sorted(runs, key=lambda r: r[key])[len(runs) // 2]
-
-
-def line(label: str, res: dict, extra: str = "") -> None:
-    print(f"  {label:<34} {res['wall']:8.3f} s   peak RSS {res['peak_mb']:7.0f} MB {extra}")
 
 
 def _small_cases(tmp: Path, intraday: Path, before: Path | None) -> dict:
@@ -465,7 +346,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,3,10,30", help="scaling sizes, millions of bars")
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of the intraday engine and floor (median)"
+        "--repeat", type=int, default=3, help="interleaved runs of each headline pair (median)"
+    )
+    parser.add_argument(
+        "--only", choices=("intraday", "daily"), default=None, help="time only one workload"
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated databases here")
     args = parser.parse_args()
@@ -473,6 +357,18 @@ def main() -> None:
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="bench_study_"))
     tmp.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    before_engine = (
+        (lambda task, spec: measure_in(args.before, task, spec)) if args.before else None
+    )
+    if args.only == "daily":
+        try:
+            daily = run_daily(args, tmp, measure, before_engine)
+            daily["load_average_end"] = os.getloadavg()[0]
+            print("\nsummary (json):\n" + json.dumps(daily, indent=1))
+        finally:
+            if args.keep is None:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return
     try:
         # ------------------------------------------------------------ intraday workload
         n_minutes = MINUTES_PER_YEAR // (10 if quick else 1)
@@ -549,100 +445,7 @@ def main() -> None:
         small_runs = _small_cases(tmp, intraday, args.before)
 
         # ------------------------------------------------------------ daily workload (peers)
-        daily = tmp / "daily.duckdb"
-        n_days, d_events = (1500, 60) if quick else (3650, 500)
-        returns_path = tmp / "daily_returns.parquet"
-        csv_path = tmp / "daily_returns.csv"
-        if not daily.exists():
-            returns = make_daily(daily, 20, n_days, d_events, seed=7)
-            returns.write_parquet(returns_path)
-            returns.drop_nulls().with_columns(pl.col("date").cast(pl.Utf8)).write_csv(csv_path)
-        print(
-            f"\ndaily workload: 21 series × {n_days} days, {d_events} events × 20 instruments = {d_events * 20:,} pairs, window {DAILY_WINDOW}, estimation {DAILY_ESTIMATION}, market model"
-        )
-        daily_spec = dict(
-            db=str(daily),
-            category="daily",
-            model="market",
-            benchmark="MKT",
-            timeframe="1d",
-            window=DAILY_WINDOW,
-            estimation=DAILY_ESTIMATION,
-            cars=((DAILY_WINDOW[0], DAILY_WINDOW[1]),),
-        )
-        engine_daily = measure("engine", **daily_spec)
-        line(
-            "engine (run_study), all pairs",
-            engine_daily,
-            f"  {engine_daily['payload']['pairs']} pairs",
-        )
-        per_pair_engine = engine_daily["wall"] / max(engine_daily["payload"]["pairs"], 1)
-        with store.reader(daily) as con:
-            pairs = con.execute(
-                "select e.event_id, strftime(e.event_at, '%Y-%m-%d'), l.instrument_id from events e "
-                "join event_instruments l using (event_id) where e.category = 'daily' order by e.event_at, l.instrument_id"
-            ).fetchall()
-        rng = np.random.default_rng(3)
-        total_pairs = len(pairs)
-        n_peer = min(args.peer_pairs or total_pairs, len(pairs))
-        n_easy = min(args.easy_pairs if not quick else 20, len(pairs))
-        subset = [pairs[i] for i in sorted(rng.choice(len(pairs), n_peer, replace=False))]
-        easy_subset = [pairs[i] for i in sorted(rng.choice(len(pairs), n_easy, replace=False))]
-        if args.before:
-            daily_before = measure_in(args.before, "engine", daily_spec)
-            line("before (--before checkout), all pairs", daily_before)
-        peers = {}
-        for name, task, kwargs in (
-            (
-                "eventstudy",
-                "eventstudy",
-                dict(
-                    returns_csv=str(csv_path),
-                    pairs=subset,
-                    window=DAILY_WINDOW,
-                    est_size=DAILY_EST_SIZE,
-                    buffer=DAILY_BUFFER,
-                ),
-            ),
-            (
-                "easyeventstudies",
-                "easyeventstudies",
-                dict(
-                    returns_parquet=str(returns_path),
-                    pairs=easy_subset,
-                    window=DAILY_WINDOW,
-                    estimation=DAILY_ESTIMATION,
-                ),
-            ),
-        ):
-            try:
-                res = measure(task, **kwargs)
-            except Exception as exc:  # a peer that cannot run is reported, not fatal
-                print(f"  {name}: could not run: {exc}")
-                continue
-            n_run = len(kwargs["pairs"])
-            full = res["wall"] * total_pairs / n_run
-            n_same, diff = compare(engine_daily["payload"]["car"], res["payload"]["car"])
-            peers[name] = full
-            how = "measured" if n_run == total_pairs else "linear"
-            line(
-                f"{name} ({n_run} pairs)",
-                res,
-                f"  → {full:.1f} s for {total_pairs:,} pairs ({how}); CPU {res['cpu']:.2f} s",
-            )
-            print(f"    same answers: {n_same}/{n_run} pairs compared, max |ΔCAR| = {diff:.2e}")
-        print(
-            "  py-event-studies: not run — it pins pandas<3 and pyarrow<18, which would downgrade this project's pandas 3.1 / pyarrow 25 (see bench/README.md)"
-        )
-        if peers:
-            fastest = min(peers, key=peers.get)
-            print(
-                f"  ratios: fastest peer ({fastest}) / engine = {peers[fastest] / engine_daily['wall']:.0f}×   "
-                + "   ".join(
-                    f"{k}/engine = {v / engine_daily['wall']:.0f}×" for k, v in peers.items()
-                )
-            )
-            print(f"  engine per pair: {per_pair_engine * 1e6:.0f} µs")
+        daily = run_daily(args, tmp, measure, before_engine) if args.only != "intraday" else {}
 
         # ------------------------------------------------------------ scaling
         scaling = []
@@ -677,10 +480,8 @@ def main() -> None:
                     "floor_cpu_s": median_run(floors, "cpu")["cpu"],
                     "before_runs_s": [r["wall"] for r in befores],
                     "before_cpu_s": median_run(befores, "cpu")["cpu"] if befores else None,
-                    "engine_daily_s": engine_daily["wall"],
-                    "engine_daily_cpu_s": engine_daily["cpu"],
                     "small": small_runs,
-                    "peers_extrapolated_s": peers,
+                    "daily": daily,
                     "scaling": scaling,
                     "load_average_end": os.getloadavg()[0],
                 },

@@ -11,24 +11,23 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import streamlit as st
 
-from pipelines import store
+from pipelines import store, views
 from pipelines.analytics import reaction, series
 from pipelines.analytics.reaction import HORIZONS as HORIZONS  # the Event page's grid columns
 from pipelines.errors import ConfigError, TickerwireError, named_first_line
 from pipelines.errors import FeatureMissing as FeatureMissing  # the pages catch data.FeatureMissing
+from pipelines.schemas import FAR_FUTURE as FAR_FUTURE
+from pipelines.schemas import FAR_PAST as FAR_PAST
 
 if TYPE_CHECKING:
     from pipelines.config import Config
-
-FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
-FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------------------- where and which version
@@ -186,6 +185,13 @@ def meta(db: str) -> dict[str, str]:
     return dict(zip(frame["key"].to_list(), frame["value"].to_list(), strict=True))
 
 
+@cached
+def update_note(db: str) -> str | None:
+    """How to bring the open database up to date when an older tickerwire wrote it (None: current)."""
+    with connection(db) as con:
+        return views.update_note(con)
+
+
 def is_demo() -> bool:
     """True when the open database is synthetic (dataset 'synthetic', or 'demo' from older builds)."""
     return meta().get("dataset") in ("synthetic", "demo")
@@ -194,11 +200,6 @@ def is_demo() -> bool:
 def is_sample() -> bool:
     """True when the open database was built from the bundled sample (`tickerwire demo`)."""
     return meta().get("dataset") == "sample"
-
-
-def is_lake() -> bool:
-    """True when the dashboard reads a Parquet lake (lake mode), not a database file."""
-    return bool(os.environ.get("TICKERWIRE_LAKE"))
 
 
 def watchlist() -> list[str]:

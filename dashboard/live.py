@@ -51,7 +51,7 @@ def quote_age(as_of: datetime | None, every: timedelta | None) -> None:
 
 
 @data.cached
-def _events_since(db: str, after: int) -> pl.DataFrame:
+def _events_since(db: str, after: datetime | None) -> pl.DataFrame:
     return data.query(db, "events_since", {"after": after, "limit": NEW_EVENTS_SHOWN})
 
 
@@ -59,12 +59,14 @@ def new_events_notice(page: str) -> None:
     """A notice, with links, for events stored since this page was opened in this session."""
     # A fixed slot, so the notice appearing does not shift (and redraw) what follows it.
     slot = st.empty()
-    if data.is_lake():  # a lake's views have no rowid (insertion order): no notice there
+    behind = data.update_note()
+    if behind:  # events.stored_at (migration 0150) is what the notice reads
+        slot.caption(f"New events are not announced on this page: {behind}.")
         return
     mark_key = f"live_events_mark_{page}"
     if mark_key not in st.session_state:
-        newest = _events_since(-1)
-        st.session_state[mark_key] = int(newest["stored_n"][0]) if newest.height else -1
+        newest = _events_since(None)
+        st.session_state[mark_key] = newest["stored_at"][0] if newest.height else data.FAR_PAST
         return
     new = _events_since(st.session_state[mark_key])
     if new.height == 0:

@@ -148,27 +148,31 @@ def candles(
     instrument: str, start: datetime, end: datetime, max_candles: int = MAX_CANDLES
 ) -> PriceFrame | None:
     """OHLC re-bucketed in SQL (first/max/min/last) to at most `max_candles` candles."""
-    timeframe = timeframe_for(instrument, start, end)
-    if timeframe is None:
-        return None
-    bucket = bucket_seconds(tf_seconds(timeframe), start, end, max_candles)
-    frame = _ohlc(instrument, timeframe, start, end, bucket)
-    raw = int(frame["n_bars"].sum()) if frame.height else 0
-    return PriceFrame(frame, timeframe, bucket, raw)
+    return _bucketed(instrument, start, end, max_candles)
 
 
 def line(
     instrument: str, start: datetime, end: datetime, n_out: int = MAX_LINE_POINTS
 ) -> PriceFrame | None:
     """Closes re-bucketed in SQL to ≤ 20k points, then MinMax-LTTB down-sampled to ≤ n_out."""
+    got = _bucketed(instrument, start, end, LINE_PREBUCKET)
+    if got is None:
+        return None
+    frame = series.downsample_frame(got.frame, "t_ms", "close", n_out)
+    return PriceFrame(frame.select("t_ms", "close"), got.timeframe, got.bucket_s, got.raw_points)
+
+
+def _bucketed(
+    instrument: str, start: datetime, end: datetime, max_buckets: int
+) -> PriceFrame | None:
+    """The chart's timeframe for [start, end] and its bars re-bucketed to ≤ max_buckets."""
     timeframe = timeframe_for(instrument, start, end)
     if timeframe is None:
         return None
-    bucket = bucket_seconds(tf_seconds(timeframe), start, end, LINE_PREBUCKET)
+    bucket = bucket_seconds(tf_seconds(timeframe), start, end, max_buckets)
     frame = _ohlc(instrument, timeframe, start, end, bucket)
     raw = int(frame["n_bars"].sum()) if frame.height else 0
-    frame = series.downsample_frame(frame, "t_ms", "close", n_out)
-    return PriceFrame(frame.select("t_ms", "close"), timeframe, bucket, raw)
+    return PriceFrame(frame, timeframe, bucket, raw)
 
 
 def bucket_returns(

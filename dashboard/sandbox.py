@@ -174,7 +174,7 @@ def sandbox_connection(db_path: str) -> duckdb.DuckDBPyConnection:
 
     Passes the writer gate first and retries while a writer holds the file, like every reader.
     """
-    from pipelines import store
+    from pipelines import store, views
     from pipelines.gate import pass_gate
 
     con = duckdb.connect(
@@ -215,6 +215,7 @@ def sandbox_connection(db_path: str) -> duckdb.DuckDBPyConnection:
             give_up=lambda exc: not store.is_lock_conflict(exc),  # type: ignore[arg-type]
         )
         con.execute("use tw")
+        views.apply_for_reader(con)  # a file an older version wrote: its views as they are now
         con.execute("set enable_external_access = false")
         con.execute("set lock_configuration = true")
     except duckdb.Error:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
 
@@ -124,11 +124,7 @@ class Schedule:
     def from_section(cls, sec: Section) -> Schedule:
         """Validate a `[schedule]` section (errors name file, key and what is allowed)."""
         sec.check_keys((*KINDS, "timezone", "run_at_start", "sources"))
-        tz_name = sec.get("timezone", str, "UTC")
-        try:
-            tz = ZoneInfo(tz_name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise sec.fail("timezone", f"{tz_name!r} is not an IANA time zone") from exc
+        tz = ZoneInfo(sec.zone("timezone", "UTC") or "UTC")
         kinds = {}
         for kind in KINDS:
             kinds[kind] = _cadence(sec, kind, sec.get(kind, str, DEFAULT_CADENCE[kind]), tz)

@@ -144,6 +144,19 @@ class Section:
             )
         return value
 
+    def zone(self, key: str, default: str | None) -> str | None:
+        """Return data[key] checked to be an IANA time zone name (default when absent)."""
+        name = self.get(key, str, default)
+        if name is None:
+            return None
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise self.fail(
+                key, f"{name!r} is not an IANA time zone (e.g. America/New_York, Europe/Berlin)"
+            ) from exc
+        return name
+
     def str_list(self, key: str, default: list[str] | None = None) -> list[str]:
         """Return a list of strings (a single string is accepted as a one-item list)."""
         value = self.get(key, (list, str), default if default is not None else [])
@@ -298,13 +311,7 @@ def _parse_instrument(sec: Section, default_venues: tuple[str, ...]) -> Instrume
         raise sec.fail("id", f"{ident!r} must be letters, digits, '_', '-' or '.'")
     source = sec.get("source", str, choices=instrument_sources())
     calendar = sec.get("calendar", str, "24/7", choices=CALENDARS)
-    tz = sec.get("exchange_tz", str, "UTC")
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise sec.fail(
-            "exchange_tz", f"{tz!r} is not an IANA time zone (e.g. America/New_York)"
-        ) from exc
+    tz = sec.zone("exchange_tz", "UTC")
     venue_symbols = sec.get("venue_symbols", dict, {})
     if not all(isinstance(v, str) for v in venue_symbols.values()):
         raise sec.fail("venue_symbols", "must map venue names to market symbols (strings)")

@@ -26,6 +26,7 @@ from pipelines.file_imports import (
     import_events_file,
     import_strip_file,
 )
+from pipelines.sources.file_reading import BarReading
 
 NO_BARS = "no bars in the bundled sample"
 SEED_FILE = "seed_story.parquet"
@@ -150,8 +151,9 @@ def build_demo(db_path: str | Path, config: Config, *, force: bool = False) -> D
             writer.set_meta("sample_checksum", sample.manifest()["checksum"])
         for f in files:
             if f.kind == "bars":
+                reading = BarReading(source=f.source)
                 done = import_bars_file(
-                    config, building, f.path, f.instrument, f.timeframe, source=f.source
+                    config, building, f.path, f.instrument, f.timeframe, reading
                 )
                 stats.rejected += len(done.rejects)
                 mark = phase("bars", mark)

@@ -22,6 +22,7 @@ from pipelines.calendars import check_calendar
 from pipelines.config import Config
 from pipelines.errors import DataError
 from pipelines.schemas import Reject, timeframe_params, validate_quotes
+from pipelines.sources.file_reading import BarReading, EventReading
 from pipelines.sources.strip import StripResult, find_as_of, page_text, parse_strip
 from pipelines.store import UpsertResult
 from pipelines.strip_dating import StripDating, date_strip
@@ -95,11 +96,8 @@ def import_bars_file(
     file: Path,
     instrument: str,
     timeframe: str,
+    reading: BarReading = BarReading(),
     *,
-    tz: str = "UTC",
-    source: str = "file",
-    time_column: str | None = None,
-    dayfirst: bool | None = None,
     calendar: str | None = None,
 ) -> BarsImport:
     """Read a price file in bounded chunks and store its bars (creating the instrument if unknown)."""
@@ -109,10 +107,8 @@ def import_bars_file(
         check_calendar(calendar)
     # Each chunk is one batch (rows + rejects in one transaction), so a file of any size imports
     # in bounded memory and an interrupted import resumes by re-running.
-    chunks = iter_bar_file(
-        file, instrument, timeframe, tz=tz, source=source, time_column=time_column,
-        dayfirst=dayfirst,
-    )  # fmt: skip
+    chunks = iter_bar_file(file, instrument, timeframe, reading)
+    source = reading.source
     first = next(chunks)  # the first chunk is checked before the store is opened
     # closing(): the file reader stops at once on an error, not at interpreter exit.
     with contextlib.closing(chunks), store.writing(db_path, "import bars") as writer:
@@ -136,7 +132,7 @@ def import_bars_file(
             "file": str(file),
             "instrument": instrument,
             "timeframe": timeframe,
-            "tz": tz,
+            "tz": reading.tz,
         }
         kept = done.result.stored or done.result.unchanged or not done.rejects
         writer.finish_run(run, "ok" if kept else "partial")
@@ -200,13 +196,7 @@ def import_events_file(
     config: Config,
     db_path: Path,
     file: Path,
-    *,
-    tz: str = "UTC",
-    time_column: str | None = None,
-    title_column: str | None = None,
-    outlet: str | None = None,
-    category: str | None = None,
-    dayfirst: bool | None = None,
+    reading: EventReading = EventReading(),
 ) -> EventsImport:
     """Read an event file and store its events, reports and instrument links."""
     from pipelines.sources.event_files import read_event_file
@@ -216,16 +206,7 @@ def import_events_file(
             r[0] for r in writer.con.execute("select instrument_id from instruments").fetchall()
         }
         known |= set(config.watchlist)
-        parsed = read_event_file(
-            file,
-            tz=tz,
-            time_column=time_column,
-            title_column=title_column,
-            outlet=outlet,
-            category=category,
-            dayfirst=dayfirst,
-            known_instruments=known,
-        )
+        parsed = read_event_file(file, reading, known_instruments=known)
         frames = {
             "events": parsed.events,
             "articles": parsed.articles,
@@ -240,7 +221,7 @@ def import_events_file(
             counted="events",
             details=lambda done: {
                 "file": str(file),
-                "tz": tz,
+                "tz": reading.tz,
                 "links": done["event_instruments"].stored,
             },
             read=parsed.n_read,

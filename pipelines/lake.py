@@ -57,6 +57,8 @@ LAYOUTS: dict[str, Layout] = {
     "calendar_coverage": Layout(None, order=("calendar",)),
     "alerts": Layout(None),
     "meta": Layout(None, order=("key",)),  # the dashboard's demo/sample labels
+    # the file's migration log: a lake reader checks the lake's schema against it (views.py)
+    "_migrations": Layout(None, order=("name",)),
 }
 PARTITION_TYPES = {"instrument_id": "VARCHAR", "year": "INTEGER", "month": "INTEGER"}
 

@@ -24,6 +24,11 @@ def view_files() -> list[Path]:
     return sorted((sql_dir() / "views").glob("*.sql"))
 
 
+def migration_files() -> list[Path]:
+    """The migration files in the order they are applied (by their NNNN_ prefix)."""
+    return sorted((sql_dir() / "migrations").glob("*.sql"))
+
+
 def default_config_path() -> Path:
     """The default `tickerwire.toml`: $TICKERWIRE_CONFIG, ./tickerwire.toml, the checkout's, the wheel's."""
     env = os.environ.get("TICKERWIRE_CONFIG")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -48,6 +48,38 @@ BAR_SCHEMA: dict[str, pl.DataType] = {
     "volume": pl.Float64,
     "source": pl.Utf8,
 }
+
+# The bounds an open time range is handed to SQL with (a query's start/end are never null).
+FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
+
+_OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def ohlcv_frame(rows: list[Any], instrument_id: str, timeframe: str, source: str) -> pl.DataFrame:
+    """Exchange OHLCV rows ([open ms, o, h, l, c, v, …], numbers or numeric text, as ccxt and
+    Binance's klines give them) → BAR_SCHEMA bars in row order; a value that is not a number
+    becomes null (validate_bars refuses its row), a missing volume is null."""
+    frame = pl.DataFrame(
+        {
+            "ts": [r[0] for r in rows],
+            **{
+                c: [r[i + 1] if len(r) > i + 1 else None for r in rows]
+                for i, c in enumerate(_OHLCV)
+            },
+        },
+        # as text first: Binance sends numbers as strings, which a float column would not take
+        schema={c: pl.Utf8 for c in ("ts", *_OHLCV)},
+        strict=False,
+    )
+    return frame.select(
+        pl.lit(instrument_id).alias("instrument_id"),
+        pl.lit(timeframe).alias("timeframe"),
+        pl.col("ts").cast(pl.Int64, strict=False).cast(pl.Datetime("ms", "UTC")).alias("ts"),
+        *(pl.col(c).cast(pl.Float64, strict=False) for c in _OHLCV),
+        pl.lit(source).alias("source"),
+    ).cast(BAR_SCHEMA)  # type: ignore[arg-type]
+
 
 QUOTE_SCHEMA: dict[str, pl.DataType] = {
     "instrument_id": pl.Utf8,

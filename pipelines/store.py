@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import itertools
 import re
 from collections.abc import Iterator, Sequence
@@ -15,9 +14,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipelines import views
 from pipelines.errors import StoreError, StoreLocked, first_line
 from pipelines.gate import RefreshLock, pass_gate, writer_gate
-from pipelines.paths import default_db_path, sql_dir, view_files
+from pipelines.paths import default_db_path, migration_files, sql_dir
 from pipelines.retry import RetryPolicy, call_with_retry
 
 # What other modules reach through `store.`: the run log and the upsert live in their own
@@ -73,11 +73,6 @@ def _fill_sessions(con: duckdb.DuckDBPyConnection) -> None:
 _MIGRATION_DATA_STEPS = {"0050_sessions.sql": _fill_sessions}
 
 
-def migration_files() -> list[Path]:
-    """The migration files in the order they are applied (by their NNNN_ prefix)."""
-    return sorted((sql_dir() / "migrations").glob("*.sql"))
-
-
 # ---------------------------------------------------------------------------- connections
 
 
@@ -131,6 +126,8 @@ def open_connection(
         con = duckdb.connect(str(path), read_only=read_only, config=config)
         # No progress bar drawn on stdout in the middle of CLI output.
         con.execute("set enable_progress_bar = false")
+        if read_only:  # a file last written by an older version: its views as they are now
+            views.apply_for_reader(con)
         return con
 
     try:
@@ -309,16 +306,14 @@ class Store:
 
     def _refresh_views(self, *, force: bool) -> None:
         """Re-create the views when their definitions changed (a digest of them is kept in meta)."""
-        texts = [p.read_text(encoding="utf-8") for p in view_files()]
-        digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
-        stored = self.con.execute("select value from meta where key = 'views_sha256'").fetchall()
-        if not force and stored and stored[0][0] == digest:
+        texts, digest = views.definitions()
+        if not force and views.stored_digest(self.con) == digest:
             return
         self.con.execute("begin transaction")
         try:
             for text in texts:
                 self.con.execute(text)
-            self.set_meta("views_sha256", digest)
+            self.set_meta(views.DIGEST_KEY, digest)
             self.con.execute("commit")
         except duckdb.Error as exc:
             rollback(self.con)

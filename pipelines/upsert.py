@@ -32,6 +32,10 @@ UNENFORCED_KEYS: dict[str, tuple[str, ...]] = {"bars": ("instrument_id", "timefr
 # report re-imported from another file, or listed by a second feed, is already present).
 BOOKKEEPING_COLUMNS = frozenset({"ingested_at", "fetched_at", "updated_at", "feed"})
 
+# Insertion-time columns (events.stored_at, migration 0150): filled by the column's default when
+# a row is first inserted and never updated, so they say when a key first reached the store.
+INSERTION_TIME_COLUMNS = frozenset({"stored_at"})
+
 _BATCH_VIEW = "_upsert_batch"  # the name the batch is registered under for the statements
 
 
@@ -67,7 +71,7 @@ class _Plan:
     table: str
     keys: list[str]
     cols: list[str]
-    values: list[str]  # non-key columns (all updated)
+    values: list[str]  # non-key columns (all updated but the insertion time)
     compared: list[str]  # the values that count as a change
     bounded: list[str]  # key columns whose batch min/max bound the stored rows looked at
     bounds: list[Any]  # lo, hi per bounded key
@@ -137,7 +141,7 @@ def _checked_batch(
 
 def _plan(table: str, batch: pl.DataFrame, keys: list[str]) -> _Plan:
     cols = list(batch.columns)
-    values = [c for c in cols if c not in keys]
+    values = [c for c in cols if c not in keys and c not in INSERTION_TIME_COLUMNS]
     bounded = [k for k in keys if _orderable(batch.schema[k])]
     span = batch.select(
         [pl.col(k).min().alias(f"lo_{i}") for i, k in enumerate(bounded)]

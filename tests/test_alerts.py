@@ -13,6 +13,7 @@ import pytest
 from pipelines import alerts, store
 from pipelines.config import load_config
 from pipelines.errors import ConfigError
+from pipelines.retry import RetryPolicy
 from pipelines.schemas import BAR_SCHEMA, EVENT_INSTRUMENT_SCHEMA, EVENT_SCHEMA
 from tests.alert_receiver import Receiver
 
@@ -302,7 +303,7 @@ def _firing(rule_name: str = "r") -> alerts.Firing:
 
 def test_a_target_answering_500_is_retried_then_recorded_failed():
     with Receiver(status=500) as rx:
-        got = alerts.deliver(_firing(), [rx.url], attempts=3, retry_delay=0.05)
+        got = alerts.deliver(_firing(), [rx.url], policy=RetryPolicy(retries=2, base=0.05))
     assert len(rx.posts) == 3
     assert (got.status, got.attempts) == ("failed", 3)
     assert got.error
@@ -311,11 +312,30 @@ def test_a_target_answering_500_is_retried_then_recorded_failed():
 def test_a_hanging_target_is_abandoned_within_the_attempt_timeout():
     with Receiver(hang=5.0) as rx:
         t = datetime.now(UTC)
-        got = alerts.deliver(_firing(), [rx.url], attempts=2, timeout=0.5, retry_delay=0.05)
+        got = alerts.deliver(
+            _firing(), [rx.url], policy=RetryPolicy(retries=1, base=0.05), timeout=0.5
+        )
         took = (datetime.now(UTC) - t).total_seconds()
     assert len(rx.posts) == 2
     assert (got.status, got.error) == ("failed", "no answer within 0.5 s")
     assert took < 4.0
+
+
+def test_delivery_waits_between_tries_as_the_retry_policy_says():
+    waits: list[float] = []
+    policy = RetryPolicy(retries=2, base=1.0, cap=30.0, sleep=waits.append)
+    with Receiver(status=503) as rx:
+        got = alerts.deliver(_firing(), [rx.url], policy=policy)
+    assert (len(rx.posts), got.status, got.attempts) == (3, "failed", 3)
+    # retries = tries after the first; the n-th wait is drawn in [1/2, 1] of base * 2^n
+    assert len(waits) == 2 and 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0
+
+
+def test_a_target_apprise_cannot_use_is_not_retried():
+    waits: list[float] = []
+    got = alerts.deliver(_firing(), ["nosuchscheme://x"], policy=RetryPolicy(sleep=waits.append))
+    assert (got.status, got.attempts, waits) == ("failed", 1, [])
+    assert got.error == "not an apprise URL: nosuchscheme://x/…"
 
 
 def test_no_target_is_recorded_not_raised(tmp_path, monkeypatch):
@@ -360,14 +380,14 @@ def test_a_failing_target_never_stops_a_refresh(tmp_path, monkeypatch):
         src = SyntheticSource(srv.url, ["BTC"], client=client)
         summary = run_refresh(db, config, sources={"synthetic": src})
     assert summary.exit_code == EXIT_OK
-    assert len(rx.posts) == alerts.ATTEMPTS  # retried, bounded
+    assert len(rx.posts) == alerts.RETRIES + 1  # retried, bounded
     assert any("1 failed" in n for n in summary.notices), summary.notices
     (row,) = history(db).iter_rows(named=True)
     assert (row["rule"], row["source"], row["status"], row["attempts"]) == (
         "down",
         "ccxt",
         "failed",
-        alerts.ATTEMPTS,
+        alerts.RETRIES + 1,
     )
     assert "network down" in row["message"]
     with store.reader(db) as con:

@@ -14,8 +14,8 @@ import pytest
 
 from pipelines import store
 from pipelines.analytics import StudySpec, run_study, study
-from pipelines.analytics.daily import create_temp
 from tests.array_grid import array_paired
+from tests.sql_oracle import create_temp
 
 FIVE = timedelta(minutes=5)
 HOUR = timedelta(hours=1)

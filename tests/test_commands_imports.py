@@ -449,3 +449,16 @@ def test_event_csv_line_with_too_many_fields_is_a_counted_reject(tmp_path):
     with store.reader(db) as con:
         [(reason,)] = con.execute("select reason from rejects").fetchall()
     assert reason.startswith("line 3: ") and "wrong number of fields (3, header has 2)" in reason
+
+
+def test_a_whole_file_read_keeps_the_date_order_it_was_given(tmp_path):
+    # read_bar_file is iter_bar_file over the whole file: the same BarReading reaches it (it once
+    # dropped dayfirst, so 03-05-2025 stayed ambiguous and was refused).
+    from pipelines.sources.bar_files import read_bar_file
+    from pipelines.sources.file_reading import BarReading
+
+    path = tmp_path / "days.csv"
+    path.write_text(H + "03-05-2025,1,2,1,2,5\n04-05-2025,1,2,1,2,5\n")
+    got = read_bar_file(path, "T", "1d", BarReading(dayfirst=True))
+    assert got.rejects == []
+    assert [t.date().isoformat() for t in got.bars["ts"].to_list()] == ["2025-05-03", "2025-05-04"]

@@ -129,3 +129,43 @@ def test_health_page_shows_a_new_event_notice(tmp_path, monkeypatch):
     add_event_and_quote(db, 80_000.0)
     at.run()
     assert any("event?event=ev-live" in i.value for i in at.info)
+
+
+def test_a_lake_shows_the_new_event_notice_after_an_export(tmp_path, monkeypatch):
+    from pipelines import export
+
+    db = build(tmp_path / "lake-src.duckdb")
+    lake = tmp_path / "lake"
+    with store.reader(db) as con:
+        export.export(con, lake)
+    monkeypatch.delenv("TICKERWIRE_DB", raising=False)
+    monkeypatch.setenv("TICKERWIRE_LAKE", str(lake))
+    at = AppTest.from_file(str(VIEWS / "overview.py"), default_timeout=60)
+    at.run()
+    assert not at.exception and not any("New since" in i.value for i in at.info)
+    add_event_and_quote(db, 80_000.0)
+    export.append_to_lake(db, lake)  # what a refresh into a lake does after its commit
+    at.run()
+    assert not at.exception
+    notice = next(i.value for i in at.info if "New since you opened" in i.value)
+    assert "[Gold jumps on a tariff headline](event?event=ev-live)" in notice
+
+
+def test_stored_at_is_the_insertion_time_and_an_update_keeps_it(tmp_path):
+    db = tmp_path / "s.duckdb"
+    row = {
+        "event_id": ["e1"],
+        "title": ["first title"],
+        "event_at": pl.Series([NOW], dtype=pl.Datetime("us", "UTC")),
+    }
+    before = datetime.now(UTC)
+    with store.writing(db, "test") as writer:
+        writer.upsert("events", pl.DataFrame(row))
+    with store.writing(db, "test") as writer:
+        result = writer.upsert("events", pl.DataFrame({**row, "title": ["changed title"]}))
+        writer.upsert("events", pl.DataFrame({**row, "event_id": ["e2"]}))
+    assert result.updated == 1
+    with store.reader(db) as con:
+        got = dict(con.execute("select event_id, stored_at from events").fetchall())
+    first, second = got["e1"], got["e2"]
+    assert before <= first < second  # e1 kept the time of its insert through the update

@@ -224,3 +224,18 @@ def test_lock_errors_name_no_path_or_pid(tmp_path: Path) -> None:
     clean = sandbox._clean(message, str(db))
     assert str(tmp_path) not in clean and "4242" not in clean and str(Path.home()) not in clean
     assert "the database" in clean
+
+
+def test_a_file_an_older_version_wrote_shows_the_current_views(tmp_path: Path) -> None:
+    """The console reads the views as every reader does: the current ones (pipelines/views.py)."""
+    from pipelines import views
+
+    db = tmp_path / "old.duckdb"
+    with store.writing(db, "test") as writer:
+        current = [
+            d[0] for d in writer.con.execute("select * from latest_runs limit 0").description
+        ]
+        writer.con.execute("create or replace view latest_runs as select source from ingest_runs")
+        writer.set_meta(views.DIGEST_KEY, "digest-of-an-older-version")
+    result = run_sandboxed(str(db), "select * from latest_runs")
+    assert result.frame.columns == current != ["source"]

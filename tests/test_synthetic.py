@@ -114,13 +114,11 @@ def test_row_counts_per_instrument(con, built):
     assert set(counts) == set(CONFIG.watchlist)
     for iid in CRYPTO:
         assert counts[iid] == DAYS * 1440, iid
-    # CME Globex: Sunday 17:00 → Friday 16:00 Chicago, less four 1 h breaks = 115 h a week;
-    # ICE Brent: 20:00 → 18:00 New York on five days = 110 h a week. The span is exactly 4 weeks
-    # and holds Memorial Day (25 May 2026): CME halts at 13:30 CT (2.5 h early), ICE closes at
-    # 13:00 ET (5 h early).
-    for iid in ("XAU", "XAG", "WTI", "NATGAS"):
+    # CME Globex (the metals, WTI, NYMEX Brent and gas): Sunday 17:00 → Friday 16:00 Chicago,
+    # less four 1 h breaks = 115 h a week. The span is exactly 4 weeks and holds Memorial Day
+    # (25 May 2026), when CME halts at 13:30 CT (2.5 h early).
+    for iid in ("XAU", "XAG", "WTI", "BRENT", "NATGAS"):
         assert counts[iid] == 4 * 115 * 60 - 150, iid
-    assert counts["BRENT"] == 4 * 110 * 60 - 300
     assert built.rows["bars"] == sum(counts.values())
     span = frame(con, "select min(ts) as lo, max(ts) as hi from bars where instrument_id = 'BTC'")
     assert span.row(0) == (

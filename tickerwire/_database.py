@@ -15,12 +15,10 @@ from pipelines import store
 from pipelines.commands import AppState
 from pipelines.config import Config
 from pipelines.errors import DataError, StoreError
+from pipelines.schemas import FAR_FUTURE, FAR_PAST
 from tickerwire import _writes
 from tickerwire._study import Study
 from tickerwire._writes import ImportReport
-
-FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
-FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
 
 Instant = datetime | date | str
 Span = tuple[int, int]

@@ -71,8 +71,10 @@ def import_bars(
 ) -> ImportReport:
     """Store a price file's bars as `tickerwire import bars` does."""
     from pipelines.file_imports import import_bars_file
+    from pipelines.sources.file_reading import BarReading
 
-    done = import_bars_file(state.config, state.db_path, path, instrument, timeframe, **options)
+    reading = BarReading(**options)
+    done = import_bars_file(state.config, state.db_path, path, instrument, timeframe, reading)
     notes = [*done.notes, *([f"created instrument {instrument}"] if done.created else [])]
     return _report(done.n_read, done.result, done.rejects, done.columns_used, notes)
 
@@ -80,8 +82,9 @@ def import_bars(
 def import_events(state: AppState, path: Path, **options: Any) -> ImportReport:
     """Store an event file's events, reports and links as `tickerwire import events` does."""
     from pipelines.file_imports import import_events_file
+    from pipelines.sources.file_reading import EventReading
 
-    done = import_events_file(state.config, state.db_path, path, **options)
+    done = import_events_file(state.config, state.db_path, path, EventReading(**options))
     parsed = done.parsed
     return _report(
         parsed.n_read, done.results["events"], parsed.rejects, parsed.columns_used, parsed.notes

@@ -36,7 +36,7 @@ hangs is retried a bounded number of times and recorded as failed; nothing here 
 refresh (`after_refresh` turns any problem into a notice).
 """
 
-from pipelines.alerts.deliver import ALERT_SCHEMA, ATTEMPT_TIMEOUT, ATTEMPTS, deliver, record
+from pipelines.alerts.deliver import ALERT_SCHEMA, ATTEMPT_TIMEOUT, RETRIES, deliver, record
 from pipelines.alerts.evaluate import dashboard_url, due, evaluate
 from pipelines.alerts.rules import (
     DEFAULT_TARGETS_ENV,
@@ -53,7 +53,7 @@ from pipelines.alerts.run import AlertRun, after_refresh, run_alerts, test_rule
 
 __all__ = [
     "ALERT_SCHEMA",
-    "ATTEMPTS",
+    "RETRIES",
     "ATTEMPT_TIMEOUT",
     "DEFAULT_TARGETS_ENV",
     "KINDS",

@@ -1,9 +1,8 @@
-"""Delivery through apprise (bounded retries, a hanging target cut off) and the record in `alerts`."""
+"""Delivery through apprise (retried under the one policy, a hanging target cut off) and the
+record in `alerts`."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,67 +12,76 @@ import polars as pl
 
 from pipelines import store
 from pipelines.alerts.rules import Delivery, Firing
-from pipelines.errors import first_line
+from pipelines.errors import SourceError, first_line
+from pipelines.retry import RetryPolicy, TryAgain, call_with_retry, within
 
-# Delivery: attempts per target and the longest one attempt may take (a hanging target must not
+# Delivery: tries after the first (pipelines/retry.py's meaning of "retries"), the base of the
+# jittered backoff between them, and the longest one try may take (a hanging target must not
 # hold a refresh); apprise's own connect/read timeouts (URL options cto/rto) apply inside it.
-ATTEMPTS = 3
+# apprise hides the HTTP response, so a webhook's Retry-After cannot reach the policy; the
+# plugins of services with rate limits (Discord, Telegram, Matrix…) wait on them themselves.
+RETRIES = 2
+RETRY_BASE = 0.5
 ATTEMPT_TIMEOUT = 10.0
-RETRY_DELAY = 0.5
+
+
+class _Refused(Exception):
+    """A target apprise cannot use at all (not an apprise URL): trying again cannot help."""
 
 
 def deliver(
     firing: Firing,
     urls: Sequence[str] | None = None,
     *,
-    attempts: int = ATTEMPTS,
+    policy: RetryPolicy | None = None,
     timeout: float = ATTEMPT_TIMEOUT,
-    retry_delay: float = RETRY_DELAY,
 ) -> Delivery:
-    """Send one firing to its targets through apprise: bounded retries, never raises."""
+    """Send one firing to its targets through apprise, retried under `policy`; never raises."""
     urls = list(urls) if urls is not None else firing.rule.target_urls()
     if not urls:
         return Delivery(firing, "no-target", error=f"${firing.rule.targets_env} is not set")
-    error = None
-    for attempt in range(1, attempts + 1):
-        ok, error = _notify_once(urls, firing, timeout)
-        if ok:
-            return Delivery(firing, "sent", attempt, None, datetime.now(UTC))
-        if attempt < attempts:
-            time.sleep(retry_delay * attempt)
-    return Delivery(firing, "failed", attempts, error)
+    policy = policy or RetryPolicy(retries=RETRIES, base=RETRY_BASE, cap=8 * RETRY_BASE)
+    tries = 0
+
+    def attempt() -> None:
+        nonlocal tries
+        tries += 1
+        _notify_once(urls, firing, timeout)
+
+    try:
+        call_with_retry(attempt, retry_on=(TryAgain,), never=(_Refused,), policy=policy)
+    except (TryAgain, _Refused) as exc:
+        return Delivery(firing, "failed", tries, first_line(exc))
+    return Delivery(firing, "sent", tries, None, datetime.now(UTC))
 
 
-def _notify_once(urls: Sequence[str], firing: Firing, timeout: float) -> tuple[bool, str | None]:
-    """One apprise notify to all targets, in a thread so that a hanging target is abandoned."""
+def _notify_once(urls: Sequence[str], firing: Firing, timeout: float) -> None:
+    """One apprise notify to all targets, abandoned when it has not answered within `timeout`;
+    TryAgain when it failed, _Refused when a target can never work."""
+    try:
+        ok, log = within(lambda: _notify(urls, firing), timeout, "alert delivery")
+    except SourceError:  # `within`'s deadline: the target hangs
+        raise TryAgain(f"no answer within {timeout:g} s") from None
+    if not ok:
+        raise TryAgain(" ".join(log.split())[:300] or "the target refused the notification")
+
+
+def _notify(urls: Sequence[str], firing: Firing) -> tuple[bool, str]:
+    """apprise's answer for all targets and the warnings it logged."""
     import apprise
 
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            notifier = apprise.Apprise()
-            bad = [u for u in urls if not notifier.add(u)]
-            if bad:
-                result["error"] = f"not an apprise URL: {_redact(bad[0])}"
-                return
-            with apprise.LogCapture(level=apprise.logging.WARNING) as log:
-                result["ok"] = notifier.notify(
-                    title=firing.title, body=firing.message, body_format=apprise.NotifyFormat.TEXT
-                )
-                result["log"] = log.getvalue()
-        except Exception as exc:  # a plugin bug must not reach the refresh
-            result["error"] = first_line(exc)
-
-    worker = threading.Thread(target=run, name="alert-delivery", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        return False, f"no answer within {timeout:g} s"
-    if result.get("ok"):
-        return True, None
-    log = " ".join((result.get("log") or "").split())
-    return False, result.get("error") or (log[:300] or "the target refused the notification")
+    notifier = apprise.Apprise()
+    bad = [u for u in urls if not notifier.add(u)]
+    if bad:
+        raise _Refused(f"not an apprise URL: {_redact(bad[0])}")
+    try:
+        with apprise.LogCapture(level=apprise.logging.WARNING) as log:
+            ok = notifier.notify(
+                title=firing.title, body=firing.message, body_format=apprise.NotifyFormat.TEXT
+            )
+            return bool(ok), log.getvalue()
+    except Exception as exc:  # a plugin bug must not reach the refresh: retried, then recorded
+        raise TryAgain(first_line(exc)) from exc
 
 
 def _redact(url: str) -> str:

@@ -4,8 +4,9 @@ The flow (no per-event Python loop over rows):
 1. inputs: the events and, per event, the instruments (arguments or event_instruments), and
    the study pairs (event × instrument, plus one benchmark pair per event and benchmark);
 2. alignment and model: intraday, each instrument's needed bar ranges are read from DuckDB and
-   aligned as arrays (intraday.py → alignment.py, abnormal.py); daily, in SQL on the
-   trading-day grid (daily.py);
+   aligned as arrays (intraday.py → alignment.py, abnormal.py); daily, each instrument's
+   whole daily series is read and every pair put on its trading days as arrays
+   (daily_arrays.py, then abnormal.py's fit);
 3. results: AR paths, CARs over the sub-windows, the cross-sectional statistics per offset
    (pipelines.analytics.stats), the confounding events (results.py);
 4. placebo: the same steps at random non-event instants, for empirical p-values (placebo.py).
@@ -22,7 +23,7 @@ import polars as pl
 
 from pipelines.analytics import inputs, results
 from pipelines.analytics.abnormal import Rows
-from pipelines.analytics.daily import daily_rows
+from pipelines.analytics.daily_arrays import daily_rows
 from pipelines.analytics.geometry import Geometry
 from pipelines.analytics.inputs import StudySettings, study_settings
 from pipelines.analytics.intraday import intraday_rows

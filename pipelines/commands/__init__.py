@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Annotated
 
 import polars as pl
 import typer
@@ -17,6 +18,21 @@ from pipelines import display
 from pipelines.config import Config, load_config
 
 FORMATS = ("table", "csv", "json")
+# The --format option of every command that prints a frame (`fmt: FormatOpt = "table"`).
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+]
+# The file-reading options the import commands share (`dayfirst: DayfirstOpt = None`).
+DayfirstOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--dayfirst/--monthfirst",
+        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
+    ),
+]
+TimeColumnOpt = Annotated[
+    str | None, typer.Option("--time-column", help="Name the time column if not detected.")
+]
 
 
 @dataclass

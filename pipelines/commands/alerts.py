@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pipelines.commands import FORMATS, emit_frame, fit_width, state
+from pipelines.commands import FormatOpt, emit_frame, fit_width, state
 
 alerts_app = typer.Typer(
     help="Alert rules ([[alerts]] in tickerwire.toml): list them, test one, show what was sent.",
@@ -15,7 +15,7 @@ alerts_app = typer.Typer(
 @alerts_app.command("list")
 def list_rules(
     ctx: typer.Context,
-    fmt: str = typer.Option("table", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
+    fmt: FormatOpt = "table",
 ) -> None:
     """The configured rules, their condition and whether their target variable is set."""
     from pipelines.alerts import rules_frame, rules_from_config
@@ -54,7 +54,7 @@ def history(
     ctx: typer.Context,
     rule: str | None = typer.Option(None, "--rule", "-r", help="Only this rule."),
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="Newest N alerts."),
-    fmt: str = typer.Option("table", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
+    fmt: FormatOpt = "table",
 ) -> None:
     """Alerts fired, newest first: when, rule, title, delivery status and error."""
     from pipelines import store

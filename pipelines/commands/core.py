@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import typer
 
-from pipelines import store
-from pipelines.commands import FORMATS, emit_frame, state
+from pipelines import store, views
+from pipelines.commands import FormatOpt, emit_frame, state
 from pipelines.errors import DataError, StoreError, first_line
 from pipelines.paths import REPO_ROOT
 
@@ -29,9 +29,7 @@ def init(ctx: typer.Context) -> None:
 def sql(
     ctx: typer.Context,
     query: str = typer.Argument(..., help="SQL to run (read-only connection)."),
-    fmt: str = typer.Option(
-        "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
-    ),
+    fmt: FormatOpt = "table",
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write to this file instead of stdout."
     ),
@@ -48,9 +46,7 @@ def sql(
 
 def status(
     ctx: typer.Context,
-    fmt: str = typer.Option(
-        "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
-    ),
+    fmt: FormatOpt = "table",
     gaps: bool = typer.Option(
         False, "--gaps", help="List missing bar ranges (closed sessions are not gaps)."
     ),
@@ -82,7 +78,10 @@ def status(
     with store.reader(db) as con:
         frame = store.query_frame(con, store.load_sql("queries/prices_status_bars"))
         runs = store.query_frame(con, store.load_sql("queries/ops_latest_runs"))
+        behind = views.update_note(con)
     typer.echo(f"database: {db}")
+    if behind:  # on stderr: --format csv/json output stays data only
+        typer.echo(f"note: {behind}", err=True)
     emit_frame(frame, fmt)
     if fmt == "table":
         typer.echo("\nlast run per source:")

@@ -6,17 +6,14 @@ import re
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from pipelines.calendars import CALENDARS
-from pipelines.commands import state
+from pipelines.commands import DayfirstOpt, TimeColumnOpt, state
 from pipelines.file_imports import BarsImport, import_bars_file, import_events_file
+from pipelines.sources.file_reading import BarReading, EventReading
 from pipelines.store import Reject, UpsertResult
-
-if TYPE_CHECKING:
-    pass
 
 
 def import_bars(
@@ -34,14 +31,8 @@ def import_bars(
         "UTC", "--tz", help="Zone of naive times: IANA name or offset like +02:00."
     ),
     source: str = typer.Option("file", "--source", help="Source name stored with each bar."),
-    time_column: str | None = typer.Option(
-        None, "--time-column", help="Name the time column if not detected."
-    ),
-    dayfirst: bool | None = typer.Option(
-        None,
-        "--dayfirst/--monthfirst",
-        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
-    ),
+    time_column: TimeColumnOpt = None,
+    dayfirst: DayfirstOpt = None,
     calendar: str | None = typer.Option(
         None,
         "--calendar",
@@ -58,10 +49,7 @@ def import_bars(
         file,
         instrument,
         timeframe,
-        tz=tz,
-        source=source,
-        time_column=time_column,
-        dayfirst=dayfirst,
+        BarReading(tz=tz, source=source, time_column=time_column, dayfirst=dayfirst),
         calendar=calendar,
     )
     cols = ", ".join(f"{k}←{v}" for k, v in done.columns_used.items())
@@ -97,9 +85,7 @@ def import_events(
     tz: str = typer.Option(
         "UTC", "--tz", help="Zone of naive times: IANA name or offset like +02:00."
     ),
-    time_column: str | None = typer.Option(
-        None, "--time-column", help="Name the time column if not detected."
-    ),
+    time_column: TimeColumnOpt = None,
     title_column: str | None = typer.Option(
         None, "--title-column", help="Name the title column if not detected."
     ),
@@ -107,11 +93,7 @@ def import_events(
         None, "--outlet", help="Outlet for rows without one (default: none)."
     ),
     category: str | None = typer.Option(None, "--category", help="Category for rows without one."),
-    dayfirst: bool | None = typer.Option(
-        None,
-        "--dayfirst/--monthfirst",
-        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
-    ),
+    dayfirst: DayfirstOpt = None,
 ) -> None:
     """Import timestamped events (one row = one event with one report) from CSV or JSONL."""
     app = state(ctx)
@@ -119,12 +101,7 @@ def import_events(
         app.config,
         app.db_path,
         file,
-        tz=tz,
-        time_column=time_column,
-        title_column=title_column,
-        outlet=outlet,
-        category=category,
-        dayfirst=dayfirst,
+        EventReading(tz, time_column, title_column, outlet, category, dayfirst),
     )
     parsed = done.parsed
     typer.echo(f"{file}: columns {', '.join(f'{k}←{v}' for k, v in parsed.columns_used.items())}")

@@ -10,7 +10,7 @@ import polars as pl
 import typer
 
 from pipelines import display, store
-from pipelines.commands import FORMATS, emit_frame, fit_width, state, suggest
+from pipelines.commands import FORMATS, DayfirstOpt, emit_frame, fit_width, state, suggest
 from pipelines.errors import DataError
 from pipelines.file_imports import import_article_files
 from pipelines.schemas import EVENT_CATEGORIES, EVENT_INSTRUMENT_SCHEMA, UTC_TS
@@ -28,11 +28,7 @@ def import_articles(
     tz: str | None = typer.Option(
         None, "--tz", help="IANA zone for times written without one (else 'unknown-zone')."
     ),
-    dayfirst: bool | None = typer.Option(
-        None,
-        "--dayfirst/--monthfirst",
-        help="Order of numeric dates like 03-05-2025 (refused as ambiguous unless stated).",
-    ),
+    dayfirst: DayfirstOpt = None,
     enrich: bool = typer.Option(True, "--enrich/--no-enrich", help="Cluster into events now."),
 ) -> None:
     """Import articles from files, then cluster them into events."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from pipelines.commands import FORMATS, emit_frame, state
+from pipelines.commands import FormatOpt, emit_frame, state
 
 
 def refresh(
@@ -21,9 +21,7 @@ def refresh(
         None, "--source", "-s", help="Only this registered source (repeatable), e.g. ccxt."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print each commit as it happens."),
-    fmt: str = typer.Option(
-        "table", "--format", "-f", help=f"Summary format: {', '.join(FORMATS)}."
-    ),
+    fmt: FormatOpt = "table",
 ) -> None:
     """Fetch every configured source incrementally; exit 0 ok, 2 partial, 1 nothing succeeded, 3 locked."""
     # Imported here, not at the module top, so the CLI starts without loading the sources.
@@ -135,9 +133,7 @@ def show_freshness(frame: pl.DataFrame, fmt: str = "table", only_stale: bool = F
 
 def health_cmd(
     ctx: typer.Context,
-    fmt: str = typer.Option(
-        "table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."
-    ),
+    fmt: FormatOpt = "table",
     check: bool = typer.Option(
         False, "--check", help="Exit 1 when anything is stale (or, with --keys, a key repeats)."
     ),

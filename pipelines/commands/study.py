@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pipelines.analytics import LEVELS, MODELS, StudyResult, StudySpec
-from pipelines.commands import FORMATS, emit_frame, state
+from pipelines.commands import FormatOpt, emit_frame, state
 from pipelines.errors import DataError
 
 if TYPE_CHECKING:
@@ -123,9 +123,6 @@ StaleBarsOpt = Annotated[
     ),
 ]
 LevelOpt = Annotated[str, typer.Option("--level", help=f"Output: {', '.join(LEVELS)}.")]
-FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
-]
 EngineOpt = Annotated[
     str,
     typer.Option(
@@ -219,10 +216,12 @@ def _events_from_file(
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The events (event_id, title, event_at) and instrument links of an --events-file."""
     from pipelines.sources.event_files import read_event_file
+    from pipelines.sources.file_reading import EventReading
 
-    parsed = read_event_file(
-        events_file, tz=tz, time_column=time_column, title_column=title_column, category=category
+    reading = EventReading(
+        tz=tz, time_column=time_column, title_column=title_column, category=category
     )
+    parsed = read_event_file(events_file, reading)
     for note in parsed.notes:  # naive times taken in --tz are said, not silently assumed
         typer.echo(f"note: {note}", err=True)
     if parsed.rejects:

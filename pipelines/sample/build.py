@@ -28,6 +28,7 @@ from pipelines.errors import TickerwireError
 from pipelines.paths import shared_dir
 from pipelines.sample import DATA_DIR, SAMPLE_DIR
 from pipelines.sources.bar_files import read_bar_file
+from pipelines.sources.file_reading import BarReading
 from pipelines.sources.strip import find_as_of, page_text, parse_strip, render_strip
 
 # Spans of the cut (bar open times, UTC, end exclusive).
@@ -93,18 +94,18 @@ class BarCut:
     quote_currency: str = "USD"
 
 
-def _crypto_1h(coin: str, name: str) -> BarCut:
-    return BarCut(
-        coin, "1h", f"prices/binance_1h_2026/{coin}USDT_1h.csv", "binance_1h_2026", SEED_SPAN,
-        "sample:binance", name=name, venue="binance", market_symbol=f"{coin}/USDT",
-        quote_currency="USDT",
-    )  # fmt: skip
+# Binance's recorded files per bar size: (path of a coin's file, origin, span cut from it).
+_BINANCE_FILES = {
+    "1h": ("prices/binance_1h_2026/{coin}USDT_1h.csv", "binance_1h_2026", SEED_SPAN),
+    "5m": ("prices/binance_5m/{coin}_USDT-5m.parquet", "binance_5m", POSTS_SPAN),
+}
 
 
-def _crypto_5m(coin: str, name: str) -> BarCut:
+def _crypto(coin: str, timeframe: str) -> BarCut:
+    path, origin, span = _BINANCE_FILES[timeframe]
     return BarCut(
-        coin, "5m", f"prices/binance_5m/{coin}_USDT-5m.parquet", "binance_5m", POSTS_SPAN,
-        "sample:binance", name=name, venue="binance", market_symbol=f"{coin}/USDT",
+        coin, timeframe, path.format(coin=coin), origin, span, "sample:binance",
+        name=CRYPTO_NAMES[coin], venue="binance", market_symbol=f"{coin}/USDT",
         quote_currency="USDT",
     )  # fmt: skip
 
@@ -127,7 +128,7 @@ CRYPTO_NAMES = {
 FIVE_MINUTE_COINS = ("BTC", "ETH", "SOL", "XRP", "BNB", "DOGE", "ADA", "ZEC")
 
 BAR_CUTS: tuple[BarCut, ...] = (
-    *(_crypto_1h(c, CRYPTO_NAMES[c]) for c in ("BTC", "ETH", "BNB")),
+    *(_crypto(c, "1h") for c in ("BTC", "ETH", "BNB")),
     BarCut(
         "XAU", "1h", "prices/oanda_1h/XAUUSD_1h_2026.csv", "oanda_1h", SEED_SPAN, "sample:oanda",
         name="Gold spot (OANDA XAU/USD)", asset_class="commodity", venue="oanda",
@@ -139,11 +140,13 @@ BAR_CUTS: tuple[BarCut, ...] = (
         market_symbol="XAG_USD", calendar="cme_globex", exchange_tz="America/New_York",
     ),
     _yahoo("WTI", "CL=F", "WTI crude (NYMEX futures)", "commodity", "cme_globex", "America/New_York"),
-    _yahoo("BRENT", "BZ=F", "Brent crude (ICE futures)", "commodity", "ice_futures", "Europe/London"),
+    # BZ=F is NYMEX Brent Last Day Financial, traded on CME Globex: its bars keep CME hours
+    # (every one of the 13,508 recorded bars falls in a cme_globex session, 1,160 outside ICE's).
+    _yahoo("BRENT", "BZ=F", "Brent crude (NYMEX futures)", "commodity", "cme_globex", "America/New_York"),
     _yahoo("NATGAS", "NG=F", "Natural gas (NYMEX futures)", "commodity", "cme_globex", "America/New_York"),
     _yahoo("NVDA", "NVDA", "NVIDIA", "equity", "nyse", "America/New_York"),
     _yahoo("NAS100", "^NDX", "Nasdaq-100", "index", "nyse", "America/New_York"),
-    *(_crypto_5m(c, CRYPTO_NAMES[c]) for c in FIVE_MINUTE_COINS),
+    *(_crypto(c, "5m") for c in FIVE_MINUTE_COINS),
     *(
         BarCut(
             iid, "1d", f"prices/eia_daily/{stem}_daily.csv", "eia_daily", EIA_SPAN, "sample:eia",
@@ -224,7 +227,9 @@ def cut_bars(shared: Path, cut: BarCut) -> tuple[pl.DataFrame, dict[str, int]]:
     """One series read with the import reader and cut to its span (ts, OHLCV), and the rows of
     the whole source file the reader refused, counted by reason (e.g. Yahoo's early-close bars
     that open at :30, off the hourly grid): what the reader refuses never enters the sample."""
-    parsed = read_bar_file(shared / "data" / cut.origin, cut.instrument, cut.timeframe, tz=cut.tz)
+    parsed = read_bar_file(
+        shared / "data" / cut.origin, cut.instrument, cut.timeframe, BarReading(tz=cut.tz)
+    )
     refused: dict[str, int] = {}
     for r in parsed.rejects:
         reason = r.reason.split(": ")[0]

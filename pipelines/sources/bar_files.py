@@ -22,6 +22,7 @@ import pyarrow.parquet as pa_parquet
 
 from pipelines.errors import DataError, first_line
 from pipelines.schemas import BAR_SCHEMA, TIMEFRAMES, bar_problems, conform
+from pipelines.sources.file_reading import BarReading, naive_note
 from pipelines.store import Reject
 from pipelines.timeparse import parse_times
 
@@ -221,12 +222,9 @@ def iter_bar_file(
     path: Path,
     instrument_id: str,
     timeframe: str,
+    reading: BarReading = BarReading(),
     *,
-    tz: str = "UTC",
-    source: str = "file",
-    time_column: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
-    dayfirst: bool | None = None,
 ) -> Iterator[BarFile]:
     """Read a price file chunk by chunk into bars (ts = bar open, UTC), refusing bad rows.
 
@@ -249,16 +247,16 @@ def iter_bar_file(
             if table.height == 0:
                 continue
             if used is None:
-                used = _columns_used(path, table.columns, time_column)
+                used = _columns_used(path, table.columns, reading.time_column)
             chunk = _check_chunk(
-                path, table, used, instrument_id, timeframe, tz, source, step_us, state, dayfirst
+                path, table, used, instrument_id, timeframe, reading, step_us, state
             )
             chunk.rejects[:0] = bad_lines
             chunk.n_read += len(
                 bad_lines
             )  # a ragged line was read too: read = stored + … + rejected
             bad_lines.clear()
-            chunk.notes = [_zone_note(state, tz)]  # so far: the last chunk covers the file
+            chunk.notes = [_zone_note(state, reading.tz)]  # so far: the last chunk covers the file
             any_rows = True
             yield chunk
     if not any_rows:
@@ -269,13 +267,13 @@ def iter_bar_file(
             list(bad_lines),
             len(bad_lines),
             used or {},
-            [_zone_note(state, tz)],
+            [_zone_note(state, reading.tz)],
         )
 
 
 def _zone_note(state: _StreamState, tz: str) -> str:
     if state.naive_rows:
-        return f"{state.naive_rows} times had no zone and were taken as {tz} (set --tz to change)"
+        return naive_note(state.naive_rows, tz)
     if state.epoch_unit:
         return f"times are epoch {state.epoch_unit} (UTC)"
     return "times carried their own zone; converted to UTC"
@@ -287,14 +285,14 @@ def _check_chunk(
     used: dict[str, str],
     instrument_id: str,
     timeframe: str,
-    tz: str,
-    source: str,
+    reading: BarReading,
     step_us: int,
     state: _StreamState,
-    dayfirst: bool | None = None,
 ) -> BarFile:
     """Parse and check one chunk; the stream state carries the unit, grid and last rows on."""
-    times = parse_times(table[used["ts"]], tz, epoch_unit=state.epoch_unit, dayfirst=dayfirst)
+    times = parse_times(
+        table[used["ts"]], reading.tz, epoch_unit=state.epoch_unit, dayfirst=reading.dayfirst
+    )
     state.epoch_unit = state.epoch_unit or times.epoch_unit
     state.naive_rows += times.naive_rows
     frame = pl.DataFrame({"ts": times.ts})
@@ -316,7 +314,7 @@ def _check_chunk(
         frame.with_columns(
             pl.lit(instrument_id).alias("instrument_id"),
             pl.lit(timeframe).alias("timeframe"),
-            pl.lit(source).alias("source"),
+            pl.lit(reading.source).alias("source"),
         ),
         BAR_SCHEMA,
     ).with_columns(
@@ -419,19 +417,10 @@ def _check_duplicates(frame: pl.DataFrame, state: _StreamState) -> pl.DataFrame:
 
 
 def read_bar_file(
-    path: Path,
-    instrument_id: str,
-    timeframe: str,
-    *,
-    tz: str = "UTC",
-    source: str = "file",
-    time_column: str | None = None,
-    dayfirst: bool | None = None,
+    path: Path, instrument_id: str, timeframe: str, reading: BarReading = BarReading()
 ) -> BarFile:
     """Read a whole price file into bars (ts = bar open, UTC); bad rows refused with reasons."""
-    chunks = list(
-        iter_bar_file(path, instrument_id, timeframe, tz=tz, source=source, time_column=time_column)
-    )
+    chunks = list(iter_bar_file(path, instrument_id, timeframe, reading))
     return BarFile(
         pl.concat([c.bars for c in chunks]),
         [r for c in chunks for r in c.rejects],

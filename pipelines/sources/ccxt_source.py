@@ -22,10 +22,10 @@ from pipelines.config import Config, Instrument
 from pipelines.errors import NetworkUnavailable, SourceError, first_line
 from pipelines.retry import RetryPolicy, call_with_retry, describe, is_offline, within
 from pipelines.schemas import (
-    BAR_SCHEMA,
     QUOTE_SCHEMA,
     bars_in_range,
     instrument_row,  # also imported from here by other modules: keep the name
+    ohlcv_frame,
     timeframe_delta,
 )
 from pipelines.sources import Batch, State
@@ -386,37 +386,12 @@ class CcxtSource:
 def to_bar_frame(
     rows: list[list[Any]], instrument_id: str, timeframe: str, venue: str
 ) -> pl.DataFrame:
-    """ccxt OHLCV rows ([ms, o, h, l, c, v]) → a BAR_SCHEMA frame (UTC open times)."""
-    frame = pl.DataFrame(
-        {
-            "ts_ms": [r[0] for r in rows],
-            "open": [r[1] for r in rows],
-            "high": [r[2] for r in rows],
-            "low": [r[3] for r in rows],
-            "close": [r[4] for r in rows],
-            "volume": [r[5] if len(r) > 5 else None for r in rows],
-        },
-        schema={
-            "ts_ms": pl.Int64,
-            "open": pl.Float64,
-            "high": pl.Float64,
-            "low": pl.Float64,
-            "close": pl.Float64,
-            "volume": pl.Float64,
-        },
-        strict=False,
-    )
+    """ccxt OHLCV rows ([ms, o, h, l, c, v]) → a BAR_SCHEMA frame (UTC open times), one bar
+    per open time (the last one given wins), oldest first."""
     return (
-        frame.with_columns(
-            pl.lit(instrument_id).alias("instrument_id"),
-            pl.lit(timeframe).alias("timeframe"),
-            pl.from_epoch("ts_ms", time_unit="ms").dt.replace_time_zone("UTC").alias("ts"),
-            pl.lit(f"ccxt:{venue}").alias("source"),
-        )
+        ohlcv_frame(rows, instrument_id, timeframe, f"ccxt:{venue}")
         .unique(subset=["ts"], keep="last", maintain_order=True)
         .sort("ts")
-        .select(list(BAR_SCHEMA))
-        .cast(BAR_SCHEMA)  # type: ignore[arg-type]
     )
 
 

@@ -21,6 +21,7 @@ from pipelines.schemas import (
     conform,
 )
 from pipelines.sources.bar_files import detect_column, read_table
+from pipelines.sources.file_reading import EventReading, naive_note
 from pipelines.store import Reject
 from pipelines.timeparse import parse_times
 
@@ -105,32 +106,23 @@ def stable_id(*parts: object) -> str:
 
 def read_event_file(
     path: Path,
+    reading: EventReading = EventReading(),
     *,
-    tz: str = "UTC",
-    time_column: str | None = None,
-    title_column: str | None = None,
-    outlet: str | None = None,
-    category: str | None = None,
     known_instruments: set[str] | None = None,
-    dayfirst: bool | None = None,
 ) -> EventFile:
     """Read an event file: one row = one event with one report; bad rows are refused with reasons."""
     table = read_events_table(path)
-    used = _columns_used(path, table, time_column, title_column)
-    times = parse_times(table[used["time"]], tz, dayfirst=dayfirst)
+    used = _columns_used(path, table, reading.time_column, reading.title_column)
+    times = parse_times(table[used["time"]], reading.tz, dayfirst=reading.dayfirst)
     # Not the file's name: the same rows re-imported from another file must be the same reports.
-    rows = _EventRows(path, used, outlet or None, category, known_instruments)
+    rows = _EventRows(path, used, reading.outlet or None, reading.category, known_instruments)
     now = datetime.now(UTC)
     parsed = zip(
         times.ts.to_list(), times.problems.to_list(), times.day_rows.to_list(), strict=True
     )
     for i, (at, problem, is_day) in enumerate(parsed):
         rows.add(table.row(i, named=True), at, problem, is_day, now)
-    notes = []
-    if times.naive_rows:
-        notes.append(
-            f"{times.naive_rows} times had no zone and were taken as {tz} (set --tz to change)"
-        )
+    notes = [naive_note(times.naive_rows, reading.tz)] if times.naive_rows else []
     return EventFile(
         # Built with their schemas: inferred from the first rows, a column that is null there
         # (no summary while titles are short) would refuse the first long title.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import feedparser
 
@@ -48,14 +47,7 @@ def feeds_from_config(config: Config) -> list[Feed]:
         url = sec.get("url", str)
         if not url.startswith(("http://", "https://")):
             raise sec.fail("url", f"{url!r} must start with http:// or https://")
-        tz = sec.get("tz", str, None)
-        if tz:
-            try:
-                ZoneInfo(tz)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise sec.fail(
-                    "tz", f"{tz!r} is not an IANA time zone (e.g. Europe/Berlin)"
-                ) from exc
+        tz = sec.zone("tz", None) if sec.get("tz", str, None) else None  # "": none
         timeout = sec.get("timeout_seconds", float, 20.0)
         if timeout <= 0:
             raise sec.fail("timeout_seconds", "must be positive")

@@ -25,7 +25,7 @@ import polars as pl
 
 from pipelines.config import Config
 from pipelines.errors import FetchError, NetworkUnavailable, SourceError
-from pipelines.schemas import timeframe_delta, validate_bars, validate_quotes
+from pipelines.schemas import ohlcv_frame, timeframe_delta, validate_bars, validate_quotes
 from pipelines.sources import Batch, State
 from pipelines.sources.http import HttpClient
 from pipelines.store import Reject
@@ -71,28 +71,7 @@ def klines_frame(payload: Any, instrument_id: str, timeframe: str, source: str) 
         raise ValueError(
             "malformed response: expected a list of klines [open_ms, o, h, l, c, v, …]"
         )
-    frame = pl.DataFrame(
-        {
-            "ts": [row[0] for row in payload],
-            "open": [row[1] for row in payload],
-            "high": [row[2] for row in payload],
-            "low": [row[3] for row in payload],
-            "close": [row[4] for row in payload],
-            "volume": [row[5] for row in payload],
-        },
-        schema={c: pl.Utf8 for c in ("ts", "open", "high", "low", "close", "volume")},
-        strict=False,
-    )
-    return frame.select(
-        pl.lit(instrument_id).alias("instrument_id"),
-        pl.lit(timeframe).alias("timeframe"),
-        pl.col("ts").cast(pl.Int64, strict=False).cast(pl.Datetime("ms", "UTC")).alias("ts"),
-        *(
-            pl.col(c).cast(pl.Float64, strict=False)
-            for c in ("open", "high", "low", "close", "volume")
-        ),
-        pl.lit(source).alias("source"),
-    )
+    return ohlcv_frame(payload, instrument_id, timeframe, source)
 
 
 class SyntheticSource:

@@ -167,7 +167,12 @@ class YahooSource:
                 if offline:  # no network: say so for every unit without asking again
                     yield Batch(source="yahoo", key=f"{inst.id}/{tf}", error=offline)
                     continue
-                batch = self.bars_batch(inst, tf, start, now, settings, cursor=cursor)
+                batch = refresh_unit(  # refresh's unit: one instrument and timeframe, or why not
+                    lambda i=inst, t=tf, lo=start: self.fetch_range(i, t, lo, now, settings),
+                    "yahoo",
+                    f"{inst.id}/{tf}",
+                    cursor,
+                )
                 if batch.error == NO_NETWORK:
                     offline = batch.error
                 if note and batch.error is None:
@@ -225,24 +230,6 @@ class YahooSource:
         use_cache_dir(Path(config.db_path).parent / "cache" / "yfinance")
         chunks(timeframe, since, until, self.clock())
         return self.fetch_range(inst, timeframe, since, until, settings)
-
-    def bars_batch(
-        self,
-        inst: Instrument,
-        timeframe: str,
-        start: datetime,
-        end: datetime,
-        settings: YahooSettings,
-        *,
-        cursor: datetime | None = None,
-    ) -> Batch:
-        """Refresh's unit: [start, end) for one instrument as one batch, or why not."""
-        return refresh_unit(
-            lambda: self.fetch_range(inst, timeframe, start, end, settings),
-            "yahoo",
-            f"{inst.id}/{timeframe}",
-            cursor,
-        )
 
     def fetch_range(
         self,

@@ -1,68 +1,63 @@
--- A content checksum of the demo database: md5 per table over its rows in key order (each row
--- as row(...) text, so NULLs show), then md5 of those. Wall-clock columns (ingested_at, fetched_at, started_at, finished_at, details) are left
+-- A content checksum of the demo database: md5 per table over its rows in key order
+-- (tw_rows_digest, sql/views), then md5 of those. Wall-clock columns (ingested_at, fetched_at, started_at, finished_at, details) are left
 -- out so that two builds of the same demo agree. Run with TimeZone = 'UTC'.
 with instruments_digest as (
     select 'instruments' as tbl,
-           md5(coalesce(string_agg(row(instrument_id, display_name, asset_class, source,
+           tw_rows_digest(row(instrument_id, display_name, asset_class, source,
                venue, market_symbol, quote_currency, calendar, exchange_tz, available,
-               unavailable_reason)::varchar, chr(10) order by instrument_id), '')) as digest
+               unavailable_reason)) as digest
     from instruments
 ),
 bars_per_series as (
     -- one digest per series first: the groups hash in parallel, far faster than one long string
     select instrument_id, timeframe,
-           md5(string_agg(row(ts, open, high, low, close, volume, source)::varchar, chr(10)
-               order by ts)) as digest
+           tw_rows_digest(row(ts, open, high, low, close, volume, source)) as digest
     from bars
     group by instrument_id, timeframe
 ),
 bars_digest as (
     select 'bars' as tbl,
-           md5(coalesce(string_agg(row(instrument_id, timeframe, digest)::varchar, chr(10)
-               order by instrument_id, timeframe), '')) as digest
+           tw_rows_digest(row(instrument_id, timeframe, digest)) as digest
     from bars_per_series
 ),
 quotes_digest as (
     select 'quotes' as tbl,
-           md5(coalesce(string_agg(row(instrument_id, ts, source, price, change_pct,
-               captured_from)::varchar, chr(10) order by instrument_id, ts, source), '')) as digest
+           tw_rows_digest(row(instrument_id, ts, source, price, change_pct,
+               captured_from)) as digest
     from quotes
 ),
 articles_digest as (
     select 'articles' as tbl,
-           md5(coalesce(string_agg(row(article_id, outlet, url, title, summary,
-               published_at, published_precision, feed, language, sentiment)::varchar, chr(10)
-               order by article_id), '')) as digest
+           tw_rows_digest(row(article_id, outlet, url, title, summary,
+               published_at, published_precision, feed, language, sentiment)) as digest
     from articles
 ),
 events_digest as (
     select 'events' as tbl,
-           md5(coalesce(string_agg(row(event_id, title, event_at, event_at_lower,
+           tw_rows_digest(row(event_id, title, event_at, event_at_lower,
                event_at_upper, category, countries, n_articles, n_outlets, first_outlet,
-               is_manual)::varchar, chr(10) order by event_id), '')) as digest
+               is_manual)) as digest
     from events
 ),
 event_articles_digest as (
     select 'event_articles' as tbl,
-           md5(coalesce(string_agg(row(event_id, article_id)::varchar, chr(10)
-               order by event_id, article_id), '')) as digest
+           tw_rows_digest(row(event_id, article_id)) as digest
     from event_articles
 ),
 event_instruments_digest as (
     select 'event_instruments' as tbl,
-           md5(coalesce(string_agg(row(event_id, instrument_id, reason, confidence)::varchar,
-               chr(10) order by event_id, instrument_id), '')) as digest
+           tw_rows_digest(row(event_id, instrument_id, reason, confidence)) as digest
     from event_instruments
 ),
 meta_digest as (
     select 'meta' as tbl,
-           md5(coalesce(string_agg(row(key, value)::varchar, chr(10) order by key), '')) as digest
+           tw_rows_digest(row(key, value)) as digest
     from meta
 ),
 runs_digest as (
     select 'ingest_runs' as tbl,
-           md5(coalesce(string_agg(row(source, status, n_read, n_stored, n_present,
-               n_rejected, errors)::varchar, chr(10) order by source, status, n_read), '')) as digest
+           tw_rows_digest(row(source, status, n_read, n_stored, n_present,
+               n_rejected, errors)) as digest
     from ingest_runs
 ),
 digests as (

@@ -1,6 +1,8 @@
--- Trading-day grid for daily studies (estudy2 convention): each instrument's own daily bars are
--- its trading days; the event day (offset 0) is the first bar dated on or after the event's date
--- in the instrument's exchange time zone, so a weekend or holiday event maps to the next session.
+-- Trading-day grid for daily studies (estudy2 convention), the rule's statement: the engine
+-- computes it as arrays (pipelines/analytics/daily_arrays.py) and a test holds it to this.
+-- Each instrument's own daily bars are its trading days; the event day (offset 0) is the first
+-- bar dated on or after the event's date in the instrument's exchange time zone, so a weekend
+-- or holiday event maps to the next session.
 -- r_k = ln close(day e+k) − ln close(day e+k−1). Windows are offsets ($dates = false) or
 -- calendar dates ($dates = true: $ld1..$ld2 estimation, $td1..$td2 event).
 -- Inputs: temp relation study_pairs(pair_id, instrument_id, exchange_tz, t0); binds $timeframe,

@@ -2,7 +2,8 @@
 -- the same instant (intraday grid point, or the same trading date for daily studies) as mret.
 -- A return that bridges a market closure (reopen_at set: from the last price before the
 -- closure to the first after it) is paired with the benchmark's return over the same span.
--- Joined once here and read by both study_fit.sql and study_ar.sql.
+-- The statement of the pairing rule: the engine pairs as arrays (abnormal.benchmark_returns,
+-- daily_arrays.benchmark_returns) and the tests hold those to this (tests/sql_oracle.py).
 -- Inputs: temp tables study_aligned(pair_id, k, grid_at, price, ret, role, prev_at, reopen_at)
 -- and study_pairs(pair_id, bench_pair_id, is_target).
 with target_rows as (
