@@ -109,7 +109,16 @@ def run_study(
 def body() -> None:
     """The Study page."""
     words, category, since, until = pick_events()
-    available = data.instruments_with_bars()
+    study_part(words, category, since, until, data.instruments_with_bars())
+
+
+@ui.fragment
+def study_part(
+    words: str, category: str | None, since: Any, until: Any, available: list[str]
+) -> None:
+    """The design widgets, the study and its result. A fragment: changing the window (or the
+    model, instruments…) reruns and redraws only this part, verdict and charts together, so
+    nothing shown is left from the old window; the event filters above rerun the page."""
     instruments, model, window_name, placebo, max_events = pick_design(available)
     found = data.events(
         words=tuple(words.split()),
