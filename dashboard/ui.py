@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, formatting, prices
+from dashboard import charts, data, formatting, preload, prices
 from dashboard.text import fences_as_quotes
 from pipelines import display, sample
 from pipelines.errors import TickerwireError
@@ -135,9 +135,13 @@ def fragment(
     return part
 
 
-def run_page(title: str, body: Callable[[], None], caption: str | None = None) -> None:
+def run_page(
+    title: str, body: Callable[[], None], caption: str | None = None, *, charts: bool = False
+) -> None:
     """Render a page: theme switch, title, the sample/synthetic banner when it applies, then
-    `body`; errors as one line."""
+    `body`; errors as one line. `charts`: the page draws Plotly figures (load that code first)."""
+    if charts:
+        preload.plotly_early()
     theme_switch()
     st.title(title)
     with guarded():  # one read-only connection for the whole run

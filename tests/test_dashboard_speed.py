@@ -208,3 +208,27 @@ def test_study_window_reruns_verdict_and_tests_together(page: object) -> None:
     )
     assert -3 <= low <= -2 and 10 <= high < 11  # the CAAR chart spans offsets −2 … +10 now
     assert tab.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
+
+
+def test_plain_table_reads_like_the_grid() -> None:
+    """Given rows → the Markdown table: headers, formats, "—" for missing, text escaped, numbers
+    right-aligned."""
+    from dashboard import plain_table
+
+    frame = pl.DataFrame(
+        {"window": ["0 to +10", "a|b"], "caar_pct": [1.23456, None], "n": [1200, 3]}
+    )
+    got = plain_table.markdown(
+        frame,
+        {
+            "window": ("CAR window", str),
+            "caar_pct": ("CAAR", "{:+.3f} %".format),
+            "n": ("pairs", "{:,}".format),
+        },
+    )
+    assert got.splitlines() == [
+        "| CAR window | CAAR | pairs |",
+        "|:---|---:|---:|",
+        r"| 0 to \+10 | \+1\.235 % | 1,200 |",
+        r"| a\|b | — | 3 |",
+    ]

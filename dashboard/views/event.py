@@ -303,4 +303,4 @@ def returns_section(rets: pl.DataFrame, event_id: str) -> None:
         )
 
 
-ui.run_page("Event", body)
+ui.run_page("Event", body, charts=True)

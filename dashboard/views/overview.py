@@ -135,4 +135,4 @@ def body() -> None:
     price_section()
 
 
-ui.run_page("Overview", body)
+ui.run_page("Overview", body, charts=True)

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import data, reactions, stat_charts, ui
+from dashboard import data, plain_table, reactions, stat_charts, ui
 from pipelines import display
 from pipelines.analytics import StudyResult, verdict
 
@@ -236,25 +236,25 @@ def key_tests_section(
 ) -> None:
     """The key tests table: per CAR window, the KP-adjusted test and the naive p beside it."""
     st.subheader("Key tests")
-    ui.table(
-        car_tests(result, windows, rbar),
-        "study_key_tests",
-        column_config={
-            "window": st.column_config.Column(f"CAR window ({unit})"),
-            "caar_pct": st.column_config.NumberColumn("CAAR", format="%+.3f %%"),
-            "lo_pct": st.column_config.NumberColumn("95 % low", format="%+.3f %%"),
-            "hi_pct": st.column_config.NumberColumn("95 % high", format="%+.3f %%"),
-            "t": st.column_config.NumberColumn("KP-adjusted t", format="%.2f"),
-            "p": st.column_config.NumberColumn("p", format="%.3f"),
-            "naive_p": st.column_config.NumberColumn(
-                "p if pairs were independent",
-                format="%.3f",
-                help="The plain cross-sectional t-test: too small when instruments co-move.",
-            ),
-            "n": st.column_config.NumberColumn("pairs", format="localized"),
+    tests = car_tests(result, windows, rbar)
+    pct = "{:+.3f} %".format
+    plain_table.show(
+        tests,
+        {
+            "window": (f"CAR window ({unit})", str),
+            "caar_pct": ("CAAR", pct),
+            "lo_pct": ("95 % low", pct),
+            "hi_pct": ("95 % high", pct),
+            "t": ("KP-adjusted t", "{:.2f}".format),
+            "p": ("p", "{:.3f}".format),
+            "mark": ("mark", str),
+            "naive_p": ("p if pairs were independent", "{:.3f}".format),
+            "n": ("pairs", "{:,}".format),
         },
-        key="study-tests",
+        caption="'p if pairs were independent' is the plain cross-sectional t-test: too small "
+        "when instruments co-move.",
     )
+    ui.csv_button(tests, "study_key_tests", key="csv-study-tests", label="key tests")
 
 
 def car_section(result: StudyResult, window: tuple[int, int]) -> None:
@@ -362,4 +362,4 @@ def placebo_section(result: StudyResult, placebo: int) -> None:
     ui.table(placebo_frame, "study_placebo", key="study-placebo-table")
 
 
-ui.run_page("Study", body)
+ui.run_page("Study", body, charts=True)
