@@ -232,3 +232,36 @@ def test_plain_table_reads_like_the_grid() -> None:
         r"| 0 to \+10 | \+1\.235 % | 1,200 |",
         r"| a\|b | — | 3 |",
     ]
+
+
+def test_study_runs_the_other_windows_in_the_background(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a study is drawn, the picker's other windows are run in the background: a window
+    change then shows its result without one more engine run, and the result is the new
+    window's (the engine is counted, not replaced)."""
+    import threading
+
+    from pipelines import analytics
+
+    calls: list[tuple[int, int]] = []
+    engine = analytics.run_study
+
+    def counted(con, spec, config=None):
+        calls.append(spec.window)
+        return engine(con, spec, config)
+
+    monkeypatch.setattr(analytics, "run_study", counted)
+    at = AppTest.from_file(str(VIEWS / "study.py"), default_timeout=60)
+    at.query_params["window"] = "-12,24"
+    at.run()
+    assert not at.exception
+    for thread in threading.enumerate():
+        if thread.name == "tickerwire-prefetch":
+            thread.join(timeout=60)
+    assert {(-2, 10), (-5, 60)} <= set(calls)  # run ahead of any click
+    before = len(calls)
+    at.selectbox(key="window").set_value("-2,10").run()
+    assert not at.exception
+    assert len(calls) == before  # the window change was a cache hit
+    assert at.success[0].value.startswith("Over offsets 0 to +10")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from dashboard import data, plain_table, reactions, stat_charts, ui
+from dashboard import data, plain_table, prefetch, reactions, stat_charts, ui
 from pipelines import display
 from pipelines.analytics import StudyResult, verdict
 
@@ -131,22 +132,55 @@ def study_part(
         st.info("No event matches these filters.")
         return
     events_caption(found)
-    window, estimation = WINDOWS[window_name]
+    event_ids = tuple(found["event_id"].to_list())
 
     def run(chosen: tuple[str, ...] | None) -> StudyResult:
-        return reactions.study(
-            event_ids=tuple(found["event_id"].to_list()),
-            instruments=chosen,
-            model=model,
-            window=window,
-            estimation=estimation,
-            car_windows=(window, (0, window[1])),
-            placebo=placebo,
-        )
+        return reactions.study(**study_spec(event_ids, chosen, model, window_name, placebo))
 
     result = run_study(run, instruments, available)
     if result is not None:
-        show_result(result, window, model, n_events=found.height, placebo=placebo)
+        show_result(result, WINDOWS[window_name][0], model, n_events=found.height, placebo=placebo)
+        if placebo == 0:  # placebo draws re-run the study hundreds of times: not on spec
+            warm_other_windows(event_ids, tuple(instruments) or None, result, window_name)
+
+
+def study_spec(
+    event_ids: tuple[str, ...],
+    chosen: tuple[str, ...] | None,
+    model: str,
+    window_name: str,
+    placebo: int,
+) -> dict[str, Any]:
+    """The engine's StudySpec fields for the page's choices."""
+    window, estimation = WINDOWS[window_name]
+    return {
+        "event_ids": event_ids,
+        "instruments": chosen,
+        "model": model,
+        "window": window,
+        "estimation": estimation,
+        "car_windows": (window, (0, window[1])),
+        "placebo": placebo,
+    }
+
+
+def warm_other_windows(
+    event_ids: tuple[str, ...], asked: tuple[str, ...] | None, shown: StudyResult, window: str
+) -> None:
+    """Run the same study for the picker's other windows in the background (dashboard.prefetch),
+    so a window change finds its result cached instead of waiting for the engine. When the
+    page fell back to the majors, the refused study is run too (its refusal is cached)."""
+    used, model = shown.spec.instruments, shown.spec.model
+    tries = [asked, used] if asked != used else [used]
+    prefetch.in_background(
+        ("study", data.data_key(), event_ids, asked, model),
+        [
+            partial(reactions.study, **study_spec(event_ids, chosen, model, w, 0))
+            for w in WINDOWS
+            if w != window
+            for chosen in tries
+        ],
+    )
 
 
 def car_tests(result: StudyResult, windows: list[tuple[int, int]], rbar: float) -> pl.DataFrame:
