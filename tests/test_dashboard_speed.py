@@ -158,22 +158,34 @@ def _verdict(tab: object) -> str:
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
+def _open_drawn(tab: object, path: str) -> None:
+    """Open `path` and wait until the script is done and the first chart drawn."""
+    tab.goto(f"{tab.base_url}/{path}")  # type: ignore[attr-defined]
+    tab.wait_for_selector(READY, timeout=90_000)  # type: ignore[attr-defined]
+    tab.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)  # type: ignore[attr-defined]
+
+
+def _change_until(tab: object, label: str, option: str, done_js: str) -> None:
+    """Choose `option` in `label`, then wait for `done_js` to hold and the script to end."""
+    _choose(tab, label, option)
+    tab.wait_for_function(done_js, timeout=60_000)  # type: ignore[attr-defined]
+    tab.wait_for_selector(READY, timeout=60_000)  # type: ignore[attr-defined]
+
+
 @pytest.mark.browser
 def test_event_window_reruns_verdict_and_chart_together(page: object) -> None:
     """A window change on the Event page redraws the verdict, the chart's x range and the
     URL for the new window; the event picked above is kept."""
     tab = page
-    tab.goto(f"{tab.base_url}/event?event={SEED_EVENT}&window=-1h,4h")  # type: ignore[attr-defined]
-    tab.wait_for_selector(READY, timeout=90_000)  # type: ignore[attr-defined]
-    tab.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)  # type: ignore[attr-defined]
+    _open_drawn(tab, f"event?event={SEED_EVENT}&window=-1h,4h")
     assert _verdict(tab).startswith("In the 4 h after")
-    _choose(tab, "Window (before, after)", "-1d,3d")
-    tab.wait_for_function(  # type: ignore[attr-defined]
+    _change_until(
+        tab,
+        "Window (before, after)",
+        "-1d,3d",
         "() => { const p = document.querySelector('.js-plotly-plot');"
         " return p && p._fullLayout && p._fullLayout.xaxis.range[0] <= -1400; }",
-        timeout=60_000,
     )
-    tab.wait_for_selector(READY, timeout=60_000)  # type: ignore[attr-defined]
     assert _verdict(tab).startswith("In the 3 days after"), _verdict(tab)
     low, high = tab.evaluate(
         "() => document.querySelector('.js-plotly-plot')._fullLayout.xaxis.range"
@@ -190,19 +202,19 @@ def test_study_window_reruns_verdict_and_tests_together(page: object) -> None:
     """A window change on the Study page re-runs the study: the verdict and the key tests name
     the new window, none the old."""
     tab = page
-    tab.goto(f"{tab.base_url}/study?window=-12,24")  # type: ignore[attr-defined]
-    tab.wait_for_selector(READY, timeout=90_000)  # type: ignore[attr-defined]
-    tab.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)  # type: ignore[attr-defined]
+    _open_drawn(tab, "study?window=-12,24")
     assert "0 to +24" in _verdict(tab)
-    _choose(tab, "Event window (bars)", "-2,10")
-    tab.wait_for_function(  # type: ignore[attr-defined]
+    _change_until(
+        tab,
+        "Event window (bars)",
+        "-2,10",
         "() => { const a = document.querySelector('[data-testid=stAlertContentSuccess]');"
         " return a && a.innerText.includes('0 to +10'); }",
-        timeout=60_000,
     )
-    tab.wait_for_selector(READY, timeout=60_000)  # type: ignore[attr-defined]
     verdict = _verdict(tab)
     assert "+24" not in verdict, verdict
+    tests = tab.inner_text("table")  # type: ignore[attr-defined]  # the key tests
+    assert "−2 to +10" in tests and "0 to +10" in tests and "+24" not in tests, tests
     low, high = tab.evaluate(  # type: ignore[attr-defined]
         "() => document.querySelector('.js-plotly-plot')._fullLayout.xaxis.range"
     )

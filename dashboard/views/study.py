@@ -271,7 +271,10 @@ def key_tests_section(
     """The key tests table: per CAR window, the KP-adjusted test and the naive p beside it."""
     st.subheader("Key tests")
     tests = car_tests(result, windows, rbar)
-    pct = "{:+.3f} %".format
+
+    def pct(value: float) -> str:  # a no-break space keeps "%" beside its number
+        return display.pct(value, sig=3).replace(" %", "\u00a0%")
+
     plain_table.show(
         tests,
         {
@@ -279,7 +282,7 @@ def key_tests_section(
             "caar_pct": ("CAAR", pct),
             "lo_pct": ("95 % low", pct),
             "hi_pct": ("95 % high", pct),
-            "t": ("KP-adjusted t", "{:.2f}".format),
+            "t": ("KP-adjusted t", display.stat),
             "p": ("p", "{:.3f}".format),
             "mark": ("mark", str),
             "naive_p": ("p if pairs were independent", "{:.3f}".format),
