@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, ui
 from dashboard.text import md
-from pipelines.errors import ConfigError, TickerwireError
+from pipelines.errors import ConfigError
 from pipelines.live_settings import DashboardSettings
 
 NEW_EVENTS_SHOWN = 3
@@ -43,8 +43,15 @@ def age_text(then: datetime, now: datetime) -> str:
 
 
 def quote_age(as_of: datetime | None, every: timedelta | None) -> None:
-    """The caption under the strip: how old its newest price is, and how often it updates."""
+    """The caption under the strip: how old its newest price is, and how often it updates
+    (on the recorded sample: that it is a recording, and its date — it never updates)."""
     if as_of is None:
+        return
+    if data.is_sample():
+        st.caption(
+            f"Recorded sample: prices as of {as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+            "not live — `tickerwire refresh` fetches live prices."
+        )
         return
     timer = f"updates every {_short(every)}" if every else "updates when the page is reloaded"
     st.caption(f"as of {age_text(as_of, datetime.now(UTC))} · {timer}")
@@ -81,19 +88,12 @@ def new_events_notice(page: str) -> None:
 
 def auto_update(render: Callable[[], None], page: str) -> None:
     """Run `render` in a fragment that reruns itself on the timer, with the new-event notice."""
-    every = refresh_every()
 
-    @st.fragment(run_every=every)
     def live_part() -> None:
-        try:
-            new_events_notice(page)
-            render()
-        except TickerwireError as exc:  # a rerun outside run_page's guard: still one line
-            st.error(data.user_message(exc))
-        except data.FeatureMissing as exc:
-            st.info(f"Not available yet: {exc}")
+        new_events_notice(page)
+        render()
 
-    live_part()
+    ui.fragment(live_part, run_every=refresh_every())()
 
 
 def _short(every: timedelta) -> str:

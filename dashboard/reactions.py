@@ -33,13 +33,31 @@ def event_articles(db: str, event_id: str) -> pl.DataFrame:
 
 
 @cached
-def confounders(db: str, event_id: str, t0: datetime, before_s: int, after_s: int) -> pl.DataFrame:
-    """Other events inside the window around t0."""
+def _confounders(db: str, event_id: str, t0: datetime, before_s: int, after_s: int) -> pl.DataFrame:
     return query(
         db,
         "events_confounders",
         {"event_id": event_id, "t0": t0, "before_s": before_s, "after_s": after_s},
     )
+
+
+def _read_window(before_s: int, after_s: int, read: tuple[int, int] | None) -> tuple[int, int]:
+    """The window to query: `read` (a page's widest window) when given, never narrower."""
+    return (before_s, after_s) if read is None else (max(read[0], before_s), max(read[1], after_s))
+
+
+def confounders(
+    event_id: str, t0: datetime, before_s: int, after_s: int, *, read: tuple[int, int] | None = None
+) -> pl.DataFrame:
+    """Other events inside the window around t0. `read`: a wider window queried once and cut
+    to this one, so switching between a page's windows is a cache hit, not a query."""
+    rb, ra = _read_window(before_s, after_s, read)
+    frame = _confounders(event_id, t0, rb, ra)
+    if (rb, ra) == (before_s, after_s):
+        return frame
+    t0_us = int(t0.timestamp()) * 1_000_000 + t0.microsecond
+    at_us = pl.col("event_at").dt.epoch("us")  # in µs: the column's time zone name may differ
+    return frame.filter(at_us.is_between(t0_us - before_s * 1_000_000, t0_us + after_s * 1_000_000))
 
 
 def _by_timeframe(ids: Sequence[str], t0: datetime | None = None) -> dict[str, list[str]]:
@@ -71,11 +89,27 @@ def _paths(
     )
 
 
-def event_paths(ids: Sequence[str], t0: datetime, before_s: int, after_s: int) -> pl.DataFrame:
-    """Price paths in event time (minutes), rebased to 0 % at P(t0); each trace ≤ 4,000 points."""
+def event_paths(
+    ids: Sequence[str],
+    t0: datetime,
+    before_s: int,
+    after_s: int,
+    *,
+    read: tuple[int, int] | None = None,
+) -> pl.DataFrame:
+    """Price paths in event time (minutes), rebased to 0 % at P(t0); each trace ≤ 4,000 points.
+    `read`: a wider window queried once and cut to this one (the bars of events_paths.sql:
+    closing from t0 − before, opening before t0 + after), so a window change is a cache hit."""
+    rb, ra = _read_window(before_s, after_s, read)
+    t0_ms = int(t0.timestamp() * 1000)
     parts = []
     for timeframe, group in _by_timeframe(ids, t0).items():
-        frame = _paths(tuple(group), timeframe, t0, before_s, after_s)
+        frame = _paths(tuple(group), timeframe, t0, rb, ra)
+        if frame.height and (rb, ra) != (before_s, after_s):
+            opens_before = t0_ms + 1000 * (after_s + tf_seconds(timeframe))  # close = open + bar
+            frame = frame.filter(
+                (pl.col("t_ms") >= t0_ms - 1000 * before_s) & (pl.col("t_ms") < opens_before)
+            )
         if frame.height:
             parts.append(frame.with_columns(pl.lit(timeframe).alias("timeframe")))
     if not parts:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, formatting, prices
+from dashboard import charts, data, formatting, preload, prices
 from dashboard.text import fences_as_quotes
 from pipelines import display, sample
 from pipelines.errors import TickerwireError
@@ -106,21 +108,47 @@ def plot(fig: Any, key: str, **kwargs: Any) -> Any:
     return st.plotly_chart(charts.apply_theme(fig, theme()), key=key, theme=None, **kwargs)
 
 
-def run_page(title: str, body: Callable[[], None], caption: str | None = None) -> None:
-    """Render a page: theme switch, title, the sample/synthetic banner when it applies, then
-    `body`; errors as one line."""
-    theme_switch()
-    st.title(title)
+@contextmanager
+def guarded() -> Iterator[None]:
+    """One read-only connection for the block (data.page_run) and its errors as one line."""
     try:
-        with data.page_run():  # one read-only connection for the whole run
-            dataset_banner()
-            if caption:
-                st.caption(caption)
-            body()
+        with data.page_run():
+            yield
     except TickerwireError as exc:
         st.error(data.user_message(exc))
     except data.FeatureMissing as exc:
         st.info(f"Not available yet: {exc}")
+
+
+def fragment(
+    render: Callable[..., None], *, run_every: timedelta | None = None
+) -> Callable[..., None]:
+    """`render` as an st.fragment: its own widgets rerun only it (not the page), on its own
+    connection and with the page's one-line errors (a fragment rerun runs outside run_page)."""
+
+    @st.fragment(run_every=run_every)
+    @functools.wraps(render)
+    def part(*args: Any, **kwargs: Any) -> None:
+        with guarded():  # nested in a full page run: run_page's connection is reused
+            render(*args, **kwargs)
+
+    return part
+
+
+def run_page(
+    title: str, body: Callable[[], None], caption: str | None = None, *, charts: bool = False
+) -> None:
+    """Render a page: theme switch, title, the sample/synthetic banner when it applies, then
+    `body`; errors as one line. `charts`: the page draws Plotly figures (load that code first)."""
+    if charts:
+        preload.plotly_early()
+    theme_switch()
+    st.title(title)
+    with guarded():  # one read-only connection for the whole run
+        dataset_banner()
+        if caption:
+            st.caption(caption)
+        body()
 
 
 def csv_button(

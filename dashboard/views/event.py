@@ -20,6 +20,9 @@ WINDOWS = {
     "-1d,3d": (86_400, 259_200),
     "-30m,2h": (1_800, 7_200),
 }
+# Every window's paths and other events are cut from one read of the widest (a cache hit on
+# a window change instead of two queries).
+READ = (max(b for b, _ in WINDOWS.values()), max(a for _, a in WINDOWS.values()))
 AXES = ("minutes", "clock")  # x axis of the price paths: minutes from t0 or UTC clock time
 
 
@@ -137,6 +140,13 @@ def body() -> None:
         f"{ui.fmt_ts(t0)} · {md(ev.get('category') or 'uncategorised')} · {ev['n_articles']} report(s) "
         f"from {ev['n_outlets']} outlet(s) · first: {md(ev.get('first_outlet') or '—')}"
     )
+    view_part(ev, t0)
+
+
+@ui.fragment
+def view_part(ev: dict, t0: datetime) -> None:
+    """Instruments, window and axis with all they drive (verdict, chart, grid, tables). A
+    fragment: changing them reruns and redraws only this part, never the event search above."""
     chosen, window, axis = pick_view(ev, t0)
     before_s, after_s = WINDOWS[window]
     if not chosen:
@@ -145,7 +155,7 @@ def body() -> None:
     rets = reactions.event_returns(chosen, t0)
     verdict_section(rets, t0, after_s)
     reports = reactions.event_articles(ev["event_id"])
-    conf = reactions.confounders(ev["event_id"], t0, before_s, after_s)
+    conf = reactions.confounders(ev["event_id"], t0, before_s, after_s, read=READ)
     paths_section(ev, chosen, reports, conf, (before_s, after_s), clock=axis == "clock")
     returns_section(rets, ev["event_id"])
     reports_section(ev["event_id"], reports, conf)
@@ -173,7 +183,7 @@ def paths_section(
     t0: datetime = ev["event_at"].astimezone(UTC)
     t0_ms = int(t0.timestamp() * 1000)
     before_s, after_s = window
-    paths = reactions.event_paths(chosen, t0, before_s, after_s)
+    paths = reactions.event_paths(chosen, t0, before_s, after_s, read=READ)
     if paths.height == 0:
         st.info(f"No bars for {', '.join(chosen)} around {ui.fmt_ts(t0)}.")
         return
@@ -293,4 +303,4 @@ def returns_section(rets: pl.DataFrame, event_id: str) -> None:
         )
 
 
-ui.run_page("Event", body)
+ui.run_page("Event", body, charts=True)

@@ -91,7 +91,7 @@ def sparkline_section() -> None:
     ui.csv_button(closes, "watchlist_7d", key="csv-sparklines", label="sparkline closes")
 
 
-@st.fragment
+@ui.fragment
 def price_section() -> None:
     """A price chart for a chosen instrument and range, with event markers (headline on hover).
 
@@ -135,4 +135,4 @@ def body() -> None:
     price_section()
 
 
-ui.run_page("Overview", body)
+ui.run_page("Overview", body, charts=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from dashboard import data, reactions, stat_charts, ui
+from dashboard import data, plain_table, prefetch, reactions, stat_charts, ui
 from pipelines import display
 from pipelines.analytics import StudyResult, verdict
 
@@ -109,7 +110,16 @@ def run_study(
 def body() -> None:
     """The Study page."""
     words, category, since, until = pick_events()
-    available = data.instruments_with_bars()
+    study_part(words, category, since, until, data.instruments_with_bars())
+
+
+@ui.fragment
+def study_part(
+    words: str, category: str | None, since: Any, until: Any, available: list[str]
+) -> None:
+    """The design widgets, the study and its result. A fragment: changing the window (or the
+    model, instruments…) reruns and redraws only this part, verdict and charts together, so
+    nothing shown is left from the old window; the event filters above rerun the page."""
     instruments, model, window_name, placebo, max_events = pick_design(available)
     found = data.events(
         words=tuple(words.split()),
@@ -122,22 +132,55 @@ def body() -> None:
         st.info("No event matches these filters.")
         return
     events_caption(found)
-    window, estimation = WINDOWS[window_name]
+    event_ids = tuple(found["event_id"].to_list())
 
     def run(chosen: tuple[str, ...] | None) -> StudyResult:
-        return reactions.study(
-            event_ids=tuple(found["event_id"].to_list()),
-            instruments=chosen,
-            model=model,
-            window=window,
-            estimation=estimation,
-            car_windows=(window, (0, window[1])),
-            placebo=placebo,
-        )
+        return reactions.study(**study_spec(event_ids, chosen, model, window_name, placebo))
 
     result = run_study(run, instruments, available)
     if result is not None:
-        show_result(result, window, model, n_events=found.height, placebo=placebo)
+        show_result(result, WINDOWS[window_name][0], model, n_events=found.height, placebo=placebo)
+        if placebo == 0:  # placebo draws re-run the study hundreds of times: not on spec
+            warm_other_windows(event_ids, tuple(instruments) or None, result, window_name)
+
+
+def study_spec(
+    event_ids: tuple[str, ...],
+    chosen: tuple[str, ...] | None,
+    model: str,
+    window_name: str,
+    placebo: int,
+) -> dict[str, Any]:
+    """The engine's StudySpec fields for the page's choices."""
+    window, estimation = WINDOWS[window_name]
+    return {
+        "event_ids": event_ids,
+        "instruments": chosen,
+        "model": model,
+        "window": window,
+        "estimation": estimation,
+        "car_windows": (window, (0, window[1])),
+        "placebo": placebo,
+    }
+
+
+def warm_other_windows(
+    event_ids: tuple[str, ...], asked: tuple[str, ...] | None, shown: StudyResult, window: str
+) -> None:
+    """Run the same study for the picker's other windows in the background (dashboard.prefetch),
+    so a window change finds its result cached instead of waiting for the engine. When the
+    page fell back to the majors, the refused study is run too (its refusal is cached)."""
+    used, model = shown.spec.instruments, shown.spec.model
+    tries = [asked, used] if asked != used else [used]
+    prefetch.in_background(
+        ("study", data.data_key(), event_ids, asked, model),
+        [
+            partial(reactions.study, **study_spec(event_ids, chosen, model, w, 0))
+            for w in WINDOWS
+            if w != window
+            for chosen in tries
+        ],
+    )
 
 
 def car_tests(result: StudyResult, windows: list[tuple[int, int]], rbar: float) -> pl.DataFrame:
@@ -227,25 +270,28 @@ def key_tests_section(
 ) -> None:
     """The key tests table: per CAR window, the KP-adjusted test and the naive p beside it."""
     st.subheader("Key tests")
-    ui.table(
-        car_tests(result, windows, rbar),
-        "study_key_tests",
-        column_config={
-            "window": st.column_config.Column(f"CAR window ({unit})"),
-            "caar_pct": st.column_config.NumberColumn("CAAR", format="%+.3f %%"),
-            "lo_pct": st.column_config.NumberColumn("95 % low", format="%+.3f %%"),
-            "hi_pct": st.column_config.NumberColumn("95 % high", format="%+.3f %%"),
-            "t": st.column_config.NumberColumn("KP-adjusted t", format="%.2f"),
-            "p": st.column_config.NumberColumn("p", format="%.3f"),
-            "naive_p": st.column_config.NumberColumn(
-                "p if pairs were independent",
-                format="%.3f",
-                help="The plain cross-sectional t-test: too small when instruments co-move.",
-            ),
-            "n": st.column_config.NumberColumn("pairs", format="localized"),
+    tests = car_tests(result, windows, rbar)
+
+    def pct(value: float) -> str:  # a no-break space keeps "%" beside its number
+        return display.pct(value, sig=3).replace(" %", "\u00a0%")
+
+    plain_table.show(
+        tests,
+        {
+            "window": (f"CAR window ({unit})", str),
+            "caar_pct": ("CAAR", pct),
+            "lo_pct": ("95 % low", pct),
+            "hi_pct": ("95 % high", pct),
+            "t": ("KP-adjusted t", display.stat),
+            "p": ("p", "{:.3f}".format),
+            "mark": ("mark", str),
+            "naive_p": ("p if pairs were independent", "{:.3f}".format),
+            "n": ("pairs", "{:,}".format),
         },
-        key="study-tests",
+        caption="'p if pairs were independent' is the plain cross-sectional t-test: too small "
+        "when instruments co-move.",
     )
+    ui.csv_button(tests, "study_key_tests", key="csv-study-tests", label="key tests")
 
 
 def car_section(result: StudyResult, window: tuple[int, int]) -> None:
@@ -353,4 +399,4 @@ def placebo_section(result: StudyResult, placebo: int) -> None:
     ui.table(placebo_frame, "study_placebo", key="study-placebo-table")
 
 
-ui.run_page("Study", body)
+ui.run_page("Study", body, charts=True)

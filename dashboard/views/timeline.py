@@ -87,4 +87,4 @@ def _picked_event(state: object) -> str | None:
     return None
 
 
-ui.run_page("Timeline", body)
+ui.run_page("Timeline", body, charts=True)

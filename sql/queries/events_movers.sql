@@ -1,6 +1,7 @@
 -- For each event in $event_ids: the instrument that moved most (absolute %) from P(t0) to
--- P(t0 + $horizon_s). Linked instruments (event_instruments) when the event has any, else every
--- instrument in $inst_ids. Each instrument is read on its own timeframe ($inst_tfs, $inst_tf_s).
+-- P(t0 + $horizon_s). Linked instruments (event_instruments) that have bars here when the event
+-- has any, else every instrument in $inst_ids (a story linked only to a stock the file has no
+-- bars for still gets a mover). Each instrument is read on its own timeframe ($inst_tfs, $inst_tf_s).
 with ev as (
     select event_id, event_at
     from events
@@ -14,6 +15,7 @@ linked as (
     select ev.event_id, ei.instrument_id
     from ev
     join event_instruments ei using (event_id)
+    where ei.instrument_id in (select instrument_id from frames)
 ),
 pairs as (
     select event_id, instrument_id from linked
