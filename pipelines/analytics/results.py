@@ -47,13 +47,14 @@ def valid_count_notes(rows: Rows, targets: pl.DataFrame, geometry: Geometry) -> 
 
 def ar_frame(event_rows: pl.DataFrame, targets: pl.DataFrame, timeframe: str) -> pl.DataFrame:
     """Per (event, instrument, offset) of the event window: price, return, expected, AR, CAR."""
-    event_rows = event_rows.sort("pair_id", "k")
+    if not _in_pair_order(event_rows):  # the intraday engine hands them over in order
+        event_rows = event_rows.sort("pair_id", "k")
     frame = event_rows.with_columns(
         pl.col("ar").fill_null(0.0).cum_sum().over("pair_id").alias("car")
     ).with_columns(pl.when(pl.col("ar").is_null()).then(None).otherwise(pl.col("car")).alias("car"))
-    frame = frame.join(targets.select("pair_id", "event_id", "instrument_id"), on="pair_id")
     return (
-        frame.select(
+        _with_target_ids(frame, targets)
+        .select(
             "event_id",
             "instrument_id",
             pl.lit(timeframe).alias("timeframe"),
@@ -69,6 +70,29 @@ def ar_frame(event_rows: pl.DataFrame, targets: pl.DataFrame, timeframe: str) ->
         .select(AR_SCHEMA.keys())
         .cast(AR_SCHEMA)
     )
+
+
+def _in_pair_order(rows: pl.DataFrame) -> bool:
+    """Whether rows are sorted by (pair_id, k), each pair's offsets increasing."""
+    pid, k = rows["pair_id"].to_numpy(), rows["k"].to_numpy()
+    step = pid[1:] - pid[:-1]
+    return bool(((step > 0) | ((step == 0) & (k[1:] > k[:-1]))).all())
+
+
+def _with_target_ids(rows: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
+    """Rows of target pairs only, in their order, with each pair's event_id and instrument_id
+    (a gather by pair id: an inner join that keeps the rows' order)."""
+    ids = targets["pair_id"].to_numpy().astype(np.int64)
+    pid = rows["pair_id"].to_numpy().astype(np.int64)
+    size = int(max(ids.max(initial=-1), pid.max(initial=-1))) + 1
+    target_of = np.full(size, -1, dtype=np.int64)
+    target_of[ids] = np.arange(len(ids))
+    at = target_of[pid]
+    keep = at >= 0
+    if not keep.all():
+        rows, at = rows.filter(pl.Series(keep)), at[keep]
+    names = targets.select("event_id", "instrument_id")[pl.Series(at)]
+    return rows.with_columns(names.get_columns())
 
 
 def reopen_label(reopen_at: datetime) -> str:
