@@ -183,6 +183,19 @@ def _matrix(rows: pl.DataFrame, columns: pl.DataFrame, lo: int, hi: int, column:
     return out
 
 
+def _event_matrices(rows: Rows, columns: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event-window offsets and the AR and benchmark-return matrices (offsets × pairs in
+    columns' order): the engine's own when it kept them, else built from the event rows."""
+    held = rows.event_matrices
+    if held is not None and (held := held.columns(columns["pair_id"].to_numpy())) is not None:
+        return held.k, held.ar, held.mret
+    ev_rows = rows.event
+    ev_lo, ev_hi = int(ev_rows["k"].min()), int(ev_rows["k"].max())
+    ev = _matrix(ev_rows, columns, ev_lo, ev_hi, "ar")
+    mret = _matrix(ev_rows, columns, ev_lo, ev_hi, "mret")
+    return np.arange(ev_lo, ev_hi + 1), ev, mret
+
+
 def summary_frame(rows: Rows, targets: pl.DataFrame, model: str) -> pl.DataFrame:
     """Cross-section per event-window offset: mean AR, CAAR and all statistics with p-values."""
     if targets.height == 0:
@@ -196,9 +209,7 @@ def summary_frame(rows: Rows, targets: pl.DataFrame, model: str) -> pl.DataFrame
     est = rows.est_ar[:, [col_of[pid] for pid in targets["pair_id"].to_list()]]
     if est.shape[0] == 0:  # no estimation rows at all: one row of nothing, as the tests expect
         est = np.full((1, targets.height), np.nan)
-    ev_lo, ev_hi = int(ev_rows["k"].min()), int(ev_rows["k"].max())
-    ev = _matrix(ev_rows, columns, ev_lo, ev_hi, "ar")
-    mret = _matrix(ev_rows, columns, ev_lo, ev_hi, "mret")
+    offsets, ev, mret = _event_matrices(rows, columns)
     params = rows.params.join(columns, on="pair_id").sort("col")
     n_est = params["n_estimation"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     m_mean = params["m_mean"].cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -212,7 +223,6 @@ def summary_frame(rows: Rows, targets: pl.DataFrame, model: str) -> pl.DataFrame
     result = st.cross_section(
         st.CrossSectionInput(est=est, ev=ev, n_estimation=n_est, market_term=market_term)
     )
-    offsets = np.arange(ev_lo, ev_hi + 1)
     # The instant of an offset is shown when every pair shares it (one event, one calendar).
     instants = (
         ev_rows.group_by("k")
