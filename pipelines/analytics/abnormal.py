@@ -60,7 +60,10 @@ class EventMatrices:
         cols = col_of[pair_ids]
         if (cols < 0).any():
             return None
-        return EventMatrices(pair_ids, self.k, self.ar[:, cols], self.mret[:, cols])
+        # C order, as built: numpy's column gather may not be, and the statistics' sums would
+        # then round in another order
+        ar, mret = (np.ascontiguousarray(m[:, cols]) for m in (self.ar, self.mret))
+        return EventMatrices(pair_ids, self.k, ar, mret)
 
 
 @dataclass
