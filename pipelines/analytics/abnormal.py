@@ -38,6 +38,15 @@ PARAM_SCHEMA = {
 }
 
 
+def positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where each of `wanted` is in `ids` (−1 where absent), by direct indexing: pair ids are
+    small non-negative integers."""
+    ids, wanted = np.asarray(ids, dtype=np.int64), np.asarray(wanted, dtype=np.int64)
+    at = np.full(int(max(ids.max(initial=-1), wanted.max(initial=-1))) + 1, -1, dtype=np.int64)
+    at[ids] = np.arange(len(ids))
+    return at[wanted]
+
+
 @dataclass(frozen=True)
 class EventMatrices:
     """The event window's AR and benchmark return as offsets k × pairs matrices (NaN where
@@ -54,10 +63,7 @@ class EventMatrices:
         pair_ids = np.asarray(pair_ids, dtype=np.int64)
         if np.array_equal(pair_ids, self.pair_ids):
             return self
-        size = int(max(pair_ids.max(initial=-1), self.pair_ids.max(initial=-1))) + 1
-        col_of = np.full(size, -1, dtype=np.int64)
-        col_of[self.pair_ids] = np.arange(len(self.pair_ids))
-        cols = col_of[pair_ids]
+        cols = positions(self.pair_ids, pair_ids)
         if (cols < 0).any():
             return None
         # C order, as built: numpy's column gather may not be, and the statistics' sums would

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.analytics import stats as st
-from pipelines.analytics.abnormal import Rows
+from pipelines.analytics.abnormal import Rows, positions
 from pipelines.analytics.geometry import Geometry
 from pipelines.analytics.spec import (
     AR_SCHEMA,
@@ -82,12 +82,7 @@ def _in_pair_order(rows: pl.DataFrame) -> bool:
 def _with_target_ids(rows: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
     """Rows of target pairs only, in their order, with each pair's event_id and instrument_id
     (a gather by pair id: an inner join that keeps the rows' order)."""
-    ids = targets["pair_id"].to_numpy().astype(np.int64)
-    pid = rows["pair_id"].to_numpy().astype(np.int64)
-    size = int(max(ids.max(initial=-1), pid.max(initial=-1))) + 1
-    target_of = np.full(size, -1, dtype=np.int64)
-    target_of[ids] = np.arange(len(ids))
-    at = target_of[pid]
+    at = positions(targets["pair_id"].to_numpy(), rows["pair_id"].to_numpy())
     keep = at >= 0
     if not keep.all():
         rows, at = rows.filter(pl.Series(keep)), at[keep]
@@ -171,11 +166,8 @@ def _matrix(rows: pl.DataFrame, columns: pl.DataFrame, lo: int, hi: int, column:
     """Offsets lo..hi × pairs matrix of `column` (NaN where missing); columns maps pair_id → col."""
     out = np.full((hi - lo + 1, columns.height), np.nan)
     if rows.height:
-        # pair_id → column by direct indexing (pair ids are small non-negative integers)
-        pair_ids = columns["pair_id"].to_numpy().astype(np.int64)
-        col_of = np.full(int(max(pair_ids.max(), rows["pair_id"].max())) + 1, -1, dtype=np.int64)
-        col_of[pair_ids] = columns["col"].to_numpy().astype(np.int64)
-        cols = col_of[rows["pair_id"].to_numpy().astype(np.int64)]
+        at = positions(columns["pair_id"].to_numpy(), rows["pair_id"].to_numpy())
+        cols = np.where(at >= 0, columns["col"].to_numpy().astype(np.int64)[at], -1)
         ks = rows["k"].to_numpy().astype(np.int64) - lo
         vals = rows[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
         ok = (cols >= 0) & (ks >= 0) & (ks < out.shape[0])
