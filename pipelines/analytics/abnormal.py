@@ -38,15 +38,51 @@ PARAM_SCHEMA = {
 }
 
 
+def positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where each of `wanted` is in `ids` (−1 where absent), by direct indexing: pair ids are
+    small non-negative integers."""
+    ids, wanted = np.asarray(ids, dtype=np.int64), np.asarray(wanted, dtype=np.int64)
+    at = np.full(int(max(ids.max(initial=-1), wanted.max(initial=-1))) + 1, -1, dtype=np.int64)
+    at[ids] = np.arange(len(ids))
+    return at[wanted]
+
+
+@dataclass(frozen=True)
+class EventMatrices:
+    """The event window's AR and benchmark return as offsets k × pairs matrices (NaN where
+    missing): what the statistics take, kept by an engine that has them so the results need
+    not rebuild them from the event rows."""
+
+    pair_ids: np.ndarray  # (P,) the pair of each column
+    k: np.ndarray  # (K,) the offset of each row, increasing
+    ar: np.ndarray  # (K, P)
+    mret: np.ndarray  # (K, P)
+
+    def columns(self, pair_ids: np.ndarray) -> EventMatrices | None:
+        """The matrices of these pairs, in this order; None when some pair has no column."""
+        pair_ids = np.asarray(pair_ids, dtype=np.int64)
+        if np.array_equal(pair_ids, self.pair_ids):
+            return self
+        cols = positions(self.pair_ids, pair_ids)
+        if (cols < 0).any():
+            return None
+        # C order, as built: numpy's column gather may not be, and the statistics' sums would
+        # then round in another order
+        ar, mret = (np.ascontiguousarray(m[:, cols]) for m in (self.ar, self.mret))
+        return EventMatrices(pair_ids, self.k, ar, mret)
+
+
 @dataclass
 class Rows:
     """What alignment hands to the results: event-window rows, one fit per pair, and the
-    estimation-window ARs as a matrix (offsets est_k × pairs, column j = params row j)."""
+    estimation-window ARs as a matrix (offsets est_k × pairs, column j = params row j); the
+    event-window matrices too when the engine has them (else the results build them)."""
 
     event: pl.DataFrame  # EVENT_ROW_SCHEMA
     params: pl.DataFrame  # PARAM_SCHEMA
     est_ar: np.ndarray
     est_k: np.ndarray
+    event_matrices: EventMatrices | None = None
 
     def without(self, pair_ids: set[int]) -> Rows:
         """The same rows less some pairs."""
@@ -54,8 +90,16 @@ class Rows:
             return self
         keep = ~pl.col("pair_id").is_in(list(pair_ids))
         kept = ~self.params["pair_id"].is_in(list(pair_ids)).to_numpy()
+        matrices = self.event_matrices
+        if matrices is not None:
+            left = ~np.isin(matrices.pair_ids, np.fromiter(pair_ids, np.int64, len(pair_ids)))
+            matrices = matrices.columns(matrices.pair_ids[left])
         return Rows(
-            self.event.filter(keep), self.params.filter(keep), self.est_ar[:, kept], self.est_k
+            self.event.filter(keep),
+            self.params.filter(keep),
+            self.est_ar[:, kept],
+            self.est_k,
+            matrices,
         )
 
     @classmethod
@@ -235,16 +279,24 @@ def rows_frames(pair_ids: np.ndarray, grid: Grid, parts: list[WindowPart]) -> Ro
     ks = grid.offsets()
     ev_mask, est_mask = grid.event_columns(), grid.estimation_columns()
     pair_ids = np.asarray(pair_ids, dtype=np.int64)
+    # event rows in (pair_id, offset) order, the AR frame's: permuting whole pairs here is a
+    # cheap gather where sorting 300k rows afterwards is not
+    order = np.argsort(pair_ids, kind="stable")
+    in_order = bool((order == np.arange(len(order))).all())
+
+    blocks: dict[str, np.ndarray] = {}
 
     def window(name: str) -> np.ndarray:
-        return np.concatenate([part.event[name] for part in parts]).ravel()
+        block = np.concatenate([part.event[name] for part in parts])
+        blocks[name] = block if in_order else block[order]  # pairs × offsets
+        return blocks[name].ravel()
 
     def per_pair(name: str) -> np.ndarray:
         return np.concatenate([part.fit[name] for part in parts])
 
     event = pl.DataFrame(
         {
-            "pair_id": np.repeat(pair_ids, int(ev_mask.sum())),
+            "pair_id": np.repeat(pair_ids[order], int(ev_mask.sum())),
             "k": np.tile(ks[ev_mask], len(pair_ids)),
             **{name: window(name) for name in EVENT_ROW_SCHEMA if name not in ("pair_id", "k")},
         }
@@ -264,7 +316,12 @@ def rows_frames(pair_ids: np.ndarray, grid: Grid, parts: list[WindowPart]) -> Ro
         }
     ).with_columns(pl.col("alpha", "m_mean", "m_sxx", "sigma").fill_nan(None))
     est_ar = np.hstack([part.est_ar for part in parts])
-    return Rows(event.cast(EVENT_ROW_SCHEMA), params.cast(PARAM_SCHEMA), est_ar, ks[est_mask])
+    # offsets × pairs in C order, the layout the statistics' reductions are written for
+    ev_ar, ev_mret = (np.ascontiguousarray(blocks[name].T) for name in ("ar", "mret"))
+    matrices = EventMatrices(pair_ids[order], ks[ev_mask], ev_ar, ev_mret)
+    return Rows(
+        event.cast(EVENT_ROW_SCHEMA), params.cast(PARAM_SCHEMA), est_ar, ks[est_mask], matrices
+    )
 
 
 def instrument_matrices(

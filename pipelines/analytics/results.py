@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.analytics import stats as st
-from pipelines.analytics.abnormal import Rows
+from pipelines.analytics.abnormal import Rows, positions
 from pipelines.analytics.geometry import Geometry
 from pipelines.analytics.spec import (
     AR_SCHEMA,
@@ -47,13 +47,14 @@ def valid_count_notes(rows: Rows, targets: pl.DataFrame, geometry: Geometry) -> 
 
 def ar_frame(event_rows: pl.DataFrame, targets: pl.DataFrame, timeframe: str) -> pl.DataFrame:
     """Per (event, instrument, offset) of the event window: price, return, expected, AR, CAR."""
-    event_rows = event_rows.sort("pair_id", "k")
+    if not _in_pair_order(event_rows):  # the intraday engine hands them over in order
+        event_rows = event_rows.sort("pair_id", "k")
     frame = event_rows.with_columns(
         pl.col("ar").fill_null(0.0).cum_sum().over("pair_id").alias("car")
     ).with_columns(pl.when(pl.col("ar").is_null()).then(None).otherwise(pl.col("car")).alias("car"))
-    frame = frame.join(targets.select("pair_id", "event_id", "instrument_id"), on="pair_id")
     return (
-        frame.select(
+        _with_target_ids(frame, targets)
+        .select(
             "event_id",
             "instrument_id",
             pl.lit(timeframe).alias("timeframe"),
@@ -69,6 +70,24 @@ def ar_frame(event_rows: pl.DataFrame, targets: pl.DataFrame, timeframe: str) ->
         .select(AR_SCHEMA.keys())
         .cast(AR_SCHEMA)
     )
+
+
+def _in_pair_order(rows: pl.DataFrame) -> bool:
+    """Whether rows are sorted by (pair_id, k), each pair's offsets increasing."""
+    pid, k = rows["pair_id"].to_numpy(), rows["k"].to_numpy()
+    step = pid[1:] - pid[:-1]
+    return bool(((step > 0) | ((step == 0) & (k[1:] > k[:-1]))).all())
+
+
+def _with_target_ids(rows: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
+    """Rows of target pairs only, in their order, with each pair's event_id and instrument_id
+    (a gather by pair id: an inner join that keeps the rows' order)."""
+    at = positions(targets["pair_id"].to_numpy(), rows["pair_id"].to_numpy())
+    keep = at >= 0
+    if not keep.all():
+        rows, at = rows.filter(pl.Series(keep)), at[keep]
+    names = targets.select("event_id", "instrument_id")[pl.Series(at)]
+    return rows.with_columns(names.get_columns())
 
 
 def reopen_label(reopen_at: datetime) -> str:
@@ -147,16 +166,26 @@ def _matrix(rows: pl.DataFrame, columns: pl.DataFrame, lo: int, hi: int, column:
     """Offsets lo..hi × pairs matrix of `column` (NaN where missing); columns maps pair_id → col."""
     out = np.full((hi - lo + 1, columns.height), np.nan)
     if rows.height:
-        # pair_id → column by direct indexing (pair ids are small non-negative integers)
-        pair_ids = columns["pair_id"].to_numpy().astype(np.int64)
-        col_of = np.full(int(max(pair_ids.max(), rows["pair_id"].max())) + 1, -1, dtype=np.int64)
-        col_of[pair_ids] = columns["col"].to_numpy().astype(np.int64)
-        cols = col_of[rows["pair_id"].to_numpy().astype(np.int64)]
+        at = positions(columns["pair_id"].to_numpy(), rows["pair_id"].to_numpy())
+        cols = np.where(at >= 0, columns["col"].to_numpy().astype(np.int64)[at], -1)
         ks = rows["k"].to_numpy().astype(np.int64) - lo
         vals = rows[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
         ok = (cols >= 0) & (ks >= 0) & (ks < out.shape[0])
         out.ravel()[ks[ok] * out.shape[1] + cols[ok]] = vals[ok]  # flat index: one scatter
     return out
+
+
+def _event_matrices(rows: Rows, columns: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event-window offsets and the AR and benchmark-return matrices (offsets × pairs in
+    columns' order): the engine's own when it kept them, else built from the event rows."""
+    held = rows.event_matrices
+    if held is not None and (held := held.columns(columns["pair_id"].to_numpy())) is not None:
+        return held.k, held.ar, held.mret
+    ev_rows = rows.event
+    ev_lo, ev_hi = int(ev_rows["k"].min()), int(ev_rows["k"].max())
+    ev = _matrix(ev_rows, columns, ev_lo, ev_hi, "ar")
+    mret = _matrix(ev_rows, columns, ev_lo, ev_hi, "mret")
+    return np.arange(ev_lo, ev_hi + 1), ev, mret
 
 
 def summary_frame(rows: Rows, targets: pl.DataFrame, model: str) -> pl.DataFrame:
@@ -172,9 +201,7 @@ def summary_frame(rows: Rows, targets: pl.DataFrame, model: str) -> pl.DataFrame
     est = rows.est_ar[:, [col_of[pid] for pid in targets["pair_id"].to_list()]]
     if est.shape[0] == 0:  # no estimation rows at all: one row of nothing, as the tests expect
         est = np.full((1, targets.height), np.nan)
-    ev_lo, ev_hi = int(ev_rows["k"].min()), int(ev_rows["k"].max())
-    ev = _matrix(ev_rows, columns, ev_lo, ev_hi, "ar")
-    mret = _matrix(ev_rows, columns, ev_lo, ev_hi, "mret")
+    offsets, ev, mret = _event_matrices(rows, columns)
     params = rows.params.join(columns, on="pair_id").sort("col")
     n_est = params["n_estimation"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     m_mean = params["m_mean"].cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -188,7 +215,6 @@ def summary_frame(rows: Rows, targets: pl.DataFrame, model: str) -> pl.DataFrame
     result = st.cross_section(
         st.CrossSectionInput(est=est, ev=ev, n_estimation=n_est, market_term=market_term)
     )
-    offsets = np.arange(ev_lo, ev_hi + 1)
     # The instant of an offset is shown when every pair shares it (one event, one calendar).
     instants = (
         ev_rows.group_by("k")
