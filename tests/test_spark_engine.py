@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from pipelines import export, store
 from pipelines.analytics import StudySpec, run_study
@@ -110,8 +111,13 @@ def test_alignment_corpus_through_both_engines(spark, corpus_db: Path, tmp_path:
     assert on_file.ar["ret"].null_count() > 0  # the corpus has missing prices to agree on
     assert_same_study(on_spark, on_file)
     assert_same_study(on_lake, on_file)
+    # The same draws give the same placebo CARs (exactly: the draws frame's CARs are equal);
+    # the figures over them are held to 1e-12 like every other frame, because the engines hand
+    # those CARs to the standard deviation in different row orders (2e-19 on 2.4e-3 seen).
     for name in ("placebo", "placebo_draws"):
-        assert getattr(on_spark, name).equals(getattr(on_file, name)), name
+        assert_frame_equal(
+            getattr(on_spark, name), getattr(on_file, name), rel_tol=1e-12, abs_tol=1e-12
+        )
 
 
 def test_a_lake_written_by_export_reads_the_same_three_ways(spark, db_path: Path, tmp_path: Path):
