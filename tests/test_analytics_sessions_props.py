@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipelines import calendars, store
@@ -32,6 +32,9 @@ def _open_hours(calendar: str) -> list[datetime]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+# Found by hypothesis: an announcement after the NYSE close (Tue 17:00 New York) with the
+# event window from k = −1 bridges k = −1 back to the last open hour; no reopen lies between.
+@example(calendar="nyse", seed=0, drop=0.0, t0_minutes=9900, stale=0, event_from=-1)
 @given(
     calendar=st.sampled_from(sorted(LIBRARY)),
     seed=st.integers(0, 2**32 - 1),

@@ -140,7 +140,10 @@ def expected_rows(
                 j -= 1
             if j >= t1 - 1 and j < k - 1 and rows[j]["price"] is not None:
                 ret = math.log(price) - math.log(rows[j]["price"])
-                reopen = _session_start(opens, rows[k]["g"])
+                # a reopen return only when the market reopened inside the bridged span: the
+                # anchor k = 0 may itself sit after the close (no reopen in between)
+                start = _session_start(opens, rows[k]["g"])
+                reopen = start if start > rows[j]["g"] else None
         out[k] = (price, ret, reopen)
     return out
 
